@@ -1,0 +1,281 @@
+"""Settings for the POS. Every value comes from the environment or a `.env` file (see .env.example)."""
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from django.urls import reverse_lazy
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env")
+
+
+def env(name, default=""):
+    return os.environ.get(name, default)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env("SECRET_KEY") or ("insecure-dev-key-change-me" if DEBUG or env_bool("TESTING") else "")
+if not SECRET_KEY:
+    raise RuntimeError("SECRET_KEY must be set when DEBUG is off (see .env.example)")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.import_export",
+    "unfold.contrib.simple_history",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "import_export",
+    "simple_history",
+    "django_q",
+    "pos.accounts",
+    "pos.catalog",
+    "pos.inventory",
+    "pos.sales",
+    "pos.payments",
+    "pos.reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers wait for each other instead of failing at once with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# A cache shared by every process (web workers and task workers): the payment providers' OAuth
+# tokens live here. Redis when REDIS_URL is set, else a database table.
+if env("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "Africa/Nairobi")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "pos" / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG and not env_bool("TESTING")
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/admin/"
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "pos@localhost")
+
+# --- Security (production: DEBUG off, behind a TLS proxy) --------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
+
+# --- REST API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": int(env("API_PAGE_SIZE", "50")),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pos.core.api.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env("THROTTLE_LOGIN", "10/min"),
+        "webhook": env("THROTTLE_WEBHOOK", "120/min"),
+        "anon": env("THROTTLE_ANON", "60/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "POS API",
+    "DESCRIPTION": "Point of sale and back office: catalogue, stock, sales, payments and reports.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Background work (django-q2) ----------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "pos",
+    "workers": int(env("Q_WORKERS", "2")),
+    "timeout": 60,
+    "retry": 120,
+    "catch_up": False,
+    "sync": env_bool("Q_SYNC", False),
+    "label": "Tasks",
+}
+if env("REDIS_URL") and env_bool("Q_USE_REDIS", True):
+    Q_CLUSTER["redis"] = env("REDIS_URL")
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- The shop -----------------------------------------------------------------------------------
+CURRENCY = env("CURRENCY", "KES")
+SHOP_NAME = env("SHOP_NAME", "Duka Demo Supermarket")
+SHOP_ADDRESS = env("SHOP_ADDRESS", "Moi Avenue, Nairobi")
+SHOP_PHONE = env("SHOP_PHONE", "+254 700 000 000")
+SHOP_KRA_PIN = env("SHOP_KRA_PIN", "P051234567X")
+SHOP_VAT_NUMBER = env("SHOP_VAT_NUMBER", "0123456A")
+RECEIPT_PREFIX = env("RECEIPT_PREFIX", "S-")
+DEFAULT_TAX_RATE = Decimal(env("DEFAULT_TAX_RATE", "16.00"))
+ALLOW_NEGATIVE_STOCK = env_bool("ALLOW_NEGATIVE_STOCK", False)
+# Seconds an unpaid (pending_payment) sale keeps its stock before a task cancels it.
+SALE_PAYMENT_TIMEOUT = int(env("SALE_PAYMENT_TIMEOUT", "900"))
+# Highest line discount (percent) a cashier may give; managers and admins are not limited.
+CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10"))
+# Cash rounding step for the cash tender (0 = none; e.g. 1 rounds cash to whole shillings).
+CASH_ROUNDING = Decimal(env("CASH_ROUNDING", "0"))
+LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
+
+# --- Payments -----------------------------------------------------------------------------------
+# Where the providers reach our webhooks (callback URLs are built from this).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# The loopback simulator of the providers, used for every provider without credentials.
+SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", "http://127.0.0.1:8000/sandbox")
+PAYMENT_HTTP_TIMEOUT = float(env("PAYMENT_HTTP_TIMEOUT", "15"))
+PAYMENT_VERIFY_AFTER_SECONDS = int(env("PAYMENT_VERIFY_AFTER_SECONDS", "30"))
+PAYMENT_EXPIRE_AFTER_SECONDS = int(env("PAYMENT_EXPIRE_AFTER_SECONDS", "300"))
+REFUND_APPROVAL_THRESHOLD = Decimal(env("REFUND_APPROVAL_THRESHOLD", "5000"))
+
+MPESA_ENV = env("MPESA_ENV", "sandbox")  # sandbox | production
+MPESA_CONSUMER_KEY = env("MPESA_CONSUMER_KEY")
+MPESA_CONSUMER_SECRET = env("MPESA_CONSUMER_SECRET")
+MPESA_SHORTCODE = env("MPESA_SHORTCODE", "174379")
+MPESA_PASSKEY = env("MPESA_PASSKEY", "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919")
+MPESA_TRANSACTION_TYPE = env("MPESA_TRANSACTION_TYPE", "CustomerPayBillOnline")  # or CustomerBuyGoodsOnline
+MPESA_TILL_NUMBER = env("MPESA_TILL_NUMBER")  # PartyB for CustomerBuyGoodsOnline
+MPESA_INITIATOR_NAME = env("MPESA_INITIATOR_NAME", "testapi")
+MPESA_SECURITY_CREDENTIAL = env("MPESA_SECURITY_CREDENTIAL")
+MPESA_ALLOWED_IPS = env_list("MPESA_ALLOWED_IPS")
+
+AIRTEL_ENV = env("AIRTEL_ENV", "uat")  # uat | production
+AIRTEL_CLIENT_ID = env("AIRTEL_CLIENT_ID")
+AIRTEL_CLIENT_SECRET = env("AIRTEL_CLIENT_SECRET")
+AIRTEL_COUNTRY = env("AIRTEL_COUNTRY", "KE")
+AIRTEL_CALLBACK_SECRET = env("AIRTEL_CALLBACK_SECRET")
+
+CARD_PROVIDER = env("CARD_PROVIDER", "flutterwave")
+FLUTTERWAVE_SECRET_KEY = env("FLUTTERWAVE_SECRET_KEY")
+FLUTTERWAVE_SECRET_HASH = env("FLUTTERWAVE_SECRET_HASH", "sandbox-secret-hash")
+
+# --- Admin (django-unfold) ----------------------------------------------------------------------
+UNFOLD = {
+    "SITE_TITLE": SHOP_NAME,
+    "SITE_HEADER": SHOP_NAME,
+    "SITE_SYMBOL": "point_of_sale",
+    "DASHBOARD_CALLBACK": "pos.reports.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "pos.core.navigation.sidebar_navigation",
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/checkout/", include("pos.sales.checkout_urls")),
+    path("admin/reports/", include("pos.reports.admin_urls")),
+    path("admin/", admin.site.urls),
+    path("api/auth/", include("pos.accounts.urls")),
+    path("api/products/", include("pos.catalog.urls")),
+    path("api/inventory/", include("pos.inventory.urls")),
+    path("api/sales/", include("pos.sales.urls")),
+    path("api/payments/", include("pos.payments.urls")),
+    path("api/reports/", include("pos.reports.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("sandbox/", include("pos.payments.sandbox.urls")),
+]
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "pos.accounts"
+    label = "accounts"
+    verbose_name = "Users and roles"
+
+    def ready(self):
+        from pos.accounts.roles import sync_role_groups_after_migrate
+
+        post_migrate.connect(sync_role_groups_after_migrate, dispatch_uid="pos.accounts.sync_roles")

@@ -1,0 +1,176 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from pos.core.fields import MoneyField, QuantityField
+
+
+class ShiftStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Shift(models.Model):
+    """A till session: a cashier sells only inside an open shift; one open shift per cashier."""
+
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shifts")
+    status = models.CharField(max_length=10, choices=ShiftStatus.choices, default=ShiftStatus.OPEN, db_index=True)
+    opening_float = MoneyField(default=0)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    expected_cash = MoneyField(null=True, blank=True)
+    counted_cash = MoneyField(null=True, blank=True)
+    cash_variance = MoneyField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["cashier"], condition=Q(status="open"), name="one_open_shift_per_cashier"),
+        ]
+
+    def __str__(self):
+        return f"Shift #{self.pk} {self.cashier}"
+
+
+class ShiftTotal(models.Model):
+    """Per payment method at shift close: opening, expected, counted and difference."""
+
+    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="totals")
+    method = models.CharField(max_length=20)
+    opening = MoneyField(default=0)
+    expected = MoneyField(default=0)
+    counted = MoneyField(default=0)
+    difference = MoneyField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shift", "method"], name="one_total_per_method_per_shift")]
+
+
+class ReceiptSequence(models.Model):
+    """Gap-free receipt numbers: the row is locked and incremented in the sale's transaction."""
+
+    prefix = models.CharField(max_length=10, unique=True)
+    last_number = models.PositiveBigIntegerField(default=0)
+
+
+class SaleStatus(models.TextChoices):
+    OPEN = "open", "Open (cart)"
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Sale(models.Model):
+    """Money fields: subtotal = sum of line gross (qty x VAT-inclusive price); discount = line + order
+    discounts; total = subtotal - discount = sum of line totals; tax = sum of line VAT."""
+
+    receipt_number = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=20, choices=SaleStatus.choices, default=SaleStatus.OPEN, db_index=True)
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
+    shift = models.ForeignKey(Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
+    customer_name = models.CharField(max_length=120, blank=True)
+    customer_phone = models.CharField(max_length=20, blank=True)
+    subtotal = MoneyField(default=0)
+    order_discount = MoneyField(default=0, help_text="Discount on the whole sale, spread over its lines.")
+    discount = MoneyField(default=0, help_text="All discounts: lines and order.")
+    tax = MoneyField(default=0)
+    total = MoneyField(default=0)
+    paid_amount = MoneyField(default=0, help_text="Sum of completed payments.")
+    change_due = MoneyField(default=0)
+    refunded_amount = MoneyField(default=0)
+    currency = models.CharField(max_length=3, default="KES")
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    note = models.TextField(blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("cancel_sale", "Can cancel a sale"),
+            ("return_sale", "Can take returns on a sale"),
+            ("use_checkout", "Can use the checkout page"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="sale_status_time")]
+
+    def __str__(self):
+        return self.receipt_number
+
+    @property
+    def balance_due(self):
+        return max(self.total - self.paid_amount, 0)
+
+
+class SaleItem(models.Model):
+    """A line, copied from the catalogue at the moment of sale: later edits never change history.
+
+    gross = qty x unit_price (rounded); total = gross - discount - order_discount;
+    tax = VAT contained in total; net = total - tax; cost = qty x unit_cost.
+    """
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="sale_items")
+    name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64, blank=True)
+    barcode = models.CharField(max_length=64, blank=True)
+    quantity = QuantityField()
+    unit_price = MoneyField()
+    unit_cost = MoneyField(default=0)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    gross = MoneyField(default=0)
+    discount = MoneyField(default=0, help_text="Discount given on this line.")
+    order_discount = MoneyField(default=0, help_text="This line's share of the order discount.")
+    tax = MoneyField(default=0)
+    total = MoneyField(default=0)
+    cost = MoneyField(default=0)
+    returned_quantity = QuantityField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sale_item_quantity_positive"),
+            models.CheckConstraint(condition=Q(returned_quantity__lte=models.F("quantity")),
+                                   name="sale_item_returned_at_most_sold"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.name}"
+
+    @property
+    def net(self):
+        return self.total - self.tax
+
+
+class SaleReturn(models.Model):
+    """Goods brought back from a paid sale. The refund owed is settled by pos.payments."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns")
+    amount = MoneyField(help_text="Refund owed to the customer (VAT incl.).")
+    tax = MoneyField(default=0)
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class SaleReturnLine(models.Model):
+    sale_return = models.ForeignKey(SaleReturn, on_delete=models.CASCADE, related_name="lines")
+    sale_item = models.ForeignKey(SaleItem, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = QuantityField()
+    amount = MoneyField()
+    tax = MoneyField(default=0)
+    cost = MoneyField(default=0)

@@ -1,0 +1,81 @@
+import os
+import shutil
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from pos.accounts.models import Role
+from tests.factories import ProductFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    chromium = shutil.which("chromium")
+    for item in items:
+        if "browser" in item.keywords and not chromium:
+            item.add_marker(pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium)"))
+
+
+@pytest.fixture
+def needs_postgres(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks / concurrency): set DATABASE_URL=postgres://...")
+
+
+def _user(role, username):
+    return UserFactory(role=role, username=username)
+
+
+@pytest.fixture
+def admin_user(db):
+    user = _user(Role.ADMIN, "boss")
+    return user
+
+
+@pytest.fixture
+def manager(db):
+    return _user(Role.MANAGER, "manager")
+
+
+@pytest.fixture
+def cashier(db):
+    return _user(Role.CASHIER, "cashier")
+
+
+@pytest.fixture
+def other_cashier(db):
+    return _user(Role.CASHIER, "cashier2")
+
+
+@pytest.fixture
+def bookkeeper(db):
+    return _user(Role.BOOKKEEPER, "bookkeeper")
+
+
+def api_client_for(user):
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api():
+    """api(user) -> an APIClient authenticated with the user's token (api(None): anonymous)."""
+    return api_client_for
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(name="Sugar 1kg", price=Decimal("180.00"), cost_price=Decimal("150.00"))
+
+
+@pytest.fixture
+def artifacts_dir():
+    path = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
+    os.makedirs(path, exist_ok=True)
+    return os.path.abspath(path)
