@@ -151,3 +151,13 @@ class Refund(models.Model):
         ordering = ["-created_at"]
         permissions = [("approve_refund", "Can approve refunds")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+
+class ProviderToken(models.Model):
+    """One OAuth token per provider, shared by every process. Refreshed under a row lock so concurrent
+    workers fetch it once (asking Daraja for a new token invalidates the previous one)."""
+
+    provider = models.CharField(max_length=20, unique=True)
+    access_token = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
