@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_q",
+    "pos.core",
     "pos.accounts",
     "pos.catalog",
     "pos.inventory",
