@@ -1,0 +1,136 @@
+"""Catalogue back office. Saves and deletes go through pos.catalog.services; stock is read only here.
+
+Who may do what comes from the role groups (pos.accounts.roles): managers and admins change the
+catalogue and import it; bookkeepers view and export; cashiers only view.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, F
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import BooleanRadioFilter, RangeNumericFilter, RelatedDropdownFilter
+from unfold.contrib.filters.admin import DropdownFilter
+from unfold.contrib.import_export.forms import ExportForm, ImportForm, SelectableFieldsExportForm
+from unfold.decorators import display
+
+from pos.catalog import services
+from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
+from pos.catalog.barcodes import clean_barcode
+from pos.catalog.models import Category, Product
+from pos.catalog.resources import CategoryResource, ProductResource
+from pos.core.api import has_role
+from pos.core.errors import ServiceError
+
+STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
+
+
+def stock_state(product):
+    if product.stock_quantity <= 0:
+        return STOCK_OUT
+    return STOCK_LOW if product.stock_quantity <= product.reorder_level else STOCK_OK
+
+
+class StockStateFilter(DropdownFilter):
+    title = "stock"
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [("out", "Out of stock"), ("low", "Low (at or below reorder level)"), ("ok", "In stock")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "out":
+            return queryset.filter(stock_quantity__lte=0)
+        if value == "low":
+            return queryset.filter(stock_quantity__gt=0, stock_quantity__lte=F("reorder_level"))
+        if value == "ok":
+            return queryset.filter(stock_quantity__gt=F("reorder_level"))
+        return queryset
+
+
+class CatalogImportExportAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
+    import_form_class = ImportForm
+    export_form_class = SelectableFieldsExportForm
+    formats = [XLSX, CSV]
+    list_filter_submit = True
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return has_role(request.user, "manager", "bookkeeper")
+
+
+@admin.register(Category)
+class CategoryAdmin(CatalogImportExportAdmin):
+    resource_classes = [CategoryResource]
+    export_form_class = ExportForm
+    list_display = ["name", "parent", "product_count", "is_active"]
+    list_editable = ["is_active"]
+    list_filter = [("is_active", BooleanRadioFilter), ("parent", RelatedDropdownFilter)]
+    search_fields = ["name"]
+    autocomplete_fields = ["parent"]
+    list_select_related = ["parent"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_total=Count("products"))
+
+    @display(description="products", ordering="product_total")
+    def product_count(self, obj):
+        return obj.product_total
+
+    def save_model(self, request, obj, form, change):
+        services.save_category(obj, user=request.user)
+
+
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = "__all__"
+        help_texts = {"barcode": BARCODE_HELP}
+
+    def clean_barcode(self):
+        try:
+            return clean_barcode(self.cleaned_data.get("barcode"))
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+
+
+@admin.register(Product)
+class ProductAdmin(CatalogImportExportAdmin):
+    resource_classes = [ProductResource]
+    form = ProductAdminForm
+    list_display = ["name", "sku", "barcode", "category", "price", "stock_quantity", "reorder_level",
+                    "stock_badge", "is_active"]
+    list_editable = ["price", "reorder_level", "is_active"]
+    list_filter = [("category", RelatedDropdownFilter), StockStateFilter, ("is_active", BooleanRadioFilter),
+                   ("price", RangeNumericFilter)]
+    search_fields = ["name", "sku", "barcode"]
+    list_select_related = ["category"]
+    autocomplete_fields = ["category"]
+    readonly_fields = ["stock_quantity", "created_at", "updated_at"]
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["name", "category", "sku", "barcode", "unit", "image", "is_active"]}),
+        ("Price", {"fields": ["price", "cost_price", "tax_rate"]}),
+        ("Stock", {"fields": ["stock_quantity", "reorder_level"],
+                   "description": "Stock changes only through stock movements, goods received and counts."}),
+        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    @display(description="stock state", label={STOCK_OUT: "danger", STOCK_LOW: "warning", STOCK_OK: "success"})
+    def stock_badge(self, obj):
+        return stock_state(obj)
+
+    def save_model(self, request, obj, form, change):
+        services.save_product(obj, user=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_product(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for product in queryset:
+            services.delete_product(product, user=request.user)

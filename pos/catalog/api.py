@@ -1,0 +1,164 @@
+"""Catalogue API: thin serializers and viewsets; every write goes through pos.catalog.services."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.validators import UniqueValidator
+
+from pos.catalog import services
+from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
+from pos.catalog.barcodes import MAX_LENGTH as BARCODE_MAX_LENGTH
+from pos.catalog.barcodes import clean_barcode
+from pos.catalog.filters import CategoryFilter, ProductFilter
+from pos.catalog.models import Category, Product
+from pos.core.api import role_permission
+from pos.core.errors import ServiceError
+
+CatalogPermission = role_permission("manager", read=("cashier", "bookkeeper"))
+BAD_REQUEST = OpenApiResponse(description="Invalid input: field name -> list of messages.")
+FORBIDDEN = OpenApiResponse(description="Your role may not change the catalogue.")
+
+
+def _not_negative(label):
+    return {"error_messages": {"min_value": f"{label} cannot be negative."}}
+
+
+class CatalogPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=120, validators=[
+        UniqueValidator(Category.objects.all(), message="A category with this name already exists.", lookup="iexact"),
+    ])
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "parent", "is_active"]
+        extra_kwargs = {"parent": {"error_messages": {"does_not_exist": "No category with id {pk_value}."}}}
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    sku = serializers.CharField(max_length=64, help_text="Shop's stock-keeping unit code, unique.", validators=[
+        UniqueValidator(Product.objects.all(), message="A product with this SKU already exists."),
+    ])
+    barcode = serializers.CharField(
+        max_length=BARCODE_MAX_LENGTH, required=False, allow_null=True, allow_blank=True, help_text=BARCODE_HELP,
+        validators=[UniqueValidator(Product.objects.all(), message="A product with this barcode already exists.")],
+    )
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "sku", "barcode", "category", "category_name", "price", "cost_price", "tax_rate",
+                  "unit", "stock_quantity", "reorder_level", "is_active"]
+        read_only_fields = ["stock_quantity"]
+        extra_kwargs = {
+            "category": {"error_messages": {"does_not_exist": "No category with id {pk_value}."}},
+            "price": {**_not_negative("Price"), "help_text": "Selling price, VAT inclusive."},
+            "cost_price": _not_negative("Cost price"),
+            "reorder_level": _not_negative("Reorder level"),
+            "tax_rate": {"help_text": "VAT rate in percent: 16.00 standard, 0.00 exempt."},
+            "stock_quantity": {"help_text": "Read only: stock changes only through the inventory API."},
+        }
+
+    def validate_barcode(self, value):
+        try:
+            return clean_barcode(value)
+        except ServiceError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List categories"),
+    create=extend_schema(summary="Create a category (manager, admin)", responses={201: CategorySerializer,
+                                                                                  400: BAD_REQUEST, 403: FORBIDDEN}),
+    retrieve=extend_schema(summary="One category"),
+    update=extend_schema(summary="Replace a category (manager, admin)", responses={200: CategorySerializer,
+                                                                                   400: BAD_REQUEST, 403: FORBIDDEN}),
+    partial_update=extend_schema(summary="Change a category (manager, admin)",
+                                 responses={200: CategorySerializer, 400: BAD_REQUEST, 403: FORBIDDEN}),
+)
+class CategoryViewSet(viewsets.ModelViewSet):
+    queryset = Category.objects.all()
+    serializer_class = CategorySerializer
+    permission_classes = [CatalogPermission]
+    pagination_class = CatalogPagination
+    filterset_class = CategoryFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "id"]
+    ordering = ["name"]
+    lookup_value_regex = r"\d+"
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_category(user=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_category(serializer.instance, user=self.request.user,
+                                                       **serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products",
+                       description="Paginated; search matches name, SKU and barcode."),
+    create=extend_schema(summary="Create a product (manager, admin)",
+                         responses={201: ProductSerializer, 400: BAD_REQUEST, 403: FORBIDDEN}),
+    retrieve=extend_schema(summary="One product"),
+    update=extend_schema(summary="Replace a product (manager, admin)",
+                         responses={200: ProductSerializer, 400: BAD_REQUEST, 403: FORBIDDEN}),
+    partial_update=extend_schema(summary="Change a product (manager, admin)",
+                                 responses={200: ProductSerializer, 400: BAD_REQUEST, 403: FORBIDDEN}),
+    destroy=extend_schema(
+        summary="Delete a product (manager, admin)",
+        description="Only a product with no stock movements or sales can be deleted; otherwise the answer is "
+                    "400 and the product should be deactivated (PATCH is_active=false).",
+        responses={204: None, 400: BAD_REQUEST, 403: FORBIDDEN},
+    ),
+)
+class ProductViewSet(viewsets.ModelViewSet):
+    queryset = Product.objects.select_related("category")
+    serializer_class = ProductSerializer
+    permission_classes = [CatalogPermission]
+    pagination_class = CatalogPagination
+    filterset_class = ProductFilter
+    search_fields = ["name", "sku", "barcode"]
+    ordering_fields = ["name", "sku", "price", "stock_quantity", "reorder_level", "id"]
+    ordering = ["name"]
+    lookup_value_regex = r"\d+"
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_product(user=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_product(serializer.instance, user=self.request.user,
+                                                      **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.delete_product(instance, user=self.request.user)
+
+    @extend_schema(summary="Active products at or below their reorder level",
+                   responses=ProductSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="low_stock")
+    def low_stock(self, request):
+        queryset = self.filter_queryset(self.get_queryset().low_stock())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Find an active product by barcode (the scanner's lookup)",
+        parameters=[OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Scanned code.")],
+        responses={200: ProductSerializer, 404: OpenApiResponse(description="No active product with this barcode.")},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], url_path=r"barcode/(?P<code>[^/]+)", pagination_class=None)
+    def barcode(self, request, code):
+        product = services.find_by_barcode(code)
+        if product is None:
+            raise NotFound(f"No product with barcode {code}.")
+        return Response(self.get_serializer(product).data)

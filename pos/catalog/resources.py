@@ -1,0 +1,201 @@
+"""Spreadsheet import/export (xlsx, csv) of categories and products.
+
+Rules of an import:
+- Products are matched by SKU, categories by name; a category is given by its NAME.
+- Every row is checked (numbers, negative money, tax rate, unit, unknown category, barcode check digit,
+  a barcode or SKU used twice in the file or already used by another product) and each bad row is
+  reported with its row number (the first data row under the header is row 1).
+- One bad row and the whole file imports nothing: the import runs in one transaction that is rolled
+  back when any row has an error.
+- Stock is never imported: the stock column is exported for reading only; stock changes go through
+  pos.inventory.services.
+- Rows are saved through pos.catalog.services, like the admin and the API.
+"""
+
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from import_export import fields, resources, widgets
+
+from pos.catalog import services
+from pos.catalog.barcodes import clean_barcode
+from pos.catalog.models import Category, Product, Unit
+from pos.core.errors import ServiceError
+
+
+def code_text(value) -> str:
+    """A code cell as text: spreadsheets turn 6161234567890 into a number (sometimes 6161234567890.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+class CodeWidget(widgets.CharWidget):
+    def clean(self, value, row=None, **kwargs):
+        return code_text(value)
+
+
+class BarcodeWidget(widgets.CharWidget):
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return clean_barcode(code_text(value))
+        except ServiceError as exc:
+            raise ValueError(exc.message) from exc
+
+
+class NumberWidget(widgets.DecimalWidget):
+    """A decimal number; text that is not a number is a clear row error, not a crash."""
+
+    def clean(self, value, row=None, **kwargs):
+        if self.is_empty(value):
+            return None
+        try:
+            number = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(f"'{value}' is not a number.") from None
+        if not number.is_finite():
+            raise ValueError(f"'{value}' is not a number.")
+        return number
+
+
+class YesNoWidget(widgets.BooleanWidget):
+    YES = {"1", "true", "yes", "y"}
+    NO = {"0", "false", "no", "n"}
+
+    def clean(self, value, row=None, **kwargs):
+        text = code_text(value).lower()
+        if value is True or text in self.YES:
+            return True
+        if value is False or text in self.NO:
+            return False
+        if not text:
+            return None
+        raise ValueError(f"'{value}' is not yes or no.")
+
+
+class UnitWidget(widgets.CharWidget):
+    def clean(self, value, row=None, **kwargs):
+        text = code_text(value).lower()
+        if not text:
+            return None
+        for code, label in Unit.choices:
+            if text in (code, label.lower()):
+                return code
+        raise ValueError(f"Unknown unit '{value}'. Use one of: {', '.join(Unit.values)}.")
+
+
+class CategoryNameWidget(widgets.ForeignKeyWidget):
+    """A category given by name (case does not matter); an unknown name is a row error."""
+
+    def __init__(self):
+        super().__init__(Category, field="name")
+
+    def clean(self, value, row=None, **kwargs):
+        name = code_text(value)
+        if not name:
+            return None
+        category = Category.objects.filter(name__iexact=name).first()
+        if category is None:
+            raise ValueError(f"Unknown category '{name}'. Create it first or correct the name.")
+        return category
+
+
+class ServiceResource(resources.ModelResource):
+    """Saves rows through the catalogue services, validates every row and rolls back on any error."""
+
+    def before_import(self, dataset, **kwargs):
+        self.user = kwargs.get("user")
+        self.row_number = 0
+
+    def before_import_row(self, row, **kwargs):
+        self.row_number = kwargs.get("row_number", self.row_number + 1)
+
+    def import_data(self, dataset, *args, **kwargs):
+        # A file with any bad row (errors or validation errors) must change nothing.
+        kwargs["rollback_on_validation_errors"] = True
+        return super().import_data(dataset, *args, **kwargs)
+
+    def do_instance_save(self, instance, is_create):
+        save = services.save_product if isinstance(instance, Product) else services.save_category
+        try:
+            save(instance, user=self.user)
+        except ServiceError as exc:
+            raise ValidationError({exc.field or "__all__": [exc.message]}) from exc
+
+
+class CategoryResource(ServiceResource):
+    name = fields.Field("name", "name", widget=CodeWidget())
+    parent = fields.Field("parent", "parent", widget=CategoryNameWidget())
+    is_active = fields.Field("is_active", "is_active", widget=YesNoWidget(), default=True)
+
+    class Meta:
+        model = Category
+        fields = ["name", "parent", "is_active"]
+        import_id_fields = ["name"]
+        use_transactions = True
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_queryset(self):
+        return Category.objects.select_related("parent")
+
+
+class ProductResource(ServiceResource):
+    sku = fields.Field("sku", "sku", widget=CodeWidget())
+    barcode = fields.Field("barcode", "barcode", widget=BarcodeWidget())
+    name = fields.Field("name", "name", widget=CodeWidget())
+    category = fields.Field("category", "category", widget=CategoryNameWidget())
+    price = fields.Field("price", "price", widget=NumberWidget())
+    cost_price = fields.Field("cost_price", "cost_price", widget=NumberWidget(), default=Decimal("0.00"))
+    tax_rate = fields.Field("tax_rate", "tax_rate", widget=NumberWidget(), default=settings.DEFAULT_TAX_RATE)
+    unit = fields.Field("unit", "unit", widget=UnitWidget(), default=Unit.PIECE)
+    reorder_level = fields.Field("reorder_level", "reorder_level", widget=NumberWidget(), default=Decimal("0"))
+    is_active = fields.Field("is_active", "is_active", widget=YesNoWidget(), default=True)
+    stock_quantity = fields.Field("stock_quantity", "stock_quantity", widget=widgets.DecimalWidget(), readonly=True)
+
+    class Meta:
+        model = Product
+        fields = ["sku", "barcode", "name", "category", "price", "cost_price", "tax_rate", "unit",
+                  "reorder_level", "is_active", "stock_quantity"]
+        import_id_fields = ["sku"]
+        use_transactions = True
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_queryset(self):
+        return Product.objects.select_related("category")
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self.rows_by_code = {"sku": defaultdict(list), "barcode": defaultdict(list)}
+        for number, row in enumerate(dataset.dict, 1):
+            for column, seen in self.rows_by_code.items():
+                code = code_text(row.get(column))
+                if code:
+                    seen[code].append(number)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        for column, label in (("sku", "SKU"), ("barcode", "Barcode")):
+            code = getattr(instance, column)
+            if not code or column in errors:
+                continue
+            others = [n for n in self.rows_by_code[column].get(code, []) if n != self.row_number]
+            if others:
+                rows = ", ".join(str(n) for n in others)
+                errors[column] = [ValidationError(f"{label} {code} is used again on row {rows} of this file.")]
+                continue
+            owner = Product.objects.filter(**{column: code}).exclude(pk=instance.pk).first()
+            if owner is not None:
+                errors[column] = [ValidationError(f"{label} {code} already belongs to {owner.name} (SKU {owner.sku}).")]
+        if instance.price is not None and instance.price < 0:
+            errors.setdefault("price", []).append(ValidationError("Price cannot be negative."))
+        if instance.cost_price is not None and instance.cost_price < 0:
+            errors.setdefault("cost_price", []).append(ValidationError("Cost price cannot be negative."))
+        super().validate_instance(instance, errors, validate_unique)

@@ -1,0 +1,149 @@
+"""Catalogue operations: the only way categories and products are created, changed or removed.
+
+Stock is not part of the catalogue: `Product.stock_quantity` is written by pos.inventory.services only.
+Saving a product here never touches that column (updates list their fields), so a price edit can never
+overwrite a sale that happened meanwhile.
+
+Deleting a product that has history (stock movements, sales, counts, goods received) is refused with a
+ServiceError that says to deactivate it instead: history must keep pointing at the product, and an
+inactive product disappears from the till and the barcode lookup.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from pos.catalog.barcodes import clean_barcode
+from pos.catalog.models import Category, Product
+from pos.core.errors import ServiceError
+from pos.core.money import to_money, to_quantity
+
+PRODUCT_FIELDS = ["name", "sku", "barcode", "category", "price", "cost_price", "tax_rate", "unit",
+                  "reorder_level", "image", "is_active"]
+CATEGORY_FIELDS = ["name", "parent", "is_active"]
+
+
+def _raise_first(exc: ValidationError):
+    """Turn a model ValidationError into a ServiceError naming the first field at fault."""
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.message_dict.items()))
+        raise ServiceError(" ".join(errors), field=None if field == "__all__" else field) from exc
+    raise ServiceError(" ".join(exc.messages)) from exc
+
+
+def _set_fields(obj, allowed, fields):
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ServiceError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.",
+                           code="read_only")
+    for name, value in fields.items():
+        setattr(obj, name, value)
+
+
+# --- categories -----------------------------------------------------------------------------------
+
+def save_category(category, *, user=None):
+    """Validate and save a (new or changed) category. A category may not be its own ancestor."""
+    category.name = (category.name or "").strip()
+    if Category.objects.filter(name__iexact=category.name).exclude(pk=category.pk).exists():
+        raise ServiceError(f"A category named {category.name} already exists.", field="name", code="duplicate")
+    ancestor = category.parent
+    while ancestor is not None:
+        if category.pk and ancestor.pk == category.pk:
+            raise ServiceError("A category cannot be inside itself.", field="parent", code="cycle")
+        ancestor = ancestor.parent
+    try:
+        category.full_clean()
+    except ValidationError as exc:
+        _raise_first(exc)
+    category._history_user = user
+    with transaction.atomic():
+        category.save()
+    return category
+
+
+def create_category(*, name, parent=None, is_active=True, user=None):
+    return save_category(Category(name=name, parent=parent, is_active=is_active), user=user)
+
+
+def update_category(category, *, user=None, **fields):
+    _set_fields(category, CATEGORY_FIELDS, fields)
+    return save_category(category, user=user)
+
+
+# --- products -------------------------------------------------------------------------------------
+
+def save_product(product, *, user=None):
+    """Validate and save a new or changed product (every caller: API, admin, import).
+
+    Money is rounded to the cent, the barcode is normalised and its check digit verified; a new product
+    starts with zero stock, an existing one never has its stock column written.
+    """
+    product.barcode = clean_barcode(product.barcode)
+    product.sku = (product.sku or "").strip()
+    product.name = (product.name or "").strip()
+    for name in ("price", "cost_price"):
+        if getattr(product, name) is not None:
+            setattr(product, name, to_money(getattr(product, name)))
+    if product.reorder_level is not None:
+        product.reorder_level = to_quantity(product.reorder_level)
+    try:
+        product.full_clean(exclude=["stock_quantity"])
+    except ValidationError as exc:
+        _raise_first(exc)
+    product._history_user = user
+    with transaction.atomic():
+        if product._state.adding:
+            product.stock_quantity = 0
+            product.save(force_insert=True)
+        else:
+            product.save(update_fields=PRODUCT_FIELDS + ["updated_at"])
+    return product
+
+
+def create_product(*, user=None, **fields):
+    product = Product()
+    _set_fields(product, PRODUCT_FIELDS, fields)
+    return save_product(product, user=user)
+
+
+def update_product(product, *, user=None, **fields):
+    _set_fields(product, PRODUCT_FIELDS, fields)
+    return save_product(product, user=user)
+
+
+def product_history_count(product) -> int:
+    """How many ledger, sale, count and goods-received rows point at the product."""
+    from pos.inventory.models import GoodsReceiptLine, StockCountLine, StockMovement
+    from pos.sales.models import SaleItem
+
+    return sum(model.objects.filter(product=product).count()
+               for model in (StockMovement, SaleItem, StockCountLine, GoodsReceiptLine))
+
+
+@transaction.atomic
+def delete_product(product, *, user=None):
+    """Delete a product that was never stocked or sold; otherwise refuse and say to deactivate it."""
+    locked = Product.objects.select_for_update().get(pk=product.pk)
+    if product_history_count(locked):
+        raise ServiceError(
+            f"{locked.name} has stock movements or sales and cannot be deleted. "
+            "Deactivate it instead (is_active = false): it leaves the till and keeps its history.",
+            code="product_has_history",
+        )
+    locked._history_user = user
+    locked.delete()
+
+
+def deactivate_product(product, *, user=None):
+    return update_product(product, user=user, is_active=False)
+
+
+def find_by_barcode(code):
+    """The active product with this barcode, or None. One indexed query (unique index on barcode)."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    try:
+        return Product.objects.select_related("category").get(barcode=code, is_active=True)
+    except Product.DoesNotExist:
+        return None
