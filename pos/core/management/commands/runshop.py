@@ -1,0 +1,42 @@
+"""Run the whole shop on this machine: database, demo data, schedules, a django-q2 worker and the web
+server (with the payment sandbox under /sandbox/). Stops the worker when the server stops."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo shop once, create schedules, start a task worker and serve the shop."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-demo", action="store_true", help="Do not load the demo shop.")
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the django-q2 worker.")
+
+    def handle(self, *args, addrport, no_demo, no_worker, **options):
+        call_command("migrate", interactive=False, verbosity=1)
+        call_command("createcachetable")
+        if not no_demo and "load_demo" in get_commands():
+            call_command("load_demo")
+        call_command("ensure_schedules")
+        worker = None if no_worker else self.start_worker()
+        self.stdout.write(self.style.SUCCESS(
+            f"Shop at http://{addrport}/admin/  API docs http://{addrport}/swagger/  "
+            f"payments sandbox {settings.SANDBOX_BASE_URL}/"
+        ))
+        try:
+            call_command("runserver", addrport, use_reloader=False, use_threading=True)
+        finally:
+            if worker:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=15)
+
+    def start_worker(self):
+        self.stdout.write("Starting the task worker (manage.py qcluster)...")
+        return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=os.environ.copy())
