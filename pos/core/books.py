@@ -1,0 +1,83 @@
+"""The invariants that make the books add up, each checked with one aggregate query.
+
+`check_books()` returns the list of violations (empty when the books are right). Run it as
+`manage.py check_books`; the race tests and benchmarks run it at the end.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from pos.catalog.models import Product
+from pos.inventory.models import StockMovement
+from pos.payments.models import Payment, Refund
+from pos.sales.models import ReceiptSequence, Sale, SaleItem
+
+MONEY = DecimalField(max_digits=18, decimal_places=3)
+ZERO = Value(Decimal("0"), output_field=MONEY)
+SETTLED = ["paid", "partially_refunded", "refunded"]
+
+
+def _sum(model, field, **filters):
+    """A correlated subquery: the sum of `field` of `model` rows matching `filters` (OuterRef allowed)."""
+    rows = model.objects.filter(**filters).order_by().values(*filters.keys())
+    return Coalesce(Subquery(rows.annotate(s=Sum(field)).values("s")[:1], output_field=MONEY), ZERO)
+
+
+def stock_mismatches():
+    rows = (Product.objects.annotate(ledger=_sum(StockMovement, "quantity", product=OuterRef("pk")))
+            .exclude(stock_quantity=F("ledger")).values_list("sku", "stock_quantity", "ledger"))
+    return [f"stock: product {sku} has stock {qty} but its ledger sums to {ledger}" for sku, qty, ledger in rows]
+
+
+def negative_stock():
+    if settings.ALLOW_NEGATIVE_STOCK:
+        return []
+    rows = Product.objects.filter(stock_quantity__lt=0).values_list("sku", "stock_quantity")
+    return [f"stock: product {sku} is negative ({qty})" for sku, qty in rows]
+
+
+def sale_total_mismatches():
+    rows = (Sale.objects.exclude(status="open")
+            .annotate(lines=_sum(SaleItem, "total", sale=OuterRef("pk")), line_tax=_sum(SaleItem, "tax", sale=OuterRef("pk")))
+            .filter(~Q(total=F("lines")) | ~Q(tax=F("line_tax")))
+            .values_list("receipt_number", "total", "lines", "tax", "line_tax"))
+    return [f"sale: {r} total {t} / tax {x} but its lines sum to {lt} / {lx}" for r, t, lt, x, lx in rows]
+
+
+def unpaid_settled_sales():
+    rows = (Sale.objects.filter(status__in=SETTLED)
+            .annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"))
+            .filter(paid__lt=F("total")).values_list("receipt_number", "total", "paid"))
+    return [f"payment: sale {r} is marked paid ({t}) but completed payments cover {p}" for r, t, p in rows]
+
+
+def paid_cache_mismatches():
+    rows = (Sale.objects.annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"))
+            .exclude(paid_amount=F("paid")).values_list("receipt_number", "paid_amount", "paid"))
+    return [f"payment: sale {r} records {c} paid but completed payments sum to {p}" for r, c, p in rows]
+
+
+def over_refunded_payments():
+    rows = (Payment.objects.annotate(refunded=_sum(Refund, "amount", payment=OuterRef("pk"), status="completed"))
+            .filter(refunded__gt=F("amount")).values_list("pk", "amount", "refunded"))
+    return [f"refund: payment {pk} of {a} has {r} refunded" for pk, a, r in rows]
+
+
+def receipt_gaps():
+    problems = []
+    for seq in ReceiptSequence.objects.all():
+        count = Sale.objects.filter(receipt_number__startswith=seq.prefix).count()
+        if count != seq.last_number:
+            problems.append(f"receipts: {seq.last_number} numbers issued with prefix {seq.prefix} but {count} sales")
+    return problems
+
+
+CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, unpaid_settled_sales, paid_cache_mismatches,
+          over_refunded_payments, receipt_gaps]
+
+
+def check_books():
+    return [problem for check in CHECKS for problem in check()]
