@@ -27,6 +27,17 @@ class PaymentStatus(models.TextChoices):
 FINAL_STATUSES = {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}
 
 
+class Attention(models.TextChoices):
+    """Why a payment needs a person to look at it (money was received but not simply applied)."""
+
+    NONE = "", "-"
+    UNDERPAID = "underpaid", "Provider reports less money than expected"
+    OVERPAID = "overpaid", "Paid more than the sale needed: refund the excess"
+    REFUND_DUE = "refund_due", "Paid after the sale was cancelled: refund it"
+    RECEIPT_CONFLICT = "receipt_conflict", "Provider receipt already used by another payment"
+    CURRENCY_MISMATCH = "currency_mismatch", "Provider reports another currency"
+
+
 def new_callback_token():
     return secrets.token_urlsafe(24)
 
@@ -50,6 +61,9 @@ class Payment(models.Model):
     amount_received = MoneyField(null=True, blank=True, help_text="What the provider says was paid.")
     result_code = models.CharField(max_length=40, blank=True)
     result_message = models.CharField(max_length=300, blank=True)
+    redirect_url = models.URLField(max_length=500, blank=True, help_text="Card: the provider's payment page.")
+    attention = models.CharField(max_length=20, choices=Attention.choices, blank=True, default="", db_index=True)
+    attention_note = models.CharField(max_length=300, blank=True)
     callback_token = models.CharField(max_length=64, unique=True, default=new_callback_token, editable=False)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     request_hash = models.CharField(max_length=64, blank=True)
@@ -140,10 +154,14 @@ class Refund(models.Model):
     result_code = models.CharField(max_length=40, blank=True)
     result_message = models.CharField(max_length=300, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    request_hash = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
@@ -151,6 +169,9 @@ class Refund(models.Model):
         ordering = ["-created_at"]
         permissions = [("approve_refund", "Can approve refunds")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self):
+        return f"Refund {self.amount} of payment #{self.payment_id} ({self.status})"
 
 
 class ProviderToken(models.Model):
