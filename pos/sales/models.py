@@ -94,6 +94,8 @@ class Sale(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", help_text="Empty when the sale expired unpaid.")
     history = HistoricalRecords()
 
     class Meta:
@@ -161,10 +163,15 @@ class SaleReturn(models.Model):
     tax = MoneyField(default=0)
     reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    shift = models.ForeignKey(Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="returns",
+                              help_text="The till session that pays the refund out (cash); empty: back office.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Return #{self.pk} of {self.sale}"
 
 
 class SaleReturnLine(models.Model):

@@ -1,13 +1,18 @@
-"""Sale operations. Every state change of a Sale happens here, checked against TRANSITIONS."""
+"""Sale operations. Every state change of a Sale happens here, checked against TRANSITIONS.
+
+Shifts (open, close, the X/Z report), sales (confirm, cancel, expire, settle) and returns. Each
+operation is one transaction and raises ServiceError on bad input, so nothing is half-written.
+"""
 
 import hashlib
 import json
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
@@ -15,7 +20,21 @@ from pos.core.errors import ConflictError, IllegalTransition, ServiceError
 from pos.core.money import ZERO, allocate, tax_included, to_money, to_quantity
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
-from pos.sales.models import ReceiptSequence, Sale, SaleItem, SaleStatus, Shift, ShiftStatus
+from pos.sales.models import (
+    ReceiptSequence,
+    Sale,
+    SaleItem,
+    SaleReturn,
+    SaleReturnLine,
+    SaleStatus,
+    Shift,
+    ShiftStatus,
+    ShiftTotal,
+)
+
+# Payments still able to bring money in: a sale holding one is neither cancelled nor expired.
+LIVE_PAYMENT_STATUSES = ("completed", "processing")
+RETURNABLE = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED)
 
 TRANSITIONS = {
     SaleStatus.OPEN: {SaleStatus.PENDING_PAYMENT, SaleStatus.CANCELLED},
@@ -141,6 +160,205 @@ def get_open_shift(cashier) -> Shift | None:
     return Shift.objects.filter(cashier=cashier, status=ShiftStatus.OPEN).first()
 
 
+def _amount(value, field_name) -> Decimal:
+    """A money amount given by a user: a number, zero or more, rounded to the cent."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ServiceError("Enter an amount, e.g. 1000.00.", field=field_name, code="invalid_amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise ServiceError("The amount must be zero or more.", field=field_name, code="invalid_amount")
+    return to_money(amount)
+
+
+def open_shift(cashier, opening_float, note="") -> Shift:
+    """Open a till session for `cashier` with the cash already in the drawer. One open shift per cashier."""
+    opening_float = _amount(opening_float, "opening_float")
+    current = get_open_shift(cashier)
+    if current:
+        raise ServiceError(f"{cashier} already has shift #{current.pk} open: close it before opening another.",
+                           field="shift", code="shift_already_open")
+    try:
+        with transaction.atomic():
+            return Shift.objects.create(cashier=cashier, opening_float=opening_float, note=note)
+    except IntegrityError:
+        raise ServiceError(f"{cashier} already has a shift open.", field="shift", code="shift_already_open") from None
+
+
+def _selling_shift(cashier, shift) -> Shift:
+    """The cashier's open shift, locked: closing it waits for the sale, and a closed one sells nothing."""
+    locked = Shift.objects.select_for_update()
+    if shift is None:
+        shift = locked.filter(cashier=cashier, status=ShiftStatus.OPEN).first()
+        if shift is None:
+            raise ServiceError("Open a shift before selling.", field="shift", code="no_open_shift")
+    else:
+        shift = locked.get(pk=shift.pk)
+    if shift.status != ShiftStatus.OPEN:
+        raise ServiceError(f"Shift #{shift.pk} is closed: open a new shift to sell.", field="shift",
+                           code="shift_closed")
+    if shift.cashier_id != cashier.pk:
+        raise ServiceError(f"Shift #{shift.pk} belongs to another cashier.", field="shift", code="not_your_shift")
+    return shift
+
+
+@dataclass
+class MethodTotal:
+    """One payment method's money in a shift. expected = opening + tendered - change - refunds."""
+
+    method: str
+    label: str
+    opening: Decimal = ZERO
+    payments: Decimal = ZERO
+    count: int = 0
+    tendered: Decimal = ZERO
+    change: Decimal = ZERO
+    refunds: Decimal = ZERO
+    expected: Decimal = ZERO
+    counted: Decimal | None = None
+    difference: Decimal | None = None
+
+
+@dataclass
+class VatTotal:
+    rate: Decimal
+    total: Decimal
+    tax: Decimal
+
+    @property
+    def net(self):
+        return self.total - self.tax
+
+
+@dataclass
+class ShiftReport:
+    """The X report (open shift, read-only) or the Z report (closed shift, figures as stored at close)."""
+
+    shift: Shift
+    kind: str
+    methods: list[MethodTotal]
+    vat: list[VatTotal]
+    sales_count: int = 0
+    sales_total: Decimal = ZERO
+    discount_total: Decimal = ZERO
+    tax_total: Decimal = ZERO
+    pending_count: int = 0
+    cancelled_count: int = 0
+    returns_count: int = 0
+    returns_total: Decimal = ZERO
+    generated_at: object = field(default_factory=timezone.now)
+
+    @property
+    def net_sales(self):
+        return self.sales_total - self.returns_total
+
+    @property
+    def cash(self) -> MethodTotal:
+        return next(m for m in self.methods if m.method == "cash")
+
+
+SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED)
+
+
+def shift_report(shift, counted=None) -> ShiftReport:
+    """The figures of a shift, from the sales and payments themselves: sales by status, VAT by rate,
+    and per payment method opening, payments, tendered, change, refunds paid out, expected in the
+    drawer, counted and difference. `counted` ({method: amount}) fills counted/difference for an open
+    shift (close_shift uses it); a closed shift shows what was stored when it closed (the Z report).
+    Constant number of queries."""
+    from pos.payments.models import Method, Payment, Refund
+
+    methods = {m: MethodTotal(m, label) for m, label in Method.choices}
+    methods["cash"].opening = shift.opening_float
+    paid = (Payment.objects.filter(sale__shift=shift, status="completed").values("method")
+            .annotate(amount=Sum("amount"), change=Sum("change_given"), n=Count("id")))
+    for row in paid:
+        total = methods.setdefault(row["method"], MethodTotal(row["method"], row["method"]))
+        total.payments, total.change, total.count = row["amount"], row["change"], row["n"]
+        total.tendered = row["amount"] + row["change"]
+    refunds = (Refund.objects.filter(status="completed")
+               .filter(Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift))
+               .values("payment__method").annotate(amount=Sum("amount")))
+    for row in refunds:
+        methods.setdefault(row["payment__method"], MethodTotal(row["payment__method"], row["payment__method"]))
+        methods[row["payment__method"]].refunds = row["amount"]
+    for total in methods.values():
+        total.expected = total.opening + total.tendered - total.change - total.refunds
+    if shift.status == ShiftStatus.CLOSED:
+        for stored in shift.totals.all():
+            total = methods.setdefault(stored.method, MethodTotal(stored.method, stored.method))
+            total.expected, total.counted, total.difference = stored.expected, stored.counted, stored.difference
+    elif counted is not None:
+        for method, total in methods.items():
+            total.counted = counted.get(method, total.expected)
+            total.difference = total.counted - total.expected
+    report = ShiftReport(shift=shift, kind="Z" if shift.status == ShiftStatus.CLOSED else "X", vat=[],
+                         methods=[t for t in methods.values() if t.method == "cash" or t.count or t.refunds
+                                  or (t.counted is not None and t.counted != t.expected)])
+    _add_sales_figures(report, shift)
+    return report
+
+
+def _add_sales_figures(report, shift):
+    by_status = {row["status"]: row for row in Sale.objects.filter(shift=shift).values("status").annotate(
+        n=Count("id"), total=Sum("total"), discount=Sum("discount"), tax=Sum("tax"))}
+    sold = [by_status[s] for s in SOLD if s in by_status]
+    report.sales_count = sum(row["n"] for row in sold)
+    report.sales_total = sum((row["total"] for row in sold), ZERO)
+    report.discount_total = sum((row["discount"] for row in sold), ZERO)
+    report.tax_total = sum((row["tax"] for row in sold), ZERO)
+    report.pending_count = by_status.get(SaleStatus.PENDING_PAYMENT, {}).get("n", 0)
+    report.cancelled_count = by_status.get(SaleStatus.CANCELLED, {}).get("n", 0)
+    rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD).values("tax_rate")
+             .annotate(total=Sum("total"), tax=Sum("tax")).order_by("-tax_rate"))
+    report.vat = [VatTotal(row["tax_rate"], row["total"], row["tax"]) for row in rates]
+    returns = shift.returns.aggregate(n=Count("id"), total=Sum("amount"))
+    report.returns_count, report.returns_total = returns["n"], returns["total"] or ZERO
+
+
+@transaction.atomic
+def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport:
+    """Close a shift with the cash counted in the drawer (and, optionally, other methods' counts:
+    {method: amount}; a method not counted is taken as expected). Stores one ShiftTotal per method
+    and the cash variance, and answers the Z report. Refused while a sale of the shift waits for
+    payment (take the payment or cancel the sale first)."""
+    shift = Shift.objects.select_for_update().get(pk=shift.pk)
+    if shift.status != ShiftStatus.OPEN:
+        raise ServiceError(f"Shift #{shift.pk} is already closed.", field="shift", code="shift_closed")
+    if getattr(user, "is_cashier", False) and shift.cashier_id != user.pk:
+        raise ServiceError("A cashier may close only their own shift.", field="shift", code="not_allowed")
+    counts = {method: _amount(value, f"counted.{method}") for method, value in (counted or {}).items()}
+    counts["cash"] = _amount(counted_cash, "counted_cash")
+    waiting = list(shift.sales.filter(status=SaleStatus.PENDING_PAYMENT).values_list("receipt_number", flat=True))
+    if waiting:
+        raise ServiceError(f"Sales waiting for payment: {', '.join(waiting)}. Take the payment or cancel them "
+                           "before closing the shift.", field="shift", code="unpaid_sales")
+    report = shift_report(shift, counted=counts)
+    unknown = set(counts) - {m.method for m in report.methods} - {m for m, _ in _method_choices()}
+    if unknown:
+        raise ServiceError(f"Unknown payment method: {', '.join(sorted(unknown))}.", field="counted")
+    ShiftTotal.objects.bulk_create([
+        ShiftTotal(shift=shift, method=m.method, opening=m.opening, expected=m.expected, counted=m.counted,
+                   difference=m.difference)
+        for m in report.methods
+    ])
+    cash = report.cash
+    shift.status = ShiftStatus.CLOSED
+    shift.closed_at = timezone.now()
+    shift.closed_by = user
+    shift.expected_cash, shift.counted_cash, shift.cash_variance = cash.expected, cash.counted, cash.difference
+    if note:
+        shift.note = f"{shift.note}\n{note}".strip()
+    shift.save()
+    return shift_report(shift)
+
+
+def _method_choices():
+    from pos.payments.models import Method
+
+    return Method.choices
+
+
 def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_name="", customer_phone="",
                 note="", idempotency_key="", shift=None):
     """Create and confirm a sale: its stock leaves now, it waits for payment (pending_payment).
@@ -150,6 +368,7 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
     Returns (sale, created).
     """
     fingerprint = _fingerprint({
+        "cashier": cashier.pk,
         "items": [(i.product, i.barcode, str(to_quantity(i.quantity)), str(to_money(i.discount))) for i in items],
         "discount": str(to_money(discount)), "customer_phone": customer_phone, "customer_name": customer_name,
     })
@@ -178,9 +397,7 @@ def _replay(key, fingerprint):
 
 
 def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint, shift):
-    shift = shift or get_open_shift(cashier)
-    if shift is None or shift.status != ShiftStatus.OPEN:
-        raise ServiceError("Open a shift before selling.", field="shift", code="no_open_shift")
+    shift = _selling_shift(cashier, shift)
     lines = build_lines(items, discount, cashier)
     receipt_number = next_receipt_number()
     sale = Sale.objects.create(
@@ -211,21 +428,51 @@ def lock_sale(sale) -> Sale:
 @transaction.atomic
 def cancel_sale(sale, *, user, reason=""):
     """Cancel an open or unpaid sale: its stock comes back. Refused while a payment on it is completed
-    or still in progress (cancel or refund that payment first)."""
+    or still in progress (cancel or refund that payment first). A cashier cancels only their own sales."""
     sale = lock_sale(sale)
+    if getattr(user, "is_cashier", False) and sale.cashier_id != user.pk:
+        raise ServiceError("A cashier may cancel only their own sales.", field="sale", code="not_allowed")
     if sale.status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()} and cannot be "
                            "cancelled; take a return instead.", field="status", code="not_cancellable")
-    live = sale.payments.filter(status__in=["completed", "processing"])
-    if live.exists():
+    if sale.payments.filter(status__in=LIVE_PAYMENT_STATUSES).exists():
         raise ServiceError("This sale has a payment completed or in progress: cancel or refund it first.",
                            field="status", code="has_payments")
+    _cancel(sale, user, reason)
+    return sale
+
+
+def _cancel(sale, user, reason):
     restore_stock(sale, user=user, kind=MovementKind.CANCEL)
     transition(sale, SaleStatus.CANCELLED)
     sale.cancelled_at = timezone.now()
+    sale.cancelled_by = user
     sale.cancel_reason = reason[:200]
-    sale.save(update_fields=["status", "cancelled_at", "cancel_reason"])
-    return sale
+    sale.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
+
+
+def expiry_cutoff():
+    return timezone.now() - timedelta(seconds=settings.SALE_PAYMENT_TIMEOUT)
+
+
+def expirable_sales():
+    """Sales waiting for payment longer than SALE_PAYMENT_TIMEOUT with no payment completed or in progress."""
+    return (Sale.objects.filter(status=SaleStatus.PENDING_PAYMENT, confirmed_at__lt=expiry_cutoff())
+            .exclude(payments__status__in=LIVE_PAYMENT_STATUSES))
+
+
+@transaction.atomic
+def expire_sale(sale) -> bool:
+    """Cancel an unpaid sale that outlived SALE_PAYMENT_TIMEOUT (user None, reason "expired"), its stock
+    back. Checked again under the row lock: returns False, changing nothing, when the sale was paid,
+    cancelled, has a payment completed or in progress, or is not old enough."""
+    sale = lock_sale(sale)
+    if sale.status != SaleStatus.PENDING_PAYMENT or sale.confirmed_at is None or sale.confirmed_at >= expiry_cutoff():
+        return False
+    if sale.payments.filter(status__in=LIVE_PAYMENT_STATUSES).exists():
+        return False
+    _cancel(sale, None, "expired")
+    return True
 
 
 def restore_stock(sale, *, user, kind):
@@ -251,3 +498,97 @@ def settle_sale(sale) -> Sale:
         fields += ["status", "paid_at"]
     sale.save(update_fields=fields)
     return sale
+
+
+def returned_part(value: Decimal, sold: Decimal, returned: Decimal) -> Decimal:
+    """The part of a line's `value` (total, tax or cost) that `returned` of `sold` units carry, rounded
+    half-up; all units returned give exactly `value`. A return's share is the difference between the
+    parts after and before it, so a line's returns always add up to the line to the cent."""
+    if returned >= sold:
+        return value
+    return to_money(value * returned / sold)
+
+
+def _wanted_returns(items) -> dict[int, Decimal]:
+    wanted = {}
+    for item_id, quantity in items:
+        try:
+            quantity = to_quantity(Decimal(str(quantity)))
+        except (InvalidOperation, ValueError, TypeError):
+            raise ServiceError(f"Line {item_id}: enter a quantity.", field="items", code="bad_quantity") from None
+        if quantity <= 0:
+            raise ServiceError(f"Line {item_id}: the quantity to return must be greater than zero.", field="items",
+                               code="bad_quantity")
+        wanted[int(item_id)] = wanted.get(int(item_id), ZERO) + quantity
+    if not wanted:
+        raise ServiceError("Choose at least one line to return.", field="items", code="empty")
+    return wanted
+
+
+def _return_line(sale_return, item, quantity) -> SaleReturnLine:
+    before, after = item.returned_quantity, item.returned_quantity + quantity
+
+    def share(value):
+        return returned_part(value, item.quantity, after) - returned_part(value, item.quantity, before)
+
+    return SaleReturnLine(sale_return=sale_return, sale_item=item, quantity=quantity, amount=share(item.total),
+                          tax=share(item.tax), cost=share(item.cost))
+
+
+def can_take_returns(user) -> bool:
+    return bool(user and (getattr(user, "is_manager", False) or user.has_perm("sales.return_sale")))
+
+
+@transaction.atomic
+def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
+    """Take back goods of a paid sale: `items` is [(sale_item_id, quantity)], each capped at the quantity
+    sold minus already returned. Stock comes back (kind "return"); a SaleReturn records the refund owed
+    (settled by pos.payments); the sale's refunded_amount grows and it becomes partially_refunded, or
+    refunded once every unit is back. `shift` is the till paying the refund out (default: the user's open
+    shift, else the sale's shift if still open)."""
+    if not can_take_returns(user):
+        raise ServiceError("Only a manager may take returns.", field="sale", code="not_allowed")
+    sale = lock_sale(sale)
+    if sale.status not in RETURNABLE:
+        raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()}: only a paid sale "
+                           "takes returns.", field="status", code="not_returnable")
+    wanted = _wanted_returns(items)
+    sold = {item.pk: item for item in sale.items.select_related("product")}
+    sale_return = SaleReturn(sale=sale, amount=ZERO, reason=(reason or "")[:200], created_by=user,
+                             shift=shift or _refund_shift(sale, user))
+    lines = []
+    for item_id, quantity in wanted.items():
+        item = sold.get(item_id)
+        if item is None:
+            raise ServiceError(f"Sale {sale.receipt_number} has no line {item_id}.", field="items",
+                               code="unknown_line")
+        left = item.quantity - item.returned_quantity
+        if quantity > left:
+            raise ServiceError(f"{item.name}: at most {left.normalize():f} can be returned ({item.quantity.normalize():f} "
+                               f"sold, {item.returned_quantity.normalize():f} returned already).", field="items",
+                               code="return_exceeds_sold")
+        if item.product.unit == Unit.PIECE and quantity != quantity.to_integral_value():
+            raise ServiceError(f"{item.name} is returned in whole pieces.", field="items", code="bad_quantity")
+        lines.append(_return_line(sale_return, item, quantity))
+        item.returned_quantity += quantity
+    sale_return.amount = sum((line.amount for line in lines), ZERO)
+    sale_return.tax = sum((line.tax for line in lines), ZERO)
+    sale_return.save()
+    SaleReturnLine.objects.bulk_create(lines)
+    SaleItem.objects.bulk_update([line.sale_item for line in lines], ["returned_quantity"])
+    post_movements([StockChange(line.sale_item.product_id, line.quantity) for line in lines],
+                   kind=MovementKind.RETURN, user=user, reference=sale.receipt_number, note=sale_return.reason)
+    everything_back = all(item.returned_quantity >= item.quantity for item in sold.values())
+    transition(sale, SaleStatus.REFUNDED if everything_back else SaleStatus.PARTIALLY_REFUNDED)
+    sale.refunded_amount += sale_return.amount
+    sale.save(update_fields=["status", "refunded_amount"])
+    return sale_return
+
+
+def _refund_shift(sale, user):
+    own = get_open_shift(user)
+    if own:
+        return own
+    if sale.shift_id and sale.shift.status == ShiftStatus.OPEN:
+        return sale.shift
+    return None
