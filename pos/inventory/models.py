@@ -4,6 +4,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from pos.core.fields import MoneyField, QuantityField
+from pos.core.money import to_money
 
 
 class MovementKind(models.TextChoices):
@@ -42,7 +43,14 @@ class StockMovement(models.Model):
 
 class AlertStatus(models.TextChoices):
     ACTIVE = "active", "Active"
+    DISMISSED = "dismissed", "Resolved by hand (still low)"
     RESOLVED = "resolved", "Resolved"
+
+
+# An open alert blocks a new one for the same product: `active` ones are shown and e-mailed;
+# `dismissed` ones were resolved by a manager while the product was still low, and stay quiet until
+# stock goes back above the reorder level (then they turn `resolved` like any other).
+OPEN_ALERT_STATUSES = (AlertStatus.ACTIVE, AlertStatus.DISMISSED)
 
 
 class StockAlert(models.Model):
@@ -53,13 +61,15 @@ class StockAlert(models.Model):
     reorder_level = QuantityField()
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", help_text="Empty when stock replenishment resolved it.")
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When managers were e-mailed about it.")
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["product"], condition=Q(status="active"),
-                                    name="one_active_alert_per_product"),
+            models.UniqueConstraint(fields=["product"], condition=Q(status__in=["active", "dismissed"]),
+                                    name="one_open_alert_per_product"),
         ]
 
     def __str__(self):
@@ -83,6 +93,9 @@ class StockCount(models.Model):
                                      related_name="+")
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -112,6 +125,13 @@ class StockCountLine(models.Model):
         if self.counted_quantity is None:
             return None
         return self.counted_quantity - self.expected_quantity
+
+    @property
+    def variance_value(self):
+        """The variance valued at the unit cost of the snapshot, rounded to the cent."""
+        if self.counted_quantity is None:
+            return None
+        return to_money(self.variance * self.unit_cost)
 
 
 class Supplier(models.Model):
@@ -144,6 +164,8 @@ class GoodsReceipt(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
     history = HistoricalRecords()
 
     class Meta:
@@ -165,7 +187,12 @@ class GoodsReceiptLine(models.Model):
     unit_cost = MoneyField()
 
     class Meta:
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="grn_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="grn_line_cost_not_negative"),
         ]
+
+    @property
+    def value(self):
+        return to_money(self.quantity * self.unit_cost)

@@ -11,13 +11,27 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from pos.catalog.models import Product
+from pos.catalog.models import Category, Product, Unit
 from pos.core.errors import InsufficientStock, ServiceError
-from pos.core.money import to_quantity
-from pos.inventory.models import AlertStatus, MovementKind, StockAlert, StockMovement
+from pos.core.money import to_money, to_quantity
+from pos.inventory.models import (
+    OPEN_ALERT_STATUSES,
+    AlertStatus,
+    CountStatus,
+    GoodsReceipt,
+    GoodsReceiptLine,
+    MovementKind,
+    ReceiptStatus,
+    StockAlert,
+    StockCount,
+    StockCountLine,
+    StockMovement,
+    Supplier,
+)
 
 
 @dataclass(frozen=True)
@@ -35,23 +49,40 @@ def lock_products(product_ids) -> dict[int, Product]:
     return {p.pk: p for p in Product.objects.filter(pk__in=ids).order_by("pk").select_for_update()}
 
 
+def _merge(changes):
+    """{product id: total signed quantity} without zeros, and {product id: unit cost} weighted by
+    quantity where costs were given (two receipts of one product at 10 and 12 give 11 for equal qty)."""
+    quantities, values, costed = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+    for change in changes:
+        quantity = to_quantity(change.quantity)
+        quantities[change.product_id] += quantity
+        if change.unit_cost is not None:
+            if Decimal(change.unit_cost) < 0:
+                raise ServiceError("A unit cost cannot be negative.", field="unit_cost")
+            values[change.product_id] += quantity * Decimal(change.unit_cost)
+            costed[change.product_id] += quantity
+    costs = {pid: values[pid] / costed[pid] for pid in costed if costed[pid]}
+    return {pid: qty for pid, qty in quantities.items() if qty != 0}, costs
+
+
+def average_cost(stock, cost, quantity, unit_cost) -> Decimal:
+    """Weighted average cost after receiving `quantity` at `unit_cost` on top of `stock` at `cost`.
+    Stock at or below zero has no value to average with: the new cost is the received cost."""
+    stock = max(Decimal(stock), Decimal(0))
+    return to_money((stock * cost + quantity * unit_cost) / (stock + quantity))
+
+
 def post_movements(changes, *, kind, user=None, reference="", note="", allow_negative=None):
     """Apply stock changes as ledger rows; returns the StockMovement rows written.
 
     Changes to the same product are merged into one movement. Refuses (InsufficientStock, nothing
     written) when stock would go below zero, unless ALLOW_NEGATIVE_STOCK (or `allow_negative`).
+    A purchase that adds stock at a given unit cost moves Product.cost_price to the weighted average.
     Query count does not depend on the number of products.
     """
     if kind not in MovementKind.values:
         raise ServiceError(f"Unknown movement kind '{kind}'.", field="kind")
-    merged = defaultdict(Decimal)
-    costs = {}
-    for change in changes:
-        quantity = to_quantity(change.quantity)
-        merged[change.product_id] += quantity
-        if change.unit_cost is not None:
-            costs[change.product_id] = change.unit_cost
-    merged = {pid: qty for pid, qty in merged.items() if qty != 0}
+    merged, costs = _merge(changes)
     if not merged:
         return []
     if allow_negative is None:
@@ -61,22 +92,36 @@ def post_movements(changes, *, kind, user=None, reference="", note="", allow_neg
         missing = set(merged) - set(products)
         if missing:
             raise ServiceError(f"Unknown product id(s): {sorted(missing)}.", field="product", code="unknown_product")
-        movements = []
-        for pid in sorted(merged):
-            product, quantity = products[pid], merged[pid]
-            after = product.stock_quantity + quantity
-            if quantity < 0 and after < 0 and not allow_negative:
-                raise InsufficientStock(product, -quantity, product.stock_quantity)
-            movements.append(StockMovement(
-                product=product, quantity=quantity, kind=kind, reference=reference, note=note, user=user,
-                unit_cost=costs.get(pid, product.cost_price), balance_after=after,
-            ))
-            product.stock_quantity = F("stock_quantity") + quantity
-        Product.objects.bulk_update(products.values(), ["stock_quantity"])
-        StockMovement.objects.bulk_create(movements)
-        for movement in movements:
-            movement.product.stock_quantity = movement.balance_after
+        movements = _write(products, merged, costs, kind, user, reference, note, allow_negative)
         sync_alerts([m.product for m in movements])
+    return movements
+
+
+def _write(products, merged, costs, kind, user, reference, note, allow_negative):
+    movements, repriced = [], []
+    for pid in sorted(merged):
+        product, quantity = products[pid], merged[pid]
+        after = product.stock_quantity + quantity
+        if quantity < 0 and after < 0 and not allow_negative:
+            raise InsufficientStock(product, -quantity, product.stock_quantity)
+        unit_cost = costs.get(pid, product.cost_price)
+        if kind == MovementKind.PURCHASE and quantity > 0 and pid in costs:
+            new_cost = average_cost(product.stock_quantity, product.cost_price, quantity, unit_cost)
+            if new_cost != product.cost_price:
+                product.cost_price = new_cost
+                repriced.append(product)
+        movements.append(StockMovement(
+            product=product, quantity=quantity, kind=kind, reference=reference, note=note, user=user,
+            unit_cost=to_money(unit_cost), balance_after=after,
+        ))
+        product.stock_quantity = F("stock_quantity") + quantity
+    Product.objects.bulk_update(products.values(), ["stock_quantity", "cost_price"] if repriced else ["stock_quantity"])
+    StockMovement.objects.bulk_create(movements)
+    for movement in movements:
+        movement.product.stock_quantity = movement.balance_after
+    if repriced:
+        Product.history.bulk_history_create(repriced, update=True, default_user=user,
+                                            default_change_reason=f"Average cost after {reference or kind}")
     return movements
 
 
@@ -91,21 +136,311 @@ def adjust_stock(product, quantity, *, user, reason, kind=MovementKind.ADJUSTMEN
     return post_movements([StockChange(pk, quantity, unit_cost)], kind=kind, user=user, note=reason.strip())[0]
 
 
+# Kinds a person may post by hand (API / admin); sales, returns and counts come from their own operations.
+MANUAL_KINDS = (MovementKind.ADJUSTMENT, MovementKind.DAMAGE, MovementKind.PURCHASE, MovementKind.TRANSFER)
+
+
+def record_manual_movement(product, quantity, *, kind, user, reason, unit_cost=None):
+    """A stock change entered by a manager: adjustment or transfer (either sign), damage (removes
+    stock) or purchase (adds stock, optionally at a unit cost that updates the average cost)."""
+    if kind not in MANUAL_KINDS:
+        allowed = ", ".join(MANUAL_KINDS)
+        raise ServiceError(f"Kind '{kind}' cannot be posted by hand; use one of: {allowed}.", field="kind",
+                           code="kind_not_allowed")
+    quantity = to_quantity(quantity)
+    if kind == MovementKind.DAMAGE and quantity > 0:
+        raise ServiceError("Damage removes stock: give a negative quantity.", field="quantity")
+    if kind == MovementKind.PURCHASE and quantity < 0:
+        raise ServiceError("A purchase adds stock: give a positive quantity.", field="quantity")
+    if unit_cost is not None and kind != MovementKind.PURCHASE:
+        raise ServiceError("A unit cost is only taken with a purchase.", field="unit_cost")
+    return adjust_stock(product, quantity, user=user, reason=reason, kind=kind, unit_cost=unit_cost)
+
+
+def ledger_mismatches():
+    """Products whose cached stock differs from the sum of their movements: ONE aggregate query."""
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=3))
+    return (Product.objects.annotate(ledger=Coalesce(Sum("movements__quantity"), zero))
+            .filter(~Q(stock_quantity=F("ledger"))).order_by("pk"))
+
+
+# --- Low-stock alerts -------------------------------------------------------------------------
+
+
 def sync_alerts(products):
-    """Raise one active alert for each product at or below its reorder level; resolve the active alert
+    """Raise one active alert for each product at or below its reorder level; resolve the open alert
     of each product back above it. Call with the products' rows locked and their current stock."""
     low = {p.pk: p for p in products if p.stock_quantity <= p.reorder_level and p.is_active}
     ok = [p.pk for p in products if p.pk not in low]
-    now = timezone.now()
     if ok:
-        StockAlert.objects.filter(product_id__in=ok, status=AlertStatus.ACTIVE).update(
-            status=AlertStatus.RESOLVED, resolved_at=now
-        )
+        _open_alerts().filter(product_id__in=ok).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
     if low:
-        already = set(
-            StockAlert.objects.filter(product_id__in=low, status=AlertStatus.ACTIVE).values_list("product_id", flat=True)
-        )
+        already = set(_open_alerts().filter(product_id__in=low).values_list("product_id", flat=True))
         StockAlert.objects.bulk_create([
             StockAlert(product=p, quantity=p.stock_quantity, reorder_level=p.reorder_level)
             for pid, p in low.items() if pid not in already
-        ])
+        ], ignore_conflicts=True)
+
+
+def _open_alerts():
+    return StockAlert.objects.filter(status__in=OPEN_ALERT_STATUSES)
+
+
+def scan_low_stock() -> dict:
+    """Bring the alerts in line with every product's stock in three queries, whatever the catalogue
+    size: catches stock changed outside these services (imports, reorder levels edited)."""
+    with transaction.atomic():
+        resolved = _open_alerts().filter(
+            Q(product__stock_quantity__gt=F("product__reorder_level")) | Q(product__is_active=False)
+        ).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
+        low = Product.objects.low_stock().exclude(alerts__status__in=OPEN_ALERT_STATUSES)
+        raised = StockAlert.objects.bulk_create([
+            StockAlert(product_id=pk, quantity=qty, reorder_level=level)
+            for pk, qty, level in low.values_list("pk", "stock_quantity", "reorder_level")
+        ], ignore_conflicts=True)
+    return {"raised": len(raised), "resolved": resolved}
+
+
+@transaction.atomic
+def resolve_alert(alert, *, user):
+    """A manager closes an alert. If the product is still low it is `dismissed`: no new alert is raised
+    for it until its stock has gone back above the reorder level."""
+    alert = StockAlert.objects.select_for_update().select_related("product").get(pk=alert.pk)
+    if alert.status not in OPEN_ALERT_STATUSES:
+        raise ServiceError("This alert is already resolved.", field="status", code="already_resolved")
+    product = alert.product
+    still_low = product.is_active and product.stock_quantity <= product.reorder_level
+    alert.status = AlertStatus.DISMISSED if still_low else AlertStatus.RESOLVED
+    alert.resolved_at, alert.resolved_by = timezone.now(), user
+    alert.save(update_fields=["status", "resolved_at", "resolved_by"])
+    return alert
+
+
+def alert_recipients():
+    """E-mail addresses of active managers and admins (and superusers) that have one."""
+    from pos.accounts.models import Role, User
+
+    users = User.objects.filter(Q(role__in=[Role.MANAGER, Role.ADMIN]) | Q(is_superuser=True), is_active=True)
+    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
+
+
+def notify_new_alerts() -> int:
+    """E-mail managers one digest of the active alerts not yet notified; returns how many it listed.
+
+    The alerts are locked (others skip them) and marked notified in the transaction that sends the
+    mail, so two workers never send the same alert and a failed send is retried on the next run.
+    Nothing is sent (nor marked) while no manager has an e-mail address.
+    """
+    from django.core.mail import send_mail
+
+    recipients = alert_recipients()
+    if not recipients:
+        return 0
+    with transaction.atomic():
+        alerts = list(
+            StockAlert.objects.filter(status=AlertStatus.ACTIVE, notified_at__isnull=True)
+            .select_for_update(skip_locked=True, of=("self",)).select_related("product").order_by("product__name")
+        )
+        if not alerts:
+            return 0
+        send_mail(_digest_subject(alerts), _digest_body(alerts), settings.DEFAULT_FROM_EMAIL, recipients)
+        StockAlert.objects.filter(pk__in=[a.pk for a in alerts]).update(notified_at=timezone.now())
+    return len(alerts)
+
+
+def _digest_subject(alerts):
+    noun = "product is" if len(alerts) == 1 else "products are"
+    return f"[{settings.SHOP_NAME}] Low stock: {len(alerts)} {noun} at or below the reorder level"
+
+
+def _digest_body(alerts):
+    from django.urls import reverse
+
+    lines = [f"These products reached their reorder level at {settings.SHOP_NAME}:", ""]
+    for alert in alerts:
+        p = alert.product
+        lines.append(f"- {p.name} (SKU {p.sku}): {p.stock_quantity} in stock, reorder level {p.reorder_level}")
+    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("admin:inventory_stockalert_changelist")
+    lines += ["", f"Open alerts: {link}?status__exact=active"]
+    return "\n".join(lines)
+
+
+# --- Suppliers and goods received -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptLineRequest:
+    product: int
+    quantity: Decimal
+    unit_cost: Decimal
+
+
+def _whole_pieces(product, quantity, label):
+    if product.unit == Unit.PIECE and quantity != quantity.to_integral_value():
+        raise ServiceError(f"{label}: {product.name} is counted in whole pieces.", field="lines", code="bad_quantity")
+
+
+@transaction.atomic
+def create_receipt(*, supplier, lines, user, supplier_reference="", note=""):
+    """A draft goods-received note with its lines; nothing moves until it is posted."""
+    if not isinstance(supplier, Supplier):
+        supplier = Supplier.objects.filter(pk=supplier).first()
+    if supplier is None or not supplier.is_active:
+        raise ServiceError("Choose an active supplier.", field="supplier", code="unknown_supplier")
+    if not lines:
+        raise ServiceError("A goods-received note needs at least one line.", field="lines", code="empty")
+    products = Product.objects.in_bulk({line.product for line in lines})
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        product = products.get(line.product)
+        if product is None:
+            raise ServiceError(f"Line {n}: unknown product {line.product}.", field="lines", code="unknown_product")
+        quantity, unit_cost = to_quantity(line.quantity), to_money(line.unit_cost)
+        if quantity <= 0:
+            raise ServiceError(f"Line {n}: quantity must be greater than zero.", field="lines", code="bad_quantity")
+        if unit_cost < 0:
+            raise ServiceError(f"Line {n}: unit cost cannot be negative.", field="lines", code="bad_cost")
+        _whole_pieces(product, quantity, f"Line {n}")
+        rows.append(GoodsReceiptLine(product=product, quantity=quantity, unit_cost=unit_cost))
+    receipt = GoodsReceipt.objects.create(supplier=supplier, supplier_reference=supplier_reference, note=note,
+                                         created_by=user)
+    for row in rows:
+        row.receipt = receipt
+    GoodsReceiptLine.objects.bulk_create(rows)
+    return receipt
+
+
+def ensure_receipt_draft(receipt):
+    """Refuse any change to a posted note (its stock has moved; post a correcting adjustment instead)."""
+    if receipt.status != ReceiptStatus.DRAFT:
+        raise ServiceError(f"{receipt.reference} is posted and can no longer be changed.", field="status",
+                           code="already_posted")
+
+
+@transaction.atomic
+def post_receipt(receipt, *, user):
+    """Post a draft note: one purchase movement per product (reference GRN-<id>) at the lines' cost,
+    which moves each product's cost price to the weighted average. Posting twice is refused."""
+    receipt = GoodsReceipt.objects.select_for_update().get(pk=receipt.pk)
+    ensure_receipt_draft(receipt)
+    lines = list(receipt.lines.all())
+    if not lines:
+        raise ServiceError("Add at least one line before posting.", field="lines", code="empty")
+    post_movements([StockChange(line.product_id, line.quantity, line.unit_cost) for line in lines],
+                   kind=MovementKind.PURCHASE, user=user, reference=receipt.reference,
+                   note=f"{receipt.supplier} {receipt.supplier_reference}".strip())
+    receipt.status, receipt.posted_at, receipt.posted_by = ReceiptStatus.POSTED, timezone.now(), user
+    receipt.save(update_fields=["status", "posted_at", "posted_by"])
+    return receipt
+
+
+# --- Stock counts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountEntry:
+    """A counted quantity for a product given by id or by barcode."""
+
+    counted: Decimal
+    product: int | None = None
+    barcode: str = ""
+
+
+def _category_and_children(category):
+    ids, level = {category.pk}, {category.pk}
+    while level:
+        level = set(Category.objects.filter(parent_id__in=level).values_list("pk", flat=True)) - ids
+        ids |= level
+    return ids
+
+
+@transaction.atomic
+def start_count(*, user, category=None, note=""):
+    """Start a count: snapshot the expected quantity and unit cost of every active product (or of one
+    category and its sub-categories). A product already in a count in progress cannot be in another."""
+    products = Product.objects.active()
+    if category is not None:
+        products = products.filter(category_id__in=_category_and_children(category))
+    busy = products.filter(pk__in=StockCountLine.objects.filter(count__status=CountStatus.IN_PROGRESS)
+                           .values("product_id"))
+    clash = busy.first()
+    if clash:
+        raise ServiceError(f"{clash.name} is already in a count in progress; complete or cancel it first.",
+                           field="category", code="count_in_progress")
+    snapshot = list(products.values_list("pk", "stock_quantity", "cost_price"))
+    if not snapshot:
+        raise ServiceError("There are no active products to count here.", field="category", code="empty")
+    count = StockCount.objects.create(category=category, note=note, started_by=user)
+    StockCountLine.objects.bulk_create([
+        StockCountLine(count=count, product_id=pk, expected_quantity=qty, unit_cost=cost)
+        for pk, qty, cost in snapshot
+    ])
+    return count
+
+
+def _lock_count(count):
+    count = StockCount.objects.select_for_update().get(pk=count.pk)
+    if count.status != CountStatus.IN_PROGRESS:
+        raise ServiceError(f"Count #{count.pk} is {count.get_status_display().lower()} and can no longer change.",
+                           field="status", code="count_closed")
+    return count
+
+
+@transaction.atomic
+def record_counts(count, entries, *, user):
+    """Set the counted quantities of a count in progress (bulk; a later entry for the same product
+    wins). Every entry is checked before anything is written. Returns the lines changed."""
+    count = _lock_count(count)
+    entries = list(entries)
+    if not entries:
+        raise ServiceError("Give at least one counted quantity.", field="lines", code="empty")
+    lines = {line.product_id: line for line in count.lines.select_related("product")}
+    by_barcode = {line.product.barcode: line for line in lines.values() if line.product.barcode}
+    changed = {}
+    for n, entry in enumerate(entries, start=1):
+        line = lines.get(entry.product) if entry.product else by_barcode.get(entry.barcode)
+        if line is None:
+            what = f"product {entry.product}" if entry.product else f"barcode {entry.barcode!r}"
+            raise ServiceError(f"Line {n}: {what} is not part of this count.", field="lines", code="not_in_count")
+        counted = to_quantity(entry.counted)
+        if counted < 0:
+            raise ServiceError(f"Line {n}: a counted quantity cannot be negative.", field="lines",
+                               code="bad_quantity")
+        _whole_pieces(line.product, counted, f"Line {n}")
+        line.counted_quantity = counted
+        changed[line.pk] = line
+    StockCountLine.objects.bulk_update(changed.values(), ["counted_quantity"])
+    return list(changed.values())
+
+
+@transaction.atomic
+def complete_count(count, *, user):
+    """Post one `count` movement (reference COUNT-<id>) per line whose counted quantity differs from
+    the snapshot, then lock the count. Returns the movements.
+
+    The variance is counted minus the SNAPSHOT (expected) quantity, posted as a movement on top of
+    the current stock: the shelf is counted as it was when the count started, so a sale or delivery
+    recorded while the count was in progress stays in the stock (stock after = counted + what moved
+    since the snapshot). Comparing with the stock at completion instead would erase those movements.
+    Lines left uncounted change nothing. If a correction would take stock below zero (more sold since
+    the snapshot than the count found), completion is refused like any other stock write.
+    """
+    count = _lock_count(count)
+    lines = [line for line in count.lines.all() if line.counted_quantity is not None]
+    if not lines:
+        raise ServiceError("Enter at least one counted quantity before completing.", field="lines", code="empty")
+    changes = [StockChange(line.product_id, line.variance, line.unit_cost) for line in lines if line.variance]
+    movements = post_movements(changes, kind=MovementKind.COUNT, user=user, reference=count.reference,
+                               note=f"Stock count #{count.pk}")
+    count.status, count.completed_at, count.completed_by = CountStatus.COMPLETED, timezone.now(), user
+    count.save(update_fields=["status", "completed_at", "completed_by"])
+    return movements
+
+
+@transaction.atomic
+def cancel_count(count, *, user):
+    """Drop a count in progress: nothing is posted."""
+    count = _lock_count(count)
+    count.status, count.cancelled_at, count.cancelled_by = CountStatus.CANCELLED, timezone.now(), user
+    count.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+    return count
