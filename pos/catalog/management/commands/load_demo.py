@@ -25,10 +25,10 @@ PRODUCTS_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_products.csv"
 
 # username, role, password, first name, last name: documented in the README.
 DEMO_USERS = [
-    ("admin", Role.ADMIN, "duka-owner-2026", "Amina", "Otieno"),
-    ("manager", Role.MANAGER, "duka-store-2026", "Peter", "Kamau"),
-    ("cashier", Role.CASHIER, "duka-till-2026", "Faith", "Wanjiru"),
-    ("bookkeeper", Role.BOOKKEEPER, "duka-books-2026", "James", "Mwangi"),
+    ("admin", Role.ADMIN, "admin-demo-2026", "Amina", "Otieno"),
+    ("manager", Role.MANAGER, "manager-demo-2026", "Peter", "Kamau"),
+    ("cashier", Role.CASHIER, "cashier-demo-2026", "Faith", "Wanjiru"),
+    ("bookkeeper", Role.BOOKKEEPER, "bookkeeper-demo-2026", "James", "Mwangi"),
 ]
 CATEGORIES = ["Beverages", "Dairy", "Bakery", "Cereals & Flour", "Cooking Oil", "Household", "Personal Care",
               "Snacks", "Fresh Produce"]
