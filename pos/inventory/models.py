@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, Round
 from simple_history.models import HistoricalRecords
 
 from pos.core.fields import MoneyField, QuantityField
@@ -82,6 +85,20 @@ class CountStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class StockCountQuerySet(models.QuerySet):
+    def with_totals(self):
+        """Annotate lines, counted_lines and variance_value (each line's variance at cost rounded to the
+        cent, then summed) in the same query."""
+        counted = Q(lines__counted_quantity__isnull=False)
+        line_value = Round((F("lines__counted_quantity") - F("lines__expected_quantity")) * F("lines__unit_cost"), 2)
+        return self.annotate(
+            lines_total=Count("lines"),
+            counted_lines=Count("lines", filter=counted),
+            variance_value=Coalesce(Sum(line_value, filter=counted, output_field=MoneyField()), Value(Decimal(0)),
+                                    output_field=MoneyField()),
+        )
+
+
 class StockCount(models.Model):
     category = models.ForeignKey("catalog.Category", null=True, blank=True, on_delete=models.PROTECT,
                                  help_text="Empty: count every active product.")
@@ -97,6 +114,8 @@ class StockCount(models.Model):
                                      related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+
+    objects = StockCountQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

@@ -268,6 +268,19 @@ def _digest_body(alerts):
 # --- Suppliers and goods received -----------------------------------------------------------------
 
 
+SUPPLIER_FIELDS = ("contact_name", "phone", "email", "kra_pin", "address", "is_active")
+
+
+def create_supplier(*, name, **fields):
+    """A new supplier; names are unique whatever their case."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Give the supplier's name.", field="name", code="required")
+    if Supplier.objects.filter(name__iexact=name).exists():
+        raise ServiceError("A supplier with this name already exists.", field="name", code="duplicate")
+    return Supplier.objects.create(name=name, **{k: v for k, v in fields.items() if k in SUPPLIER_FIELDS})
+
+
 @dataclass(frozen=True)
 class ReceiptLineRequest:
     product: int
