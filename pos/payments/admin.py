@@ -1,0 +1,150 @@
+"""Back office for payments: read-only records, every change through pos.payments.services."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.decorators import action, display
+
+from pos.core.errors import ServiceError
+from pos.payments import services
+from pos.payments.models import Payment, PaymentCallback, PaymentEvent, Refund
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PaymentEventInline(ReadOnlyMixin, TabularInline):
+    model = PaymentEvent
+    fields = ["created_at", "action", "http_status", "error", "request", "response"]
+    readonly_fields = fields
+    extra = 0
+    tab = True
+
+
+class PaymentCallbackInline(ReadOnlyMixin, TabularInline):
+    model = PaymentCallback
+    fields = ["received_at", "provider", "outcome", "reason", "source_ip"]
+    readonly_fields = fields
+    extra = 0
+    tab = True
+
+
+class RefundInline(ReadOnlyMixin, TabularInline):
+    model = Refund
+    fields = ["created_at", "amount", "status", "reason", "requested_by", "approved_by", "result_message"]
+    readonly_fields = fields
+    extra = 0
+    tab = True
+
+
+def _report(modeladmin, request, done, failed):
+    if done:
+        modeladmin.message_user(request, "; ".join(done), messages.SUCCESS)
+    for error in failed:
+        modeladmin.message_user(request, error, messages.ERROR)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
+    list_display = ["id", "sale", "method", "amount", "status_badge", "phone_number", "receipt", "attention",
+                    "created_at"]
+    list_filter = ["status", "method", "attention", ("created_at", RangeDateTimeFilter)]
+    list_filter_submit = True
+    search_fields = ["sale__receipt_number", "provider_reference", "receipt", "phone_number"]
+    list_select_related = ["sale"]
+    date_hierarchy = "created_at"
+    inlines = [PaymentEventInline, PaymentCallbackInline, RefundInline]
+    actions = ["verify_now"]
+    actions_detail = ["verify_one"]
+    fieldsets = [
+        (None, {"fields": ["sale", "method", "amount", "currency", "status", "created_by", "created_at",
+                           "completed_at"]}),
+        ("Cash", {"fields": ["amount_tendered", "change_given"]}),
+        ("Provider", {"fields": ["phone_number", "provider_reference", "provider_secondary_reference", "receipt",
+                                 "amount_received", "result_code", "result_message", "redirect_url",
+                                 "verify_attempts", "next_verify_at"]}),
+        ("Needs attention", {"fields": ["attention", "attention_note"]}),
+    ]
+
+    @display(description="Status", label={"completed": "success", "failed": "danger", "expired": "danger",
+                                          "cancelled": "warning", "processing": "info", "pending": "info"})
+    def status_badge(self, obj):
+        return obj.status
+
+    def _verify(self, request, payments):
+        done, failed = [], []
+        for payment in payments:
+            try:
+                outcome = services.verify_payment(payment)
+            except ServiceError as exc:
+                failed.append(f"Payment #{payment.pk}: {exc.message}")
+                continue
+            note = f" ({outcome.reason})" if outcome.reason else ""
+            done.append(f"Payment #{payment.pk}: {outcome.payment.status}{note}")
+        _report(self, request, done, failed)
+
+    @admin.action(description="Verify now with the provider")
+    def verify_now(self, request, queryset):
+        self._verify(request, queryset)
+
+    @action(description="Verify now", url_path="verify-now")
+    def verify_one(self, request, object_id):
+        self._verify(request, Payment.objects.filter(pk=object_id))
+        return redirect(reverse("admin:payments_payment_change", args=[object_id]))
+
+
+@admin.register(PaymentCallback)
+class PaymentCallbackAdmin(ReadOnlyMixin, ModelAdmin):
+    list_display = ["id", "provider", "outcome", "reason", "payment", "source_ip", "received_at"]
+    list_filter = ["provider", "outcome", ("received_at", RangeDateTimeFilter)]
+    list_filter_submit = True
+    search_fields = ["raw_body", "reason", "payment__provider_reference", "payment__receipt"]
+    list_select_related = ["payment"]
+    fields = ["provider", "received_at", "source_ip", "path", "outcome", "reason", "payment", "headers", "raw_body"]
+    readonly_fields = fields
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyMixin, ModelAdmin):
+    list_display = ["id", "payment", "amount", "status", "reason", "requested_by", "approved_by", "created_at"]
+    list_filter = ["status", "payment__method", ("created_at", RangeDateTimeFilter)]
+    list_filter_submit = True
+    search_fields = ["reason", "provider_reference", "payment__sale__receipt_number", "payment__receipt"]
+    list_select_related = ["payment", "requested_by", "approved_by"]
+    actions = ["approve", "reject"]
+    fields = ["payment", "sale_return", "amount", "reason", "status", "provider_reference", "result_code",
+              "result_message", "requested_by", "approved_by", "rejected_by", "decided_at", "created_at",
+              "completed_at"]
+    readonly_fields = fields
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("payments.approve_refund")
+
+    def _decide(self, request, queryset, decide, verb):
+        done, failed = [], []
+        for refund in queryset:
+            try:
+                refund = decide(refund, user=request.user)
+            except ServiceError as exc:
+                failed.append(f"Refund #{refund.pk}: {exc.message}")
+                continue
+            done.append(f"Refund #{refund.pk} {verb}: {refund.get_status_display().lower()}")
+        _report(self, request, done, failed)
+
+    @admin.action(description="Approve selected refunds", permissions=["approve"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, services.approve_refund, "approved")
+
+    @admin.action(description="Reject selected refunds", permissions=["approve"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, services.reject_refund, "rejected")

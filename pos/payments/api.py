@@ -1,0 +1,154 @@
+"""Payments and refunds API: thin serializers and views over pos.payments.services."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from pos.core.api import idempotency_key, role_permission
+from pos.payments import services
+from pos.payments.filters import PaymentFilter, RefundFilter
+from pos.payments.models import Method, Payment, Refund
+from pos.sales.models import Sale, SaleReturn
+
+IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                               description="A retry with the same key returns the first result; another body -> 409.")
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    sale_receipt = serializers.CharField(source="sale.receipt_number", read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "sale", "sale_receipt", "method", "amount", "currency", "status", "phone_number",
+                  "provider_reference", "receipt", "result_code", "result_message", "amount_tendered",
+                  "change_given", "amount_received", "redirect_url", "attention", "attention_note",
+                  "verify_attempts", "created_at", "completed_at"]
+        read_only_fields = fields
+
+
+class InitiateSerializer(serializers.Serializer):
+    sale = serializers.PrimaryKeyRelatedField(queryset=Sale.objects.all())
+    method = serializers.ChoiceField(choices=Method.choices)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    phone_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    amount_tendered = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
+                                               allow_null=True, default=None,
+                                               help_text="Cash: what the customer hands over (default: amount).")
+
+    def validate_sale(self, sale):
+        user = self.context["request"].user
+        if user.is_cashier and sale.cashier_id != user.pk:
+            raise serializers.ValidationError("You can take payments only for your own sales.")
+        return sale
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    method = serializers.CharField(source="payment.method", read_only=True)
+    sale = serializers.IntegerField(source="payment.sale_id", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "payment", "sale", "method", "sale_return", "amount", "reason", "status",
+                  "provider_reference", "result_code", "result_message", "requested_by", "approved_by",
+                  "rejected_by", "decided_at", "created_at", "completed_at"]
+        read_only_fields = fields
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    payment = serializers.PrimaryKeyRelatedField(queryset=Payment.objects.all())
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    reason = serializers.CharField(max_length=200)
+    sale_return = serializers.PrimaryKeyRelatedField(queryset=SaleReturn.objects.all(), required=False,
+                                                     allow_null=True, default=None)
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+@extend_schema_view(list=extend_schema(summary="Payments (cashiers: their own sales only)"),
+                    retrieve=extend_schema(summary="One payment"))
+class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PaymentSerializer
+    permission_classes = [role_permission("manager", "cashier", read=("bookkeeper",))]
+    filterset_class = PaymentFilter
+    search_fields = ["provider_reference", "receipt", "phone_number", "sale__receipt_number"]
+    ordering_fields = ["created_at", "amount", "status"]
+
+    def get_queryset(self):
+        payments = Payment.objects.select_related("sale")
+        if self.request.user.is_cashier:
+            payments = payments.filter(sale__cashier=self.request.user)
+        return payments
+
+    @extend_schema(summary="Start a payment (cash completes at once; mobile money and card wait for the customer)",
+                   request=InitiateSerializer, responses={201: PaymentSerializer, 200: PaymentSerializer},
+                   parameters=[IDEMPOTENCY])
+    @action(detail=False, methods=["post"])
+    def initiate(self, request):
+        data = InitiateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        payment, created = services.initiate_payment(user=request.user, idempotency_key=idempotency_key(request),
+                                                     **data.validated_data)
+        return Response(PaymentSerializer(payment).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(summary="Ask the provider for the payment's status now", request=None,
+                   responses={200: PaymentSerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        outcome = services.verify_payment(self.get_object())
+        return Response(PaymentSerializer(outcome.payment).data)
+
+    @extend_schema(summary="Give up on a payment still in progress", request=CancelSerializer,
+                   responses={200: PaymentSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = CancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = services.cancel_payment(self.get_object(), user=request.user, **data.validated_data)
+        return Response(PaymentSerializer(payment).data)
+
+
+@extend_schema_view(list=extend_schema(summary="Refunds"), retrieve=extend_schema(summary="One refund"))
+class RefundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = RefundSerializer
+    permission_classes = [role_permission("manager", read=("bookkeeper",))]
+    filterset_class = RefundFilter
+    ordering_fields = ["created_at", "amount", "status"]
+
+    def get_queryset(self):
+        return Refund.objects.select_related("payment")
+
+    @extend_schema(summary="Refund (part of) a completed payment: above the approval threshold it waits for a "
+                           "manager; cash is recorded at once; mobile money and card go to the provider",
+                   request=RefundRequestSerializer, responses={201: RefundSerializer, 200: RefundSerializer},
+                   parameters=[IDEMPOTENCY])
+    def create(self, request, *args, **kwargs):
+        data = RefundRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund, created = services.request_refund(user=request.user, idempotency_key=idempotency_key(request),
+                                                  **data.validated_data)
+        return Response(RefundSerializer(refund).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(summary="Approve a refund waiting for approval (manager/admin)", request=None,
+                   responses={200: RefundSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return Response(RefundSerializer(services.approve_refund(self.get_object(), user=request.user)).data)
+
+    @extend_schema(summary="Reject a refund waiting for approval (manager/admin)", request=RejectSerializer,
+                   responses={200: RefundSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = RejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = services.reject_refund(self.get_object(), user=request.user, **data.validated_data)
+        return Response(RefundSerializer(refund).data)
+
