@@ -1,0 +1,5 @@
+"""URLconf of `manage.py run_sandbox`: the simulators alone, at the same /sandbox/ prefix."""
+
+from django.urls import include, path
+
+urlpatterns = [path("sandbox/", include("pos.payments.sandbox.urls"))]
