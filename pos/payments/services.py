@@ -304,6 +304,7 @@ def _complete(payment, result):
     _move(payment, P.COMPLETED, TRANSITIONS)
     payment.receipt = result.receipt or payment.receipt
     payment.provider_reference = payment.provider_reference or result.provider_reference
+    payment.provider_secondary_reference = payment.provider_secondary_reference or result.secondary_reference
     payment.amount_received = to_money(result.amount) if result.amount is not None else payment.amount
     payment.result_code = (result.result_code or payment.result_code)[:40]
     payment.result_message = (result.result_message or payment.result_message)[:300]
@@ -508,6 +509,7 @@ def _merge(confirmed, parsed):
         currency=confirmed.currency or parsed.currency,
         phone_number=confirmed.phone_number or parsed.phone_number,
         provider_reference=confirmed.provider_reference or parsed.provider_reference,
+        secondary_reference=confirmed.secondary_reference or parsed.secondary_reference,
         result_code=parsed.result_code or confirmed.result_code,
         result_message=parsed.result_message or confirmed.result_message,
         raw={"callback": parsed.raw, "confirmation": confirmed.raw},
@@ -564,12 +566,23 @@ def _create_refund(payment, amount, reason, user, sale_return, key, fingerprint)
     if amount > left:
         raise ServiceError(f"At most {left} can still be refunded on this payment.", field="amount",
                            code="refund_too_large")
+    if sale_return is not None:
+        _check_return(payment, sale_return, amount)
     if payment.method in MOBILE:
         whole_shillings(amount)
     if payment.method == Method.AIRTEL and amount != payment.amount:
         raise ServiceError("Airtel Money refunds the whole payment only.", field="amount", code="partial_refund")
     return Refund.objects.create(payment=payment, sale_return=sale_return, amount=amount, reason=reason[:200],
                                  requested_by=user, idempotency_key=key, request_hash=fingerprint)
+
+
+def _check_return(payment, sale_return, amount):
+    if sale_return.sale_id != payment.sale_id:
+        raise ServiceError("This return belongs to another sale.", field="sale_return", code="wrong_sale")
+    taken = sale_return.refunds.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
+    if amount > sale_return.amount - taken:
+        raise ServiceError(f"At most {max(sale_return.amount - taken, ZERO)} is still owed on this return.",
+                           field="amount", code="refund_too_large")
 
 
 def _start_refund(refund) -> Refund:
