@@ -1,0 +1,70 @@
+"""Barcode lookup (the scanner's hot path) on a 100k-product catalogue, through gunicorn (2 workers)
+and wrk, against a bare Django view on the same server: requests/s, p50, p99 and the ratio.
+
+    python bench/bench_barcode.py [--seconds 10] [--connections 16]
+"""
+
+import argparse
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import gunicorn, save, setup_django, table, wrk  # noqa: E402
+
+LUA = """
+local codes = {}
+for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
+local token = os.getenv("API_TOKEN")
+request = function()
+  local code = codes[math.random(#codes)]
+  return wrk.format("GET", "/api/products/barcode/" .. code .. "/", {["Authorization"] = "Token " .. token})
+end
+"""
+
+
+def bench_token():
+    from rest_framework.authtoken.models import Token
+
+    from pos.accounts.models import User
+    from pos.accounts.services import create_user
+
+    user = User.objects.filter(username="bench-cashier").first() or create_user(
+        username="bench-cashier", password="bench-pass-2026!", role="cashier")
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    setup_django()
+    from pos.catalog.models import Product
+
+    count = Product.objects.count()
+    if count < 100_000:
+        print(f"only {count} products: run `python bench/data.py` first")
+    codes = list(Product.objects.filter(is_active=True).values_list("barcode", flat=True)[:50_000])
+    random.Random(1).shuffle(codes)
+    workdir = Path(tempfile.mkdtemp())
+    (workdir / "codes.txt").write_text("\n".join(codes[:10_000]))
+    (workdir / "lookup.lua").write_text(LUA)
+    env = {"CODES_FILE": str(workdir / "codes.txt"), "API_TOKEN": bench_token()}
+    rows = []
+    with gunicorn(workers=2) as base:
+        wrk(f"{base}/bench/bare/", seconds=2, connections=4)  # warm up both workers
+        rows.append({"endpoint": "bare Django view (baseline)",
+                     **wrk(f"{base}/bench/bare/", seconds=args.seconds, connections=args.connections)})
+        rows.append({"endpoint": "GET /api/products/barcode/{code}/",
+                     **wrk(base, seconds=args.seconds, connections=args.connections,
+                           script=workdir / "lookup.lua", env=env)})
+    rows[1]["ratio_vs_baseline"] = round(rows[1]["requests_per_s"] / rows[0]["requests_per_s"], 3)
+    table(f"Barcode lookup, {count} products, gunicorn 2 workers, wrk {args.connections} connections",
+          rows, ["endpoint", "requests_per_s", "p50_ms", "p99_ms", "non_2xx", "errors", "ratio_vs_baseline"])
+    save("barcode", {"products": count, "connections": args.connections, "seconds": args.seconds, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
