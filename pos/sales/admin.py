@@ -1,0 +1,282 @@
+"""Back office for sales and shifts (django-unfold). Sales are money history: nothing here edits them
+by hand; cancel, return and reprint go through pos.sales.services and pos.sales.receipts."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, Sum
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter, RelatedDropdownFilter
+from unfold.decorators import action, display
+
+from pos.core.errors import ServiceError
+from pos.core.money import ZERO
+from pos.payments.models import Method, Payment
+from pos.sales import receipts, services
+from pos.sales.filters import paid_with
+from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine, SaleStatus, Shift, ShiftTotal
+
+STATUS_COLOURS = {
+    SaleStatus.OPEN: "info",
+    SaleStatus.PENDING_PAYMENT: "warning",
+    SaleStatus.PAID: "success",
+    SaleStatus.PARTIALLY_REFUNDED: "warning",
+    SaleStatus.REFUNDED: "danger",
+    SaleStatus.CANCELLED: "danger",
+}
+
+
+class PaymentMethodFilter(admin.SimpleListFilter):
+    title = "payment method"
+    parameter_name = "payment_method"
+
+    def lookups(self, request, model_admin):
+        return Method.choices
+
+    def queryset(self, request, queryset):
+        return paid_with(queryset, self.value()) if self.value() else queryset
+
+
+class ReadOnlyInline(TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SaleItemInline(ReadOnlyInline):
+    model = SaleItem
+    fields = ["name", "barcode", "quantity", "unit_price", "tax_rate", "discount", "order_discount", "tax", "total",
+              "returned_quantity"]
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["method", "status", "amount", "amount_tendered", "change_given", "receipt", "created_at"]
+
+
+class SaleReturnInline(ReadOnlyInline):
+    model = SaleReturn
+    fields = ["created_at", "amount", "tax", "reason", "created_by", "shift"]
+
+
+class MoneyHistoryAdmin(ModelAdmin):
+    """Viewable, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sale)
+class SaleAdmin(MoneyHistoryAdmin):
+    list_display = ["receipt_number", "created_at", "cashier", "status_badge", "total", "paid_amount", "receipt_links"]
+    list_filter = [("created_at", RangeDateTimeFilter), ("cashier", RelatedDropdownFilter),
+                   ("status", ChoicesDropdownFilter), PaymentMethodFilter]
+    list_filter_submit = True
+    list_select_related = ["cashier"]
+    search_fields = ["receipt_number", "customer_phone", "customer_name"]
+    list_before_template = "sales/admin/sale_totals.html"
+    inlines = [SaleItemInline, PaymentInline, SaleReturnInline]
+    fieldsets = [
+        (None, {"fields": ["receipt_number", "status", "cashier", "shift", "customer_name", "customer_phone"]}),
+        ("Money", {"fields": ["subtotal", "discount", "order_discount", "tax", "total", "paid_amount", "change_due",
+                              "refunded_amount", "currency"]}),
+        ("Times", {"fields": ["created_at", "confirmed_at", "paid_at", "cancelled_at", "cancelled_by",
+                              "cancel_reason", "note"]}),
+    ]
+    actions = ["cancel_selected"]
+    actions_detail = ["cancel_sale", "return_items", "receipt_pdf", "receipt_80mm"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.filter(cashier=request.user) if request.user.is_cashier else queryset
+
+    def has_cancel_permission(self, request, obj=None):
+        return request.user.has_perm("sales.cancel_sale")
+
+    def has_return_permission(self, request, obj=None):
+        return services.can_take_returns(request.user)
+
+    @display(description="status", label=STATUS_COLOURS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description="receipt")
+    def receipt_links(self, obj):
+        return format_html('<a href="{}" target="_blank">PDF</a> · <a href="{}" target="_blank">80 mm</a>',
+                           reverse("admin:sales_sale_receipt_pdf", args=[obj.pk]),
+                           reverse("admin:sales_sale_receipt_80mm", args=[obj.pk]))
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["sales_totals"] = changelist.queryset.order_by().aggregate(
+                count=Count("id", filter=~Q(status=SaleStatus.CANCELLED)),
+                total=Sum("total", filter=~Q(status=SaleStatus.CANCELLED), default=ZERO),
+                tax=Sum("tax", filter=~Q(status=SaleStatus.CANCELLED), default=ZERO),
+                paid=Sum("paid_amount", default=ZERO),
+                refunded=Sum("refunded_amount", default=ZERO),
+            )
+        return response
+
+    @admin.action(description="Cancel selected unpaid sales (stock back)", permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for sale in queryset:
+            try:
+                services.cancel_sale(sale, user=request.user, reason="cancelled in the back office")
+                done += 1
+            except ServiceError as exc:
+                self.message_user(request, f"{sale.receipt_number}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} sale(s) cancelled, their stock is back.", messages.SUCCESS)
+
+    def _sale(self, request, object_id):
+        return get_object_or_404(self.get_queryset(request), pk=object_id)
+
+    def _page(self, request, template, sale, **context):
+        return TemplateResponse(request, template, {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "sale": sale,
+            "title": f"{context.pop('title')} {sale.receipt_number}",
+            "change_url": reverse("admin:sales_sale_change", args=[sale.pk]), **context,
+        })
+
+    @action(description="Cancel sale", url_path="cancel", permissions=["cancel"], icon="cancel")
+    def cancel_sale(self, request, object_id):
+        sale = self._sale(request, object_id)
+        if request.method == "POST":
+            try:
+                services.cancel_sale(sale, user=request.user, reason=request.POST.get("reason", "").strip())
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Sale {sale.receipt_number} cancelled; its stock is back.")
+            return redirect("admin:sales_sale_change", sale.pk)
+        return self._page(request, "sales/admin/cancel_sale.html", sale, title="Cancel sale")
+
+    @action(description="Take a return", url_path="return", permissions=["return"], icon="undo")
+    def return_items(self, request, object_id):
+        sale = self._sale(request, object_id)
+        items = list(sale.items.all())
+        if request.method == "POST":
+            try:
+                wanted = [(item.pk, quantity) for item in items
+                          if (quantity := _posted_quantity(request.POST, item))]
+                sale_return = services.return_items(sale, wanted, request.user, request.POST.get("reason", ""))
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Return #{sale_return.pk} taken: {sale_return.amount} owed to the "
+                                          "customer; stock is back.")
+                return redirect("admin:sales_sale_change", sale.pk)
+        lines = [{"item": item, "left": item.quantity - item.returned_quantity,
+                  "value": request.POST.get(f"qty-{item.pk}", "")} for item in items]
+        return self._page(request, "sales/admin/return_items.html", sale, title="Return from", lines=lines,
+                          reason=request.POST.get("reason", ""))
+
+    @action(description="Receipt PDF", url_path="receipt-pdf", icon="picture_as_pdf", attrs={"target": "_blank"})
+    def receipt_pdf(self, request, object_id):
+        sale = self._sale(request, object_id)
+        response = HttpResponse(receipts.receipt_pdf(sale), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{sale.receipt_number}.pdf"'
+        return response
+
+    @action(description="Print 80 mm", url_path="receipt-80mm", icon="print", attrs={"target": "_blank"})
+    def receipt_80mm(self, request, object_id):
+        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True))
+
+
+def _posted_quantity(data, item):
+    raw = (data.get(f"qty-{item.pk}") or "").strip()
+    if not raw:
+        return None
+    try:
+        quantity = Decimal(raw)
+    except InvalidOperation:
+        raise ServiceError(f"{item.name}: enter a quantity, e.g. 1.", field="items") from None
+    return quantity or None
+
+
+class SaleReturnLineInline(ReadOnlyInline):
+    model = SaleReturnLine
+    fields = ["sale_item", "quantity", "amount", "tax", "cost"]
+
+
+@admin.register(SaleReturn)
+class SaleReturnAdmin(MoneyHistoryAdmin):
+    list_display = ["id", "sale", "created_at", "amount", "tax", "created_by", "shift", "reason"]
+    list_filter = [("created_at", RangeDateTimeFilter)]
+    list_filter_submit = True
+    list_select_related = ["sale", "created_by", "shift"]
+    search_fields = ["sale__receipt_number", "reason"]
+    inlines = [SaleReturnLineInline]
+
+
+class ShiftTotalInline(ReadOnlyInline):
+    model = ShiftTotal
+    fields = ["method", "opening", "expected", "counted", "difference"]
+
+
+@admin.register(Shift)
+class ShiftAdmin(MoneyHistoryAdmin):
+    list_display = ["id", "cashier", "status_badge", "opened_at", "closed_at", "opening_float", "expected_cash",
+                    "counted_cash", "variance", "report_link"]
+    list_filter = [("opened_at", RangeDateTimeFilter), ("cashier", RelatedDropdownFilter), "status"]
+    list_filter_submit = True
+    list_select_related = ["cashier"]
+    inlines = [ShiftTotalInline]
+    actions_detail = ["report"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.filter(cashier=request.user) if request.user.is_cashier else queryset
+
+    @display(description="status", label={"open": "success", "closed": "info"})
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description="variance", label={"short": "danger", "over": "warning", "exact": "success"})
+    def variance(self, obj):
+        if obj.cash_variance is None:
+            return None
+        kind = "short" if obj.cash_variance < 0 else "over" if obj.cash_variance > 0 else "exact"
+        return kind, f"{obj.cash_variance:+,.2f}"
+
+    @display(description="report")
+    def report_link(self, obj):
+        return format_html('<a href="{}">{} report</a>', reverse("admin:sales_shift_report", args=[obj.pk]),
+                           "Z" if obj.status == "closed" else "X")
+
+    @action(description="X / Z report", url_path="report", icon="summarize")
+    def report(self, request, object_id):
+        shift = get_object_or_404(self.get_queryset(request), pk=object_id)
+        report = services.shift_report(shift)
+        return TemplateResponse(request, "sales/admin/shift_report.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "report": report, "shift": shift,
+            "title": f"{report.kind} report — shift #{shift.pk} ({shift.cashier})",
+            "change_url": reverse("admin:sales_shift_change", args=[shift.pk]),
+        })
