@@ -114,6 +114,10 @@ class ServiceResource(resources.ModelResource):
     def before_import_row(self, row, **kwargs):
         self.row_number = kwargs.get("row_number", self.row_number + 1)
 
+    def get_import_fields(self):
+        # Read-only columns (stock) are exported for reading, never imported.
+        return [field for field in super().get_import_fields() if not field.readonly]
+
     def import_data(self, dataset, *args, **kwargs):
         # A file with any bad row (errors or validation errors) must change nothing.
         kwargs["rollback_on_validation_errors"] = True
