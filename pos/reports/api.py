@@ -1,0 +1,599 @@
+"""Reports API (thin: figures come from pos.reports.queries, files from pos.reports.exports).
+
+Formats: every report answers JSON by default, `?format=xlsx` (Excel) or `?format=csv` on the same
+URL; the sales-lines ledger answers xlsx (default) or csv and streams. Money is a decimal string.
+Roles: admin, manager and bookkeeper see every report. A cashier sees the sales report of their own
+sales only, and the X/Z report of their own shifts; profit, inventory (stock value), the dashboard and
+the ledger exports are refused to cashiers (403).
+"""
+
+import json
+import tempfile
+
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pos.core.api import has_role, role_permission
+from pos.core.errors import ServiceError
+from pos.reports import exports, queries, services
+from pos.reports.models import ExportFormat, ExportJob, ExportStatus
+from pos.reports.pdf import shift_pdf
+from pos.sales.models import Shift
+
+REPORT_ROLES = ("admin", "manager", "bookkeeper")
+ReportRoles = role_permission("manager", "bookkeeper")
+
+
+# --- Renderers: the file formats selected by ?format= ---------------------------------------------
+
+class FileRenderer(BaseRenderer):
+    """The view builds the file itself; an error dict that reaches here is written as JSON."""
+
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, (bytes, str)):
+            return data
+        return json.dumps(data, default=str).encode()
+
+
+class XlsxRenderer(FileRenderer):
+    media_type = exports.XLSX_TYPE
+    format = "xlsx"
+
+
+class CsvRenderer(FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class PdfRenderer(FileRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+# --- Output serializers (also the OpenAPI schema) -------------------------------------------------
+
+def money(**kwargs):
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+def quantity(**kwargs):
+    return serializers.DecimalField(max_digits=20, decimal_places=3, **kwargs)
+
+
+class PeriodOut(serializers.Serializer):
+    name = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    time_zone = serializers.CharField()
+
+
+class SalesFigures(serializers.Serializer):
+    gross_sales = money(help_text="Sum of qty x VAT-inclusive price, before discounts.")
+    discounts = money(help_text="Line discounts + shares of order discounts.")
+    sales_total = money(help_text="Gross sales - discounts (VAT incl.).")
+    refunds = money(help_text="Returns taken in the period (VAT incl.).")
+    net_sales = money(help_text="Sales total - refunds (VAT incl.).")
+    vat = money(help_text="VAT of the sales lines - VAT of the returns.")
+    net_sales_ex_vat = money()
+    sales_count = serializers.IntegerField()
+    returns_count = serializers.IntegerField()
+    quantity = quantity(help_text="Units sold net of returns.")
+
+
+class SalesTotals(SalesFigures):
+    average_basket = money()
+
+
+class SalesDay(SalesFigures):
+    date = serializers.DateField()
+
+
+class SalesHour(SalesFigures):
+    hour = serializers.DateTimeField()
+
+
+class ProductKey(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+
+
+class CategoryKey(serializers.Serializer):
+    category_id = serializers.IntegerField()
+    category = serializers.CharField()
+
+
+class SalesProduct(ProductKey, SalesFigures):
+    pass
+
+
+class SalesCategory(CategoryKey, SalesFigures):
+    pass
+
+
+class SalesCashier(SalesFigures):
+    cashier_id = serializers.IntegerField()
+    cashier = serializers.CharField()
+
+
+class MethodRow(serializers.Serializer):
+    method = serializers.CharField()
+    label = serializers.CharField()
+    payments = serializers.IntegerField()
+    amount = money(help_text="Completed payments applied to the sales (change excluded).")
+    refunds = money(help_text="Refunds paid back with this method in the period.")
+
+
+class SalesReportOut(serializers.Serializer):
+    period = PeriodOut()
+    cashier = serializers.CharField(allow_null=True, help_text="Set when the report is limited to one cashier.")
+    totals = SalesTotals()
+    by_day = SalesDay(many=True)
+    by_hour = SalesHour(many=True, help_text="Filled for a single-day period (today).")
+    by_product = SalesProduct(many=True)
+    by_category = SalesCategory(many=True)
+    by_cashier = SalesCashier(many=True)
+    by_payment_method = MethodRow(many=True)
+
+
+class ProfitFigures(serializers.Serializer):
+    revenue = money(help_text="Line total - line VAT, less returns net of VAT.")
+    cogs = money(help_text="Cost captured on the sale lines, less the cost of returned goods.")
+    gross_margin = money()
+    margin_percent = money(allow_null=True)
+    quantity = quantity()
+
+
+class ProfitDay(ProfitFigures):
+    date = serializers.DateField()
+
+
+class ProfitProduct(ProductKey, ProfitFigures):
+    pass
+
+
+class ProfitCategory(CategoryKey, ProfitFigures):
+    pass
+
+
+class ProfitReportOut(serializers.Serializer):
+    period = PeriodOut()
+    totals = ProfitFigures()
+    by_day = ProfitDay(many=True)
+    by_product = ProfitProduct(many=True)
+    by_category = ProfitCategory(many=True)
+
+
+class StockFigures(serializers.Serializer):
+    products = serializers.IntegerField()
+    quantity = quantity()
+    value_at_cost = money()
+    value_at_retail = money()
+
+
+class StockCategory(StockFigures):
+    category_id = serializers.IntegerField()
+    category = serializers.CharField()
+
+
+class StockProduct(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    stock_quantity = quantity()
+    reorder_level = quantity()
+    cost_price = money()
+    price = money()
+    value_at_cost = money()
+    value_at_retail = money()
+
+
+class LowStockRow(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    stock_quantity = quantity()
+    reorder_level = quantity()
+
+
+class SlowMover(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    stock_quantity = quantity()
+    last_sold_at = serializers.DateTimeField(allow_null=True)
+    value_at_cost = money()
+
+
+class MovementRow(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    movements = serializers.IntegerField()
+    quantity_in = quantity()
+    quantity_out = quantity()
+    net_quantity = quantity()
+    value_at_cost = money()
+
+
+class InventoryReportOut(serializers.Serializer):
+    period = PeriodOut(help_text="The period of the movement summary.")
+    slow_days = serializers.IntegerField()
+    totals = StockFigures()
+    by_product = StockProduct(many=True)
+    by_category = StockCategory(many=True)
+    low_stock = LowStockRow(many=True)
+    slow_movers = SlowMover(many=True)
+    movements = MovementRow(many=True)
+
+
+class AlertRow(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    name = serializers.CharField()
+    sku = serializers.CharField()
+    stock_quantity = quantity()
+    reorder_level = quantity()
+    since = serializers.DateTimeField()
+
+
+class PaymentRow(serializers.Serializer):
+    id = serializers.IntegerField()
+    method = serializers.CharField()
+    amount = money()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    receipt_number = serializers.CharField()
+
+
+class OpenShiftRow(serializers.Serializer):
+    id = serializers.IntegerField()
+    cashier = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    opening_float = money()
+    sales_count = serializers.IntegerField()
+    sales_total = money()
+
+
+class DashboardOut(serializers.Serializer):
+    date = serializers.DateField()
+    now = serializers.DateTimeField()
+    today = SalesTotals(help_text="Today so far.")
+    last_week = SalesTotals(help_text="Same weekday last week, up to the same time of day.")
+    change_percent = money(allow_null=True, help_text="Net sales today vs last week, in %.")
+    by_hour = SalesHour(many=True)
+    payments_by_method = MethodRow(many=True)
+    top_products = SalesProduct(many=True)
+    low_stock_count = serializers.IntegerField()
+    low_stock = AlertRow(many=True)
+    payments_waiting_count = serializers.IntegerField()
+    payments_waiting = PaymentRow(many=True)
+    payments_failed_count = serializers.IntegerField()
+    payments_failed = PaymentRow(many=True)
+    open_shifts = OpenShiftRow(many=True)
+
+
+class ShiftMethodRow(serializers.Serializer):
+    method = serializers.CharField()
+    label = serializers.CharField()
+    opening = money()
+    payments = money()
+    count = serializers.IntegerField()
+    tendered = money()
+    change = money()
+    refunds = money()
+    expected = money()
+    counted = money(allow_null=True)
+    difference = money(allow_null=True)
+
+
+class VatRow(serializers.Serializer):
+    rate = money()
+    total = money()
+    tax = money()
+    net = money()
+
+
+class ShiftReportOut(serializers.Serializer):
+    shift_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["X", "Z"])
+    status = serializers.CharField()
+    cashier = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    generated_at = serializers.DateTimeField()
+    opening_float = money()
+    sales_count = serializers.IntegerField()
+    sales_total = money()
+    discount_total = money()
+    tax_total = money()
+    returns_count = serializers.IntegerField()
+    returns_total = money()
+    net_sales = money()
+    pending_count = serializers.IntegerField()
+    cancelled_count = serializers.IntegerField()
+    methods = ShiftMethodRow(many=True)
+    vat = VatRow(many=True)
+    expected_cash = money()
+    counted_cash = money(allow_null=True)
+    cash_variance = money(allow_null=True)
+
+
+class ExportRequest(serializers.Serializer):
+    period = serializers.CharField(default="month")
+    start = serializers.CharField(required=False, allow_blank=True)
+    end = serializers.CharField(required=False, allow_blank=True)
+    format = serializers.ChoiceField(choices=ExportFormat.values, default=ExportFormat.XLSX)
+
+
+class ExportJobOut(serializers.ModelSerializer):
+    format = serializers.CharField(source="file_format")
+    download_url = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "kind", "format", "start", "end", "status", "rows", "error", "created_at", "finished_at",
+                  "status_url", "download_url"]
+
+    def get_status_url(self, job) -> str:
+        return self.context["request"].build_absolute_uri(f"/api/reports/sales-lines/export/jobs/{job.pk}/")
+
+    def get_download_url(self, job) -> str | None:
+        if job.status != ExportStatus.DONE:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/reports/sales-lines/export/jobs/{job.pk}/download/")
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+PERIOD_PARAMS = [
+    OpenApiParameter("period", str, enum=list(queries.PERIODS), description="Whole days in the shop's time zone."),
+    OpenApiParameter("start", OpenApiTypes.DATE, description="First day (YYYY-MM-DD), period=custom only."),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day, included (at most 366 days in all)."),
+]
+
+
+def format_param(*choices, default="json"):
+    return OpenApiParameter("format", str, enum=list(choices), default=default,
+                            description="json (default), or a file: xlsx (Excel) / csv / pdf.")
+
+
+BAD_INPUT = OpenApiResponse(description='Bad period or dates, e.g. {"period": ["Unknown period ..."], '
+                                        '"code": "bad_period"}')
+REFUSED = OpenApiResponse(description="Not allowed for this role.")
+
+
+class ReportView(APIView):
+    """Answers JSON, or the file asked with ?format=. Errors are always JSON."""
+
+    renderer_classes = [JSONRenderer, XlsxRenderer, CsvRenderer]
+    default_period = "today"
+    out = None
+    sheets = None
+    file_stem = "report"
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    def period(self):
+        params = self.request.query_params
+        return queries.resolve_period(params.get("period") or self.default_period, params.get("start"),
+                                      params.get("end"))
+
+    def respond(self, data, name):
+        fmt = self.request.accepted_renderer.format
+        if fmt == "xlsx":
+            return attachment(exports.xlsx_bytes(self.sheets(data)), exports.XLSX_TYPE, f"{name}.xlsx")
+        if fmt == "csv":
+            return attachment(exports.csv_text(self.sheets(data)).encode(), "text/csv; charset=utf-8", f"{name}.csv")
+        return Response(self.out(data).data)
+
+
+def attachment(content, content_type, filename):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _period_name(period):
+    return f"{period.start}-{period.end}" if period.start != period.end else f"{period.start}"
+
+
+class SalesReportView(ReportView):
+    permission_classes = [IsAuthenticated, role_permission("manager", "bookkeeper", "cashier")]
+    out = SalesReportOut
+    sheets = staticmethod(exports.sales_sheets)
+
+    @extend_schema(
+        summary="Sales report", tags=["reports"], parameters=[*PERIOD_PARAMS, format_param("json", "xlsx", "csv")],
+        description="Gross sales, discounts, refunds, net sales, VAT, number of sales, average basket; by day "
+                    "(by hour for one day), product, category, cashier and payment method. A cashier gets the "
+                    "report of their own sales only.",
+        responses={200: SalesReportOut, 400: BAD_INPUT, 403: REFUSED},
+    )
+    def get(self, request):
+        period = self.period()
+        cashier = None if has_role(request.user, *REPORT_ROLES) else request.user
+        return self.respond(queries.sales_report(period, cashier=cashier), f"sales-{_period_name(period)}")
+
+
+class ProfitReportView(ReportView):
+    permission_classes = [IsAuthenticated, ReportRoles]
+    default_period = "month"
+    out = ProfitReportOut
+    sheets = staticmethod(exports.profit_sheets)
+
+    @extend_schema(
+        summary="Profit and loss", tags=["reports"], parameters=[*PERIOD_PARAMS, format_param("json", "xlsx", "csv")],
+        description="Revenue net of VAT, cost of goods sold (captured on each sale line), gross margin and margin "
+                    "%, by day, product and category; returns netted in the period they were taken. Default "
+                    "period: month. Refused to cashiers.",
+        responses={200: ProfitReportOut, 400: BAD_INPUT, 403: REFUSED},
+    )
+    def get(self, request):
+        period = self.period()
+        return self.respond(queries.profit_report(period), f"profit-{_period_name(period)}")
+
+
+class InventoryReportView(ReportView):
+    permission_classes = [IsAuthenticated, ReportRoles]
+    default_period = "month"
+    out = InventoryReportOut
+    sheets = staticmethod(exports.inventory_sheets)
+
+    @extend_schema(
+        summary="Inventory report", tags=["reports"],
+        parameters=[*PERIOD_PARAMS, OpenApiParameter("days", int, description="Slow movers: no sale in this many "
+                                                                              "days (default 30)."),
+                    format_param("json", "xlsx", "csv")],
+        description="On-hand quantity and value at cost and at retail per product and category, low-stock list, "
+                    "slow movers, and stock movements by kind for the period (default: month). Refused to "
+                    "cashiers.",
+        responses={200: InventoryReportOut, 400: BAD_INPUT, 403: REFUSED},
+    )
+    def get(self, request):
+        period = self.period()
+        report = queries.inventory_report(period, slow_days=slow_days(request.query_params.get("days")))
+        return self.respond(report, f"inventory-{period.end}")
+
+
+def slow_days(value):
+    if value in (None, ""):
+        return 30
+    try:
+        days = int(value)
+    except ValueError:
+        raise ServiceError("Enter a whole number of days.", field="days", code="bad_days") from None
+    if not 1 <= days <= 3660:
+        raise ServiceError("Days must be between 1 and 3660.", field="days", code="bad_days")
+    return days
+
+
+class DashboardView(ReportView):
+    permission_classes = [IsAuthenticated, ReportRoles]
+    out = DashboardOut
+    sheets = staticmethod(exports.dashboard_sheets)
+
+    @extend_schema(
+        summary="Dashboard", tags=["reports"], parameters=[format_param("json", "xlsx", "csv")],
+        description="Today's sales and count against the same weekday last week (up to the same time), payments "
+                    "by method, top products, active low-stock alerts, payments waiting or failed, open shifts.",
+        responses={200: DashboardOut, 403: REFUSED},
+    )
+    def get(self, request):
+        data = queries.dashboard()
+        return self.respond(data, f"dashboard-{data['date']}")
+
+
+class ShiftReportView(ReportView):
+    permission_classes = [IsAuthenticated, role_permission("manager", "bookkeeper", "cashier")]
+    renderer_classes = [JSONRenderer, PdfRenderer]
+    out = ShiftReportOut
+
+    @extend_schema(
+        summary="Shift X/Z report", tags=["reports"], parameters=[format_param("json", "pdf")],
+        description="X report while the shift is open, Z report once closed: sales by payment method, expected "
+                    "cash, counted cash, variance. ?format=pdf gives the printable PDF. A cashier sees their own "
+                    "shifts only.",
+        responses={200: ShiftReportOut, 403: REFUSED, 404: OpenApiResponse(description="No such shift.")},
+    )
+    def get(self, request, pk):
+        shift = Shift.objects.select_related("cashier").filter(pk=pk).first()
+        if shift is None or not (has_role(request.user, *REPORT_ROLES) or shift.cashier_id == request.user.pk):
+            raise Http404("No such shift.")
+        summary = services.shift_summary(shift)
+        if request.accepted_renderer.format == "pdf":
+            return attachment(shift_pdf(summary), "application/pdf", f"shift-{shift.pk}-{summary['kind']}.pdf")
+        return Response(ShiftReportOut(summary).data)
+
+
+class SalesLinesExportView(ReportView):
+    """Every sale line (and returned line) of the period, streamed."""
+
+    permission_classes = [IsAuthenticated, ReportRoles]
+    renderer_classes = [XlsxRenderer, CsvRenderer]
+    default_period = "month"
+
+    @extend_schema(
+        summary="Sales lines export (bookkeeper's ledger)", tags=["reports"],
+        parameters=[*PERIOD_PARAMS, format_param("xlsx", "csv", default="xlsx")],
+        description="One row per sale line paid in the period, then one per returned line (negative amounts), "
+                    "with date and time in the shop's zone. csv streams; xlsx is written to a temporary file "
+                    "first. For very large periods start a background export instead (jobs endpoint).",
+        responses={(200, exports.XLSX_TYPE): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR,
+                   400: BAD_INPUT, 403: REFUSED},
+    )
+    def get(self, request):
+        period = self.period()
+        sheet = exports.ledger_sheet(period)
+        if request.accepted_renderer.format == "csv":
+            response = StreamingHttpResponse(exports.csv_lines([sheet], titles=False),
+                                             content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{exports.ledger_filename(period, "csv")}"'
+            return response
+        spool = tempfile.TemporaryFile(suffix=".xlsx")
+        exports.write_xlsx([sheet], spool)
+        spool.seek(0)
+        return FileResponse(spool, as_attachment=True, filename=exports.ledger_filename(period, "xlsx"),
+                            content_type=exports.XLSX_TYPE)
+
+
+class ExportJobsView(ReportView):
+    permission_classes = [IsAuthenticated, ReportRoles]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        summary="Start a background sales-lines export", tags=["reports"], request=ExportRequest,
+        description="Queues a django-q2 task that writes the ledger under MEDIA_ROOT/exports/. Poll the job's "
+                    "status_url; download_url is set once it is done.",
+        responses={202: ExportJobOut, 400: BAD_INPUT, 403: REFUSED},
+    )
+    def post(self, request):
+        given = ExportRequest(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        period = queries.resolve_period(data["period"], data.get("start"), data.get("end"))
+        job = services.start_sales_lines_export(user=request.user, period=period, file_format=data["format"])
+        job.refresh_from_db()
+        return Response(ExportJobOut(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportJobView(ReportView):
+    permission_classes = [IsAuthenticated, ReportRoles]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(summary="Status of a background export", tags=["reports"],
+                   responses={200: ExportJobOut, 403: REFUSED, 404: OpenApiResponse(description="No such job.")})
+    def get(self, request, pk):
+        job = ExportJob.objects.filter(pk=pk).first()
+        if job is None:
+            raise Http404("No such export.")
+        return Response(ExportJobOut(job, context={"request": request}).data)
+
+
+class ExportDownloadView(ReportView):
+    permission_classes = [IsAuthenticated, ReportRoles]
+    renderer_classes = [XlsxRenderer, CsvRenderer, JSONRenderer]
+
+    @extend_schema(summary="Download a finished background export", tags=["reports"],
+                   responses={(200, exports.XLSX_TYPE): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR,
+                              403: REFUSED, 404: OpenApiResponse(description="No such job, or not ready yet.")})
+    def get(self, request, pk):
+        job = ExportJob.objects.filter(pk=pk, status=ExportStatus.DONE).first()
+        if job is None or not job.file:
+            raise Http404("No such export, or not ready yet.")
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])

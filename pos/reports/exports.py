@@ -1,0 +1,336 @@
+"""Excel (openpyxl write-only) and CSV files of the reports, and the bookkeeper's sales-lines ledger.
+
+A report becomes a list of `Sheet`s: typed columns (money, quantity, integer, percent, date, datetime,
+text), rows as dicts and a totals row. In xlsx every number is a real number cell with a number
+format, dates are date cells, the header is bold and frozen, and columns have widths. The same sheets
+give the CSV (sections one after the other). Rows may be a generator: the writers keep one row in
+memory at a time and add the totals up as they go.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable
+
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from pos.core.money import ZERO
+from pos.reports.queries import return_lines, sale_lines, shop_zone
+
+NUMBER_FORMATS = {
+    "money": "#,##0.00",
+    "quantity": "#,##0.000",
+    "integer": "#,##0",
+    "percent": '0.00"%"',
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+}
+SUMMED = ("money", "quantity", "integer")
+BOLD = Font(bold=True)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Column:
+    header: str
+    key: str
+    kind: str = "text"
+    width: int = 14
+    total: bool = True
+
+
+@dataclass
+class Sheet:
+    title: str
+    columns: list[Column]
+    rows: Iterable[dict]
+    totals: dict | None = None
+    with_totals: bool = True
+    summed: dict = field(default_factory=dict)
+
+
+def _plain(value):
+    """A value as a cell wants it: aware datetimes become naive shop time (Excel has no zones)."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value, shop_zone()).replace(tzinfo=None) if timezone.is_aware(value) else value
+    return value
+
+
+def _kind(column, row):
+    return row.get("_kind", "money") if column.kind == "auto" else column.kind
+
+
+def _add_up(sheet, row):
+    for column in sheet.columns:
+        value = row.get(column.key)
+        if column.total and _kind(column, row) in SUMMED and isinstance(value, (int, Decimal)):
+            sheet.summed[column.key] = sheet.summed.get(column.key, ZERO) + value
+
+
+def _totals(sheet):
+    values = sheet.totals if sheet.totals is not None else sheet.summed
+    first = sheet.columns[0].key
+    return {**{c.key: values.get(c.key) for c in sheet.columns if c.total and c.kind in SUMMED}, first: "Total"}
+
+
+def _cell(ws, column, value, kind, bold=False):
+    cell = WriteOnlyCell(ws, value=_plain(value))
+    if kind in NUMBER_FORMATS and value is not None:
+        cell.number_format = NUMBER_FORMATS[kind]
+    if bold:
+        cell.font = BOLD
+    return cell
+
+
+def write_xlsx(sheets: list[Sheet], target):
+    """Write the sheets to `target` (a path or a binary file) with a write-only workbook."""
+    wb = Workbook(write_only=True)
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.title[:31])
+        for n, column in enumerate(sheet.columns, start=1):
+            ws.column_dimensions[get_column_letter(n)].width = column.width
+        ws.freeze_panes = "A2"
+        ws.append([_cell(ws, c, c.header, "text", bold=True) for c in sheet.columns])
+        count = 0
+        for row in sheet.rows:
+            _add_up(sheet, row)
+            ws.append([_cell(ws, c, row.get(c.key), _kind(c, row)) for c in sheet.columns])
+            count += 1
+        if sheet.with_totals:
+            totals = _totals(sheet)
+            ws.append([_cell(ws, c, totals.get(c.key), c.kind, bold=True) for c in sheet.columns])
+        sheet.summed["_rows"] = count
+    wb.save(target)
+    return sheets
+
+
+def xlsx_bytes(sheets) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(sheets, buffer)
+    return buffer.getvalue()
+
+
+def _text(value):
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(sheets: list[Sheet], titles=True):
+    """The sheets as CSV lines (a generator), sections separated by a blank line."""
+    writer = csv.writer(_Echo())
+    for n, sheet in enumerate(sheets):
+        if titles:
+            if n:
+                yield writer.writerow([])
+            yield writer.writerow([sheet.title])
+        yield writer.writerow([c.header for c in sheet.columns])
+        for row in sheet.rows:
+            _add_up(sheet, row)
+            yield writer.writerow([_text(row.get(c.key)) for c in sheet.columns])
+        if sheet.with_totals:
+            totals = _totals(sheet)
+            yield writer.writerow([_text(totals.get(c.key)) for c in sheet.columns])
+
+
+def csv_text(sheets) -> str:
+    return "".join(csv_lines(sheets))
+
+
+# --- Report sheets --------------------------------------------------------------------------------
+
+def _money(header, key, width=14, total=True):
+    return Column(header, key, "money", width, total)
+
+
+SALES_COLUMNS = [
+    _money("Gross sales", "gross_sales"), _money("Discounts", "discounts"), _money("Sales total", "sales_total"),
+    _money("Refunds", "refunds"), _money("Net sales", "net_sales"), _money("VAT", "vat"),
+    _money("Net sales ex VAT", "net_sales_ex_vat", 16), Column("Quantity", "quantity", "quantity", 12),
+]
+PROFIT_COLUMNS = [
+    Column("Quantity", "quantity", "quantity", 12), _money("Revenue ex VAT", "revenue", 16),
+    _money("Cost of goods", "cogs", 16), _money("Gross margin", "gross_margin", 16),
+    Column("Margin %", "margin_percent", "percent", 10, total=False),
+]
+
+
+def _summary(title, totals, figures):
+    """A two-column sheet: figure, value; `figures` is [(key, label, kind)]."""
+    rows = [{"figure": label, "value": totals[key], "_kind": kind} for key, label, kind in figures if key in totals]
+    return Sheet(title, [Column("Figure", "figure", "text", 26), Column("Value", "value", "auto", 18)], rows,
+                 with_totals=False)
+
+
+SALES_SUMMARY = [
+    ("gross_sales", "Gross sales (VAT incl.)", "money"), ("discounts", "Discounts", "money"),
+    ("sales_total", "Sales total", "money"), ("refunds", "Refunds (returns)", "money"),
+    ("net_sales", "Net sales (VAT incl.)", "money"), ("vat", "VAT", "money"),
+    ("net_sales_ex_vat", "Net sales ex VAT", "money"), ("sales_count", "Number of sales", "integer"),
+    ("returns_count", "Number of returns", "integer"), ("average_basket", "Average basket", "money"),
+    ("quantity", "Quantity sold (net of returns)", "quantity"),
+]
+PROFIT_SUMMARY = [
+    ("revenue", "Revenue ex VAT", "money"), ("cogs", "Cost of goods sold", "money"),
+    ("gross_margin", "Gross margin", "money"), ("margin_percent", "Margin %", "percent"),
+    ("quantity", "Quantity sold (net of returns)", "quantity"),
+]
+STOCK_SUMMARY = [
+    ("products", "Products", "integer"), ("quantity", "Quantity on hand", "quantity"),
+    ("value_at_cost", "Stock value at cost", "money"), ("value_at_retail", "Stock value at retail", "money"),
+]
+
+
+def sales_sheets(report):
+    totals = report["totals"]
+    count = Column("Sales", "sales_count", "integer", 8)
+    sheets = [
+        _summary("Summary", totals, SALES_SUMMARY),
+        Sheet("By day", [Column("Date", "date", "date", 12), count, *SALES_COLUMNS], report["by_day"], totals),
+    ]
+    if report["by_hour"]:
+        sheets.append(Sheet("By hour", [Column("Hour", "hour", "datetime", 17), count, *SALES_COLUMNS],
+                            report["by_hour"], totals))
+    not_additive = Column("Sales", "sales_count", "integer", 8, total=False)
+    sheets += [
+        Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
+                             Column("Category", "category", width=20), not_additive, *SALES_COLUMNS],
+              report["by_product"], totals),
+        Sheet("By category", [Column("Category", "category", width=24), not_additive, *SALES_COLUMNS],
+              report["by_category"], totals),
+        Sheet("By cashier", [Column("Cashier", "cashier", width=20), count, *SALES_COLUMNS], report["by_cashier"],
+              totals),
+        Sheet("By payment method", [Column("Method", "label", width=18), Column("Payments", "payments", "integer", 10),
+                                    _money("Amount", "amount"), _money("Refunded", "refunds")],
+              report["by_payment_method"]),
+    ]
+    return sheets
+
+
+def profit_sheets(report):
+    totals = report["totals"]
+    return [
+        _summary("Summary", totals, PROFIT_SUMMARY),
+        Sheet("By day", [Column("Date", "date", "date", 12), *PROFIT_COLUMNS], report["by_day"], totals),
+        Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
+                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"], totals),
+        Sheet("By category", [Column("Category", "category", width=24), *PROFIT_COLUMNS], report["by_category"],
+              totals),
+    ]
+
+
+def inventory_sheets(report):
+    totals = report["totals"]
+    value_columns = [_money("Value at cost", "value_at_cost", 16), _money("Value at retail", "value_at_retail", 16)]
+    return [
+        _summary("Summary", totals, STOCK_SUMMARY),
+        Sheet("Stock on hand", [
+            Column("SKU", "sku"), Column("Product", "name", width=32), Column("Category", "category", width=20),
+            Column("On hand", "stock_quantity", "quantity", 12), Column("Reorder level", "reorder_level", "quantity", 13,
+                                                                        total=False),
+            _money("Unit cost", "cost_price", total=False), _money("Price", "price", total=False), *value_columns,
+        ], report["by_product"], totals),
+        Sheet("By category", [Column("Category", "category", width=24), Column("Products", "products", "integer", 10),
+                              Column("On hand", "quantity", "quantity", 12), *value_columns],
+              report["by_category"], totals),
+        Sheet("Low stock", [Column("SKU", "sku"), Column("Product", "name", width=32),
+                            Column("Category", "category", width=20), Column("On hand", "stock_quantity", "quantity", 12),
+                            Column("Reorder level", "reorder_level", "quantity", 13, total=False)],
+              report["low_stock"]),
+        Sheet(f"Slow movers ({report['slow_days']} days)", [
+            Column("SKU", "sku"), Column("Product", "name", width=32), Column("Category", "category", width=20),
+            Column("On hand", "stock_quantity", "quantity", 12), Column("Last sold", "last_sold_at", "datetime", 17),
+            _money("Value at cost", "value_at_cost", 16)], report["slow_movers"]),
+        Sheet("Movements", [Column("Kind", "label", width=26), Column("Movements", "movements", "integer", 11),
+                            Column("In", "quantity_in", "quantity", 12), Column("Out", "quantity_out", "quantity", 12),
+                            Column("Net", "net_quantity", "quantity", 12), _money("Value at cost", "value_at_cost", 16)],
+              report["movements"]),
+    ]
+
+
+def dashboard_sheets(data):
+    return [
+        _summary("Today", data["today"], SALES_SUMMARY),
+        _summary("Same day last week", data["last_week"], SALES_SUMMARY),
+        Sheet("By hour", [Column("Hour", "hour", "datetime", 17), Column("Sales", "sales_count", "integer", 8),
+                          *SALES_COLUMNS], data["by_hour"]),
+        Sheet("Payments by method", [Column("Method", "label", width=18),
+                                     Column("Payments", "payments", "integer", 10), _money("Amount", "amount"),
+                                     _money("Refunded", "refunds")], data["payments_by_method"]),
+        Sheet("Top products", [Column("SKU", "sku"), Column("Product", "name", width=32),
+                               Column("Sales", "sales_count", "integer", 8, total=False), *SALES_COLUMNS],
+              data["top_products"]),
+        Sheet("Low stock", [Column("SKU", "sku"), Column("Product", "name", width=32),
+                            Column("On hand", "stock_quantity", "quantity", 12, total=False),
+                            Column("Reorder level", "reorder_level", "quantity", 13, total=False),
+                            Column("Since", "since", "datetime", 17)], data["low_stock"], with_totals=False),
+    ]
+
+
+# --- Sales lines (the bookkeeper's ledger) ---------------------------------------------------------
+
+LEDGER_COLUMNS = [
+    Column("Type", "type", width=8), Column("Date", "date", "date", 12), Column("Time", "time", "datetime", 17),
+    Column("Receipt", "receipt", width=14), Column("Cashier", "cashier", width=14), Column("SKU", "sku", width=14),
+    Column("Product", "name", width=30), Column("Category", "category", width=18),
+    Column("Quantity", "quantity", "quantity", 11), _money("Unit price", "unit_price", 12, total=False),
+    _money("Gross", "gross", 12), _money("Discount", "discount", 12), _money("Total", "total", 12),
+    Column("VAT rate %", "tax_rate", "percent", 10, total=False), _money("VAT", "tax", 12),
+    _money("Net of VAT", "net", 12), _money("Cost", "cost", 12),
+]
+CHUNK = 2000
+
+
+def _local(moment):
+    return timezone.localtime(moment, shop_zone())
+
+
+def ledger_rows(period):
+    """Every sale line paid in the period, then every returned line taken in it (negative amounts),
+    read in chunks: constant memory whatever the period."""
+    sold = sale_lines(period.since, period.until).order_by("sale__paid_at", "id").values_list(
+        "sale__paid_at", "sale__receipt_number", "sale__cashier__username", "sku", "name",
+        "product__category__name", "quantity", "unit_price", "gross", "discount", "order_discount", "total",
+        "tax_rate", "tax", "cost")
+    for (at, receipt, cashier, sku, name, category, qty, price, gross, discount, share, total, rate, tax,
+         cost) in sold.iterator(chunk_size=CHUNK):
+        moment = _local(at)
+        yield {"type": "sale", "date": moment.date(), "time": moment, "receipt": receipt, "cashier": cashier,
+               "sku": sku, "name": name, "category": category, "quantity": qty, "unit_price": price, "gross": gross,
+               "discount": discount + share, "total": total, "tax_rate": rate, "tax": tax, "net": total - tax,
+               "cost": cost}
+    back = return_lines(period.since, period.until).order_by("sale_return__created_at", "id").values_list(
+        "sale_return__created_at", "sale_item__sale__receipt_number", "sale_item__sale__cashier__username",
+        "sale_item__sku", "sale_item__name", "sale_item__product__category__name", "quantity",
+        "sale_item__unit_price", "sale_item__tax_rate", "amount", "tax", "cost")
+    for at, receipt, cashier, sku, name, category, qty, price, rate, amount, tax, cost in back.iterator(
+            chunk_size=CHUNK):
+        moment = _local(at)
+        yield {"type": "return", "date": moment.date(), "time": moment, "receipt": receipt, "cashier": cashier,
+               "sku": sku, "name": name, "category": category, "quantity": -qty, "unit_price": price,
+               "gross": None, "discount": None, "total": -amount, "tax_rate": rate, "tax": -tax,
+               "net": tax - amount, "cost": -cost}
+
+
+def ledger_sheet(period):
+    return Sheet(f"Sales lines {period.start}..{period.end}", LEDGER_COLUMNS, ledger_rows(period))
+
+
+def ledger_filename(period, fmt):
+    return f"sales-lines-{period.start}-{period.end}.{fmt}"
