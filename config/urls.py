@@ -5,10 +5,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from pos.sales.checkout import admin_home
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/checkout/", include("pos.sales.checkout_urls")),
     path("admin/reports/", include("pos.reports.admin_urls")),
+    path("admin/", admin_home),
     path("admin/", admin.site.urls),
     path("api/auth/", include("pos.accounts.urls")),
     path("api/products/", include("pos.catalog.urls")),

@@ -1,0 +1,339 @@
+"""The cashier's checkout page (a page of the unfold admin) and its JSON endpoints.
+
+The cart lives in the browser; every number the page shows (line totals, VAT, totals, what is due, the
+change) comes from these endpoints. They only read the request, call the services and answer JSON:
+pricing is pos.sales.services.build_lines, the sale is create_sale, payments are pos.payments.services.
+A ServiceError becomes HTTP 400 (409 for a conflict) with {"error", "field", "code"}.
+"""
+
+import json
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from pos.catalog.models import Product
+from pos.catalog.services import find_by_barcode
+from pos.core.api import has_role
+from pos.core.errors import ServiceError
+from pos.core.money import CENT, ZERO, to_money
+from pos.payments.services import pay_cash
+from pos.sales.models import Sale
+from pos.sales.services import LineRequest, build_lines, cancel_sale, create_sale, get_open_shift
+
+SEARCH_LIMIT = 20
+MAX_LINES = 300
+HUNDRED = Decimal(100)
+
+
+# --- access -----------------------------------------------------------------------------------------
+
+def can_use_checkout(user):
+    return has_role(user, "cashier", "manager", "admin") or user.has_perm("sales.use_checkout")
+
+
+def page_view(view):
+    """An admin page: login through the admin, then the checkout permission."""
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not can_use_checkout(request.user):
+            raise PermissionDenied("Your role may not use the checkout.")
+        return view(request, *args, **kwargs)
+    return admin.site.admin_view(guarded)
+
+
+def api_view(view):
+    """A JSON endpoint of the page: admin login, CSRF, the checkout permission, ServiceError -> 400/409."""
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not can_use_checkout(request.user):
+            return JsonResponse({"error": "Your role may not use the checkout."}, status=403)
+        try:
+            return view(request, *args, **kwargs)
+        except ServiceError as exc:
+            return JsonResponse({"error": exc.message, "field": exc.field, "code": exc.code}, status=exc.status_code)
+    return admin.site.admin_view(guarded)
+
+
+def admin_home(request):
+    """`/admin/`: cashiers go straight to the checkout page, everyone else gets the dashboard."""
+    if request.user.is_authenticated and request.user.is_active and getattr(request.user, "is_cashier", False):
+        return redirect("checkout:page")
+    return admin.site.admin_view(admin.site.index)(request)
+
+
+# --- reading the page's input -------------------------------------------------------------------------
+
+def _body(request):
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ServiceError("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ServiceError("The request body must be a JSON object.")
+    return data
+
+
+def _decimal(value, *, field, label):
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise ServiceError(f"{label}: {value!r} is not a number.", field=field, code="not_a_number") from None
+    if not number.is_finite():
+        raise ServiceError(f"{label}: {value!r} is not a number.", field=field, code="not_a_number")
+    return number
+
+
+def _percent(value, *, field, label):
+    percent = _decimal(value if value not in (None, "") else "0", field=field, label=label)
+    if percent < 0 or percent > HUNDRED:
+        raise ServiceError(f"{label}: a discount is between 0 and 100%.", field=field, code="bad_discount")
+    return percent
+
+
+def _part(amount, percent):
+    """`percent` of `amount`, rounded DOWN to the cent: a discount never exceeds the percentage typed."""
+    return (amount * percent / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _idempotency_key(request):
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if not key or len(key) > 100:
+        raise ServiceError("Every payment request needs an Idempotency-Key header (1 to 100 characters).",
+                           field="Idempotency-Key", code="idempotency_key_required")
+    return key
+
+
+def _wanted_lines(data):
+    raw = data.get("items")
+    if not isinstance(raw, list) or not raw:
+        raise ServiceError("The cart is empty: scan a product first.", field="items", code="empty")
+    if len(raw) > MAX_LINES:
+        raise ServiceError(f"A sale has at most {MAX_LINES} lines.", field="items", code="too_many_lines")
+    wanted = []
+    for n, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or not str(item.get("product", "")).isdigit():
+            raise ServiceError(f"Line {n}: no product.", field="items", code="unknown_product")
+        quantity = _decimal(item.get("quantity", "1"), field="items", label=f"Line {n} quantity")
+        percent = _percent(item.get("discount_percent"), field="items", label=f"Line {n}")
+        wanted.append((LineRequest(quantity, product=int(item["product"])), percent))
+    return wanted
+
+
+def read_cart(data, user):
+    """The page's cart -> (LineRequests, order discount, priced lines).
+
+    The page gives discounts in percent, the services take money: a line's discount is its percentage of
+    the line amount as build_lines prices it; the order discount is its percentage of what is left after
+    the line discounts. A cashier's percentages are limited to CASHIER_MAX_DISCOUNT_PERCENT (build_lines
+    enforces it on the lines; the order discount is checked here, see the report of issue 4).
+    """
+    wanted = _wanted_lines(data)
+    order_percent = _percent(data.get("discount_percent"), field="discount", label="Order discount")
+    limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
+    if getattr(user, "is_cashier", False) and order_percent > limit:
+        raise ServiceError(f"A cashier may give at most {limit}% discount; ask a manager.", field="discount",
+                           code="discount_not_allowed")
+    undiscounted = build_lines([request for request, _ in wanted])
+    items = [LineRequest(request.quantity, product=request.product, discount=_part(line.gross, percent))
+             for (request, percent), line in zip(wanted, undiscounted)]
+    left = sum((line.gross - item.discount for line, item in zip(undiscounted, items)), ZERO)
+    discount = _part(left, order_percent)
+    return items, discount, build_lines(items, discount, user)
+
+
+# --- answers --------------------------------------------------------------------------------------------
+
+def _quantity(value):
+    return format(value.normalize(), "f")
+
+
+def product_json(product):
+    return {"id": product.pk, "name": product.name, "barcode": product.barcode or "", "sku": product.sku,
+            "price": str(product.price), "unit": product.unit, "stock": _quantity(product.stock_quantity)}
+
+
+def cart_json(lines):
+    return {
+        "lines": [{
+            "product": line.product.pk, "name": line.product.name, "barcode": line.product.barcode or "",
+            "unit": line.product.unit, "quantity": _quantity(line.quantity), "unit_price": str(line.unit_price),
+            "tax_rate": str(line.tax_rate), "gross": str(line.gross), "discount": str(line.discount),
+            "order_discount": str(line.order_discount), "tax": str(line.tax), "total": str(line.total),
+        } for line in lines],
+        "subtotal": str(sum((line.gross for line in lines), ZERO)),
+        "discount": str(sum((line.discount + line.order_discount for line in lines), ZERO)),
+        "tax": str(sum((line.tax for line in lines), ZERO)),
+        "total": str(sum((line.total for line in lines), ZERO)),
+    }
+
+
+EMPTY_CART = {"lines": [], "subtotal": "0.00", "discount": "0.00", "tax": "0.00", "total": "0.00"}
+
+
+def payment_json(payment):
+    return {
+        "id": payment.pk, "method": payment.method, "method_display": payment.get_method_display(),
+        "amount": str(payment.amount), "status": payment.status, "status_display": payment.get_status_display(),
+        "phone_number": payment.phone_number, "result_message": payment.result_message,
+        "amount_tendered": str(payment.amount_tendered) if payment.amount_tendered is not None else None,
+        "change_given": str(payment.change_given),
+    }
+
+
+def sale_json(sale):
+    return {
+        "id": sale.pk, "receipt_number": sale.receipt_number, "status": sale.status,
+        "status_display": sale.get_status_display(), "subtotal": str(sale.subtotal), "discount": str(sale.discount),
+        "tax": str(sale.tax), "total": str(sale.total), "paid_amount": str(sale.paid_amount),
+        "balance_due": str(to_money(sale.balance_due)), "change_due": str(sale.change_due),
+        "payments": [payment_json(p) for p in sale.payments.order_by("created_at", "id")],
+    }
+
+
+def _own_sale(request, pk):
+    """The sale, if this user may work on it (a cashier: only their own)."""
+    sales = Sale.objects.all()
+    if not has_role(request.user, "manager", "admin"):
+        sales = sales.filter(cashier=request.user)
+    sale = sales.filter(pk=pk).first()
+    if sale is None:
+        raise ServiceError(f"No sale {pk} at this till.", field="sale", code="not_found")
+    return sale
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+def search_products(text, limit=SEARCH_LIMIT):
+    """Active products whose name starts with the text (as typed, lower, Capitalised, Title or UPPER case),
+    or whose SKU or barcode starts with it: prefix matches on indexed columns (on PostgreSQL Django adds a
+    varchar_pattern_ops index to each), at most `limit` rows, never the whole catalogue."""
+    text = " ".join(text.split())[:60]
+    if len(text) < 2:
+        return []
+    match = Q(sku__startswith=text.upper()) | Q(barcode__startswith=text)
+    for variant in {text, text.lower(), text.capitalize(), text.title(), text.upper()}:
+        match |= Q(name__startswith=variant)
+    return list(Product.objects.active().filter(match).order_by("name", "pk")[:limit])
+
+
+SHORTCUTS = [
+    ("Enter", "add the scanned or typed barcode"),
+    ("F2", "search products by name"),
+    ("F3", "edit the quantity of the selected line"),
+    ("↑ ↓", "select a cart line"),
+    ("+ / −", "quantity of the selected line"),
+    ("Del", "remove the selected line"),
+    ("F4", "pay cash"),
+    ("F7", "pay by card"),
+    ("F8", "pay by M-Pesa"),
+    ("F9", "pay by Airtel Money"),
+    ("Esc", "close the dialog"),
+]
+
+
+def shift_json(shift):
+    if shift is None:
+        return None
+    return {"id": shift.pk, "opened_at": formats.date_format(timezone.localtime(shift.opened_at), "DATETIME_FORMAT"),
+            "opening_float": str(shift.opening_float)}
+
+
+def _page_config(request):
+    user = request.user
+    return {
+        "currency": settings.CURRENCY,
+        "shift": shift_json(get_open_shift(user)),
+        "is_cashier": bool(getattr(user, "is_cashier", False)),
+        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if getattr(user, "is_cashier", False) else "100",
+        "urls": {
+            "scan": reverse("checkout:scan"), "search": reverse("checkout:search"), "price": reverse("checkout:price"),
+            "sales": reverse("checkout:sales"), "sale": reverse("checkout:sale", args=[0]),
+        },
+    }
+
+
+@require_GET
+def page(request):
+    context = {
+        **admin.site.each_context(request),
+        "title": "Checkout",
+        "config": _page_config(request),
+        "shortcuts": SHORTCUTS,
+    }
+    return TemplateResponse(request, "checkout/page.html", context)
+
+
+# --- the endpoints ------------------------------------------------------------------------------------------
+
+@require_GET
+def scan(request):
+    code = (request.GET.get("code") or "").strip()
+    product = find_by_barcode(code)
+    if product is None:
+        raise ServiceError(f"Unknown barcode {code or '(empty)'}: no product for sale has it.", field="code",
+                           code="unknown_barcode")
+    return JsonResponse({"product": product_json(product)})
+
+
+@require_GET
+def search(request):
+    products = search_products(request.GET.get("q") or "")
+    return JsonResponse({"results": [product_json(p) for p in products]})
+
+
+@require_POST
+def price(request):
+    data = _body(request)
+    if not data.get("items"):
+        return JsonResponse(EMPTY_CART)
+    _, _, lines = read_cart(data, request.user)
+    return JsonResponse(cart_json(lines))
+
+
+@require_POST
+def sales(request):
+    """Confirm the cart as a sale (stock leaves now). The page sends one Idempotency-Key per cart: a double
+    click or a retry answers the first sale."""
+    data = _body(request)
+    key = _idempotency_key(request)
+    items, discount, _ = read_cart(data, request.user)
+    sale, created = create_sale(cashier=request.user, items=items, discount=discount,
+                                customer_phone=str(data.get("customer_phone") or "").strip()[:20],
+                                idempotency_key=key)
+    if sale.cashier_id != request.user.pk:
+        raise ServiceError("This Idempotency-Key belongs to another cashier's sale.", field="Idempotency-Key",
+                           code="idempotency_conflict")
+    return JsonResponse({"sale": sale_json(sale), "created": created}, status=201 if created else 200)
+
+
+@require_GET
+def sale_detail(request, pk):
+    return JsonResponse({"sale": sale_json(_own_sale(request, pk))})
+
+
+@require_POST
+def sale_cancel(request, pk):
+    sale = cancel_sale(_own_sale(request, pk), user=request.user, reason="Voided at the till")
+    return JsonResponse({"sale": sale_json(sale)})
+
+
+@require_POST
+def pay_cash_view(request, pk):
+    data = _body(request)
+    sale = _own_sale(request, pk)
+    tendered = _decimal(data.get("amount_tendered", ""), field="amount_tendered", label="Cash given")
+    amount = data.get("amount")
+    amount = None if amount in (None, "") else _decimal(amount, field="amount", label="Cash part")
+    payment = pay_cash(sale, amount_tendered=tendered, user=request.user, amount=amount)
+    sale.refresh_from_db()
+    return JsonResponse({"payment": payment_json(payment), "sale": sale_json(sale)})

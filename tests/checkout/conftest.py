@@ -1,0 +1,69 @@
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from pos.inventory.services import adjust_stock
+from pos.sales.models import Shift
+from tests.factories import ProductFactory
+
+
+def with_password(user):
+    """tests.factories.UserFactory sets the password after its last save (skip_postgeneration_save), so the
+    database row has none and a session is dropped at the next request: store it."""
+    user.save(update_fields=["password"])
+    return user
+
+
+@pytest.fixture
+def cashier(cashier):
+    return with_password(cashier)
+
+
+@pytest.fixture
+def other_cashier(other_cashier):
+    return with_password(other_cashier)
+
+
+@pytest.fixture
+def manager(manager):
+    return with_password(manager)
+
+
+@pytest.fixture
+def bookkeeper(bookkeeper):
+    return with_password(bookkeeper)
+
+
+@pytest.fixture
+def shop(manager):
+    """Three products with stock: sugar (16% VAT), milk (VAT exempt), rice sold by the kilogram."""
+    sugar = ProductFactory(name="Sugar 1kg", price=Decimal("180.00"), cost_price=Decimal("150.00"))
+    milk = ProductFactory(name="Milk 500ml", price=Decimal("65.00"), cost_price=Decimal("50.00"),
+                          tax_rate=Decimal("0"))
+    rice = ProductFactory(name="Rice (loose)", price=Decimal("140.00"), unit="kg")
+    for product in (sugar, milk, rice):
+        adjust_stock(product, Decimal("20"), user=manager, reason="opening stock")
+    return {"sugar": sugar, "milk": milk, "rice": rice}
+
+
+@pytest.fixture
+def open_shift_for(db):
+    def open_for(user):
+        return Shift.objects.create(cashier=user, opening_float=Decimal("1000.00"))
+    return open_for
+
+
+@pytest.fixture
+def till(cashier, open_shift_for):
+    """A logged-in cashier's browser session with an open shift."""
+    open_shift_for(cashier)
+    client = Client()
+    client.force_login(cashier)
+    return client
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
