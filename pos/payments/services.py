@@ -344,14 +344,14 @@ def _finish_unpaid(payment, result):
 
 
 # --- verify and cancel -----------------------------------------------------------------------------
-def verify_payment(payment) -> Outcome:
+def verify_payment(payment, now=None) -> Outcome:
     """Ask the provider for the truth about a payment and apply it. A completed or cash payment, or one
     the provider never accepted, has nothing to ask. Counts the attempt and schedules the next one
     with back-off."""
     payment.refresh_from_db()
     if payment.method == Method.CASH or payment.status == P.COMPLETED or not payment.provider_reference:
         return Outcome(CallbackOutcome.DUPLICATE, "Nothing to ask the provider.", payment)
-    _count_attempt(payment)
+    _count_attempt(payment, now or timezone.now())
     try:
         result = get_gateway(payment.method).verify(payment)
     except GatewayError as exc:
@@ -360,10 +360,12 @@ def verify_payment(payment) -> Outcome:
     return apply_result(payment, result, "verify")
 
 
-def _count_attempt(payment):
-    delay = min(settings.PAYMENT_VERIFY_AFTER_SECONDS * 2 ** payment.verify_attempts, MAX_VERIFY_INTERVAL)
+def _count_attempt(payment, now):
+    """Back-off: the next verification waits PAYMENT_VERIFY_AFTER_SECONDS, then twice that, ... (at most
+    MAX_VERIFY_INTERVAL)."""
+    delay = min(max(settings.PAYMENT_VERIFY_AFTER_SECONDS, 1) * 2 ** payment.verify_attempts, MAX_VERIFY_INTERVAL)
     Payment.objects.filter(pk=payment.pk).update(verify_attempts=F("verify_attempts") + 1,
-                                                 next_verify_at=timezone.now() + timedelta(seconds=delay))
+                                                 next_verify_at=now + timedelta(seconds=delay))
 
 
 @transaction.atomic
@@ -395,7 +397,7 @@ def verify_stale_payments(now=None) -> dict:
            .order_by("created_at")[:200])
     counts = {"verified": 0, "completed": 0, "expired": 0}
     for payment in due:
-        outcome = verify_payment(payment)
+        outcome = verify_payment(payment, now)
         counts["verified"] += 1
         counts["completed"] += outcome.payment.status == P.COMPLETED
         if outcome.payment.status == P.PROCESSING and payment.created_at <= expire_cutoff:
