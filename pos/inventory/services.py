@@ -367,10 +367,9 @@ def _category_and_children(category):
     return ids
 
 
-@transaction.atomic
-def start_count(*, user, category=None, note=""):
-    """Start a count: snapshot the expected quantity and unit cost of every active product (or of one
-    category and its sub-categories). A product already in a count in progress cannot be in another."""
+def count_scope(category=None):
+    """The active products a new count would cover (all, or one category and its sub-categories).
+    Refused when there are none, or when one is already in a count in progress."""
     products = Product.objects.active()
     if category is not None:
         products = products.filter(category_id__in=_category_and_children(category))
@@ -380,9 +379,15 @@ def start_count(*, user, category=None, note=""):
     if clash:
         raise ServiceError(f"{clash.name} is already in a count in progress; complete or cancel it first.",
                            field="category", code="count_in_progress")
-    snapshot = list(products.values_list("pk", "stock_quantity", "cost_price"))
-    if not snapshot:
+    if not products.exists():
         raise ServiceError("There are no active products to count here.", field="category", code="empty")
+    return products
+
+
+@transaction.atomic
+def start_count(*, user, category=None, note=""):
+    """Start a count: snapshot the expected quantity and unit cost of each product of count_scope()."""
+    snapshot = list(count_scope(category).values_list("pk", "stock_quantity", "cost_price"))
     count = StockCount.objects.create(category=category, note=note, started_by=user)
     StockCountLine.objects.bulk_create([
         StockCountLine(count=count, product_id=pk, expected_quantity=qty, unit_cost=cost)
@@ -391,20 +396,20 @@ def start_count(*, user, category=None, note=""):
     return count
 
 
-def _lock_count(count):
-    count = StockCount.objects.select_for_update().get(pk=count.pk)
+def _ensure_in_progress(count):
     if count.status != CountStatus.IN_PROGRESS:
         raise ServiceError(f"Count #{count.pk} is {count.get_status_display().lower()} and can no longer change.",
                            field="status", code="count_closed")
+
+
+def _lock_count(count):
+    count = StockCount.objects.select_for_update().get(pk=count.pk)
+    _ensure_in_progress(count)
     return count
 
 
-@transaction.atomic
-def record_counts(count, entries, *, user):
-    """Set the counted quantities of a count in progress (bulk; a later entry for the same product
-    wins). Every entry is checked before anything is written. Returns the lines changed."""
-    count = _lock_count(count)
-    entries = list(entries)
+def _matched_lines(count, entries):
+    """Check every entry against the count's lines; returns {line id: line} with counted set (unsaved)."""
     if not entries:
         raise ServiceError("Give at least one counted quantity.", field="lines", code="empty")
     lines = {line.product_id: line for line in count.lines.select_related("product")}
@@ -422,6 +427,21 @@ def record_counts(count, entries, *, user):
         _whole_pieces(line.product, counted, f"Line {n}")
         line.counted_quantity = counted
         changed[line.pk] = line
+    return changed
+
+
+def check_counts(count, entries):
+    """Validate counted quantities without writing (the admin form shows the message)."""
+    _ensure_in_progress(count)
+    _matched_lines(count, list(entries))
+
+
+@transaction.atomic
+def record_counts(count, entries, *, user):
+    """Set the counted quantities of a count in progress (bulk, by product id or barcode; a later
+    entry for the same product wins). Every entry is checked before anything is written."""
+    count = _lock_count(count)
+    changed = _matched_lines(count, list(entries))
     StockCountLine.objects.bulk_update(changed.values(), ["counted_quantity"])
     return list(changed.values())
 
