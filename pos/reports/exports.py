@@ -53,6 +53,7 @@ class Sheet:
     totals: dict | None = None
     with_totals: bool = True
     summed: dict = field(default_factory=dict)
+    written: int = 0
 
 
 def _plain(value):
@@ -67,6 +68,7 @@ def _kind(column, row):
 
 
 def _add_up(sheet, row):
+    sheet.written += 1
     for column in sheet.columns:
         value = row.get(column.key)
         if column.total and _kind(column, row) in SUMMED and isinstance(value, (int, Decimal)):
@@ -97,15 +99,12 @@ def write_xlsx(sheets: list[Sheet], target):
             ws.column_dimensions[get_column_letter(n)].width = column.width
         ws.freeze_panes = "A2"
         ws.append([_cell(ws, c, c.header, "text", bold=True) for c in sheet.columns])
-        count = 0
         for row in sheet.rows:
             _add_up(sheet, row)
             ws.append([_cell(ws, c, row.get(c.key), _kind(c, row)) for c in sheet.columns])
-            count += 1
         if sheet.with_totals:
             totals = _totals(sheet)
             ws.append([_cell(ws, c, totals.get(c.key), c.kind, bold=True) for c in sheet.columns])
-        sheet.summed["_rows"] = count
     wb.save(target)
     return sheets
 

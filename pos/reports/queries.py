@@ -346,19 +346,24 @@ def _stocked_products():
 
 
 def _money_row(row, *fields):
-    return {**row, **{f: to_money(row[f]) for f in fields if row.get(f) is not None}}
+    """Money fields rounded to the cent; `category_name` (an alias: Product has a `category` field)
+    becomes `category`."""
+    row = {**row, **{f: to_money(row[f]) for f in fields if row.get(f) is not None}}
+    if "category_name" in row:
+        row["category"] = row.pop("category_name")
+    return row
 
 
 def stock_on_hand():
     products = _stocked_products().order_by("category__name", "name").values(
-        "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", category=F("category__name"),
+        "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", category_name=F("category__name"),
     ).annotate(value_at_cost=_value("cost_price"), value_at_retail=_value("price"))
     return [_money_row(p, "value_at_cost", "value_at_retail") for p in products]
 
 
 def stock_by_category():
     rows = _stocked_products().order_by("category__name").values(
-        category_id_=F("category_id"), category=F("category__name")).annotate(**_stock_figures())
+        category_id_=F("category_id"), category_name=F("category__name")).annotate(**_stock_figures())
     return [{"category_id": r.pop("category_id_"), **_money_row(r, "value_at_cost", "value_at_retail")} for r in rows]
 
 
@@ -367,8 +372,9 @@ def stock_totals():
 
 
 def low_stock():
-    return list(Product.objects.low_stock().order_by("stock_quantity", "name").values(
-        "id", "sku", "name", "stock_quantity", "reorder_level", category=F("category__name")))
+    rows = Product.objects.low_stock().order_by("stock_quantity", "name").values(
+        "id", "sku", "name", "stock_quantity", "reorder_level", category_name=F("category__name"))
+    return [_money_row(r) for r in rows]
 
 
 def slow_movers(days=30, today=None):
@@ -380,7 +386,7 @@ def slow_movers(days=30, today=None):
     rows = Product.objects.filter(is_active=True, stock_quantity__gt=0).annotate(
         last_sold_at=Subquery(last_sale)).filter(Q(last_sold_at__isnull=True) | Q(last_sold_at__lt=cutoff)).order_by(
         F("last_sold_at").asc(nulls_first=True), "name").values(
-        "id", "sku", "name", "stock_quantity", "last_sold_at", category=F("category__name"),
+        "id", "sku", "name", "stock_quantity", "last_sold_at", category_name=F("category__name"),
     ).annotate(value_at_cost=_value("cost_price"))
     return [_money_row(r, "value_at_cost") for r in rows]
 

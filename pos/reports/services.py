@@ -88,7 +88,7 @@ def write_sales_lines_export(job_id) -> ExportJob:
         job.save(update_fields=["status", "error", "finished_at"])
         return job
     job.file.name = name
-    job.rows = sheet.summed.get("_rows", 0)
+    job.rows = sheet.written
     job.status, job.finished_at = ExportStatus.DONE, timezone.now()
     job.save(update_fields=["file", "rows", "status", "finished_at"])
     return job

@@ -1,0 +1,202 @@
+"""Admin report pages (unfold look): period pickers, figures, charts and download buttons.
+
+The figures come from pos.reports.queries; downloads are the API's ?format=xlsx|csv links (the admin
+session authenticates them). Same role rules as the API: cashiers see the sales page for their own
+sales only, and are refused the profit and inventory pages.
+"""
+
+import json
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from pos.core.api import has_role
+from pos.core.errors import ServiceError
+from pos.reports import queries, services
+from pos.reports.api import slow_days
+from pos.reports.pdf import shift_pdf
+from pos.sales.models import Shift
+
+REPORT_ROLES = ("admin", "manager", "bookkeeper")
+
+
+def _require(request, *roles):
+    if not has_role(request.user, *roles):
+        raise PermissionDenied("Your role may not see this report.")
+
+
+def fmt(value, kind="money"):
+    """Display only: money with thousands separators, quantities without trailing zeros."""
+    if value is None:
+        return "-"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "quantity":
+        return f"{Decimal(value).normalize():,f}"
+    if kind == "percent":
+        return f"{value:.2f} %"
+    if kind == "datetime":
+        return timezone.localtime(value, queries.shop_zone()).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def table(columns, rows, totals=None):
+    """An unfold table component: columns are (header, key, kind)."""
+    body = [[fmt(row.get(key), kind) for _, key, kind in columns] for row in rows]
+    if totals is not None:
+        body.append(["Total", *[fmt(totals.get(key), kind) if key in totals else "" for _, key, kind in columns[1:]]])
+    return {"headers": [header for header, _, _ in columns], "rows": body}
+
+
+def chart(labels, *datasets):
+    """Data for unfold's Chart.js components: datasets are (label, values, color)."""
+    return json.dumps({"labels": labels, "datasets": [
+        {"label": label, "data": [float(v) for v in values], "backgroundColor": color, "borderColor": color}
+        for label, values, color in datasets
+    ]})
+
+
+def _period(request, default):
+    """The period asked in the query string; on bad input a message and the default period."""
+    params = request.GET
+    try:
+        return queries.resolve_period(params.get("period") or default, params.get("start"), params.get("end"))
+    except ServiceError as exc:
+        messages.error(request, f"{exc.field}: {exc.message}")
+        return queries.resolve_period(default)
+
+
+def _downloads(request, api_name, extra=None):
+    query = {k: v for k, v in request.GET.items() if k in ("period", "start", "end", "days") and v}
+    query.update(extra or {})
+    base = reverse(f"reports-api:{api_name}")
+    return [{"label": label, "href": f"{base}?{urlencode({**query, 'format': fmt_})}"}
+            for label, fmt_ in (("Excel", "xlsx"), ("CSV", "csv"))]
+
+
+def _page(request, template, title, period, **extra):
+    return render(request, template, {
+        **admin.site.each_context(request), "title": title, "period": period, "periods": queries.PERIODS,
+        "is_fullwidth": "1", **extra,
+    })
+
+
+SALES_COLUMNS = [("Gross", "gross_sales", "money"), ("Discounts", "discounts", "money"),
+                 ("Refunds", "refunds", "money"), ("Net sales", "net_sales", "money"), ("VAT", "vat", "money"),
+                 ("Sales", "sales_count", "integer")]
+PROFIT_COLUMNS = [("Quantity", "quantity", "quantity"), ("Revenue ex VAT", "revenue", "money"),
+                  ("Cost of goods", "cogs", "money"), ("Gross margin", "gross_margin", "money"),
+                  ("Margin", "margin_percent", "percent")]
+
+
+def sales_page(request):
+    _require(request, *REPORT_ROLES, "cashier")
+    period = _period(request, "today")
+    cashier = None if has_role(request.user, *REPORT_ROLES) else request.user
+    report = queries.sales_report(period, cashier=cashier)
+    t = report["totals"]
+    timeline = report["by_hour"] or report["by_day"]
+    labels = [f"{r['hour']:%H}:00" if "hour" in r else f"{r['date']:%d %b}" for r in timeline]
+    return _page(request, "reports/sales.html", "Sales report", period, report=report, downloads=_downloads(
+        request, "sales"), kpis=[("Net sales", fmt(t["net_sales"])), ("Sales", t["sales_count"]),
+                                 ("Average basket", fmt(t["average_basket"])), ("Discounts", fmt(t["discounts"])),
+                                 ("Refunds", fmt(t["refunds"])), ("VAT", fmt(t["vat"]))],
+        chart=chart(labels, ("Net sales", [r["net_sales"] for r in timeline], "#2563eb")),
+        tables=[
+            ("By product", table([("Product", "name", "text"), ("Quantity", "quantity", "quantity"),
+                                  *SALES_COLUMNS[:-1]], report["by_product"], t)),
+            ("By category", table([("Category", "category", "text"), *SALES_COLUMNS[:-1]], report["by_category"], t)),
+            ("By cashier", table([("Cashier", "cashier", "text"), *SALES_COLUMNS], report["by_cashier"], t)),
+            ("By payment method", table([("Method", "label", "text"), ("Payments", "payments", "integer"),
+                                         ("Amount", "amount", "money"), ("Refunded", "refunds", "money")],
+                                        report["by_payment_method"])),
+            ("By day", table([("Date", "date", "text"), *SALES_COLUMNS], report["by_day"], t)),
+        ])
+
+
+def profit_page(request):
+    _require(request, *REPORT_ROLES)
+    period = _period(request, "month")
+    report = queries.profit_report(period)
+    t = report["totals"]
+    return _page(request, "reports/profit.html", "Profit and loss", period, report=report,
+                 downloads=_downloads(request, "profit"),
+                 kpis=[("Revenue ex VAT", fmt(t["revenue"])), ("Cost of goods", fmt(t["cogs"])),
+                       ("Gross margin", fmt(t["gross_margin"])), ("Margin", fmt(t["margin_percent"], "percent"))],
+                 chart=chart([f"{r['date']:%d %b}" for r in report["by_day"]],
+                             ("Revenue", [r["revenue"] for r in report["by_day"]], "#2563eb"),
+                             ("Gross margin", [r["gross_margin"] for r in report["by_day"]], "#16a34a")),
+                 tables=[
+                     ("By category", table([("Category", "category", "text"), *PROFIT_COLUMNS], report["by_category"],
+                                           t)),
+                     ("By product", table([("Product", "name", "text"), *PROFIT_COLUMNS], report["by_product"], t)),
+                 ])
+
+
+def inventory_page(request):
+    _require(request, *REPORT_ROLES)
+    period = _period(request, "month")
+    try:
+        days = slow_days(request.GET.get("days"))
+    except ServiceError as exc:
+        messages.error(request, f"{exc.field}: {exc.message}")
+        days = 30
+    report = queries.inventory_report(period, slow_days=days)
+    t = report["totals"]
+    values = [("Value at cost", "value_at_cost", "money"), ("Value at retail", "value_at_retail", "money")]
+    return _page(request, "reports/inventory.html", "Inventory report", period, report=report, days=days,
+                 downloads=_downloads(request, "inventory"),
+                 kpis=[("Products", t["products"]), ("Value at cost", fmt(t["value_at_cost"])),
+                       ("Value at retail", fmt(t["value_at_retail"])), ("Low stock", len(report["low_stock"]))],
+                 tables=[
+                     ("By category", table([("Category", "category", "text"), ("Products", "products", "integer"),
+                                            ("On hand", "quantity", "quantity"), *values], report["by_category"], t)),
+                     ("Low stock", table([("Product", "name", "text"), ("On hand", "stock_quantity", "quantity"),
+                                          ("Reorder level", "reorder_level", "quantity")], report["low_stock"])),
+                     (f"Slow movers (no sale in {days} days)", table(
+                         [("Product", "name", "text"), ("On hand", "stock_quantity", "quantity"),
+                          ("Last sold", "last_sold_at", "datetime"), ("Value at cost", "value_at_cost", "money")],
+                         report["slow_movers"])),
+                     ("Stock movements in the period", table(
+                         [("Kind", "label", "text"), ("Movements", "movements", "integer"),
+                          ("In", "quantity_in", "quantity"), ("Out", "quantity_out", "quantity"),
+                          ("Value at cost", "value_at_cost", "money")], report["movements"])),
+                     ("Stock on hand", table([("Product", "name", "text"), ("Category", "category", "text"),
+                                              ("On hand", "stock_quantity", "quantity"), *values],
+                                             report["by_product"], t)),
+                 ])
+
+
+def _shift(request, pk):
+    shift = Shift.objects.select_related("cashier").filter(pk=pk).first()
+    if shift is None or not (has_role(request.user, *REPORT_ROLES) or shift.cashier_id == request.user.pk):
+        raise Http404("No such shift.")
+    return shift
+
+
+def shift_page(request, pk):
+    summary = services.shift_summary(_shift(request, pk))
+    return _page(request, "reports/shift.html", f"{summary['kind']} report - shift #{pk}", None, summary=summary,
+                 kpis=[("Sales", summary["sales_count"]), ("Net sales", fmt(summary["net_sales"])),
+                       ("Expected cash", fmt(summary["expected_cash"])), ("Counted cash", fmt(summary["counted_cash"])),
+                       ("Variance", fmt(summary["cash_variance"]))],
+                 tables=[("By payment method", table(
+                     [("Method", "label", "text"), ("Opening", "opening", "money"), ("Payments", "payments", "money"),
+                      ("Change", "change", "money"), ("Refunds", "refunds", "money"), ("Expected", "expected", "money"),
+                      ("Counted", "counted", "money"), ("Difference", "difference", "money")], summary["methods"])),
+                     ("VAT by rate", table([("Rate %", "rate", "text"), ("Total", "total", "money"),
+                                            ("VAT", "tax", "money"), ("Net", "net", "money")], summary["vat"]))],
+                 pdf_url=reverse("reports:shift_pdf", args=[pk]))
+
+
+def shift_pdf_view(request, pk):
+    summary = services.shift_summary(_shift(request, pk))
+    response = HttpResponse(shift_pdf(summary), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="shift-{pk}-{summary["kind"]}.pdf"'
+    return response
