@@ -329,8 +329,18 @@ def _flag_excess(payment, sale, was):
     payment.save(update_fields=["attention", "attention_note", "updated_at"])
 
 
+# A gateway reports a charge it refuses to count (too little money, another currency) as failed with
+# one of these codes: the money it did take is recorded and flagged.
+MISMATCH_CODES = {"amount_too_low": Attention.UNDERPAID, "currency_mismatch": Attention.CURRENCY_MISMATCH}
+
+
 def _finish_unpaid(payment, result):
     target = result.status if result.status in (P.FAILED, P.CANCELLED, P.EXPIRED) else P.FAILED
+    if result.result_code in MISMATCH_CODES and result.amount is not None:
+        payment.amount_received = to_money(result.amount)
+        _flag(payment, MISMATCH_CODES[result.result_code],
+              f"Provider took {to_money(result.amount)} {result.currency}, expected {payment.amount} "
+              f"{payment.currency}: refund it.")
     if payment.status == target:
         return Outcome(CallbackOutcome.DUPLICATE, f"The payment is already {target}.")
     if payment.is_final:
