@@ -47,7 +47,7 @@ def test_stk_push_to_a_paybill_sends_exactly_the_daraja_fields(gw_payment, callb
     assert abs(timezone.now() - sent) < timedelta(minutes=1)
     # Accepted is not paid: the push only says the prompt is on its way.
     assert result.status == "processing" and result.provider_reference.startswith("ws_CO_")
-    assert result.secondary_reference and result.receipt == "" and result.amount == Decimal("150")
+    assert result.secondary_reference and result.receipt == "" and result.amount == Decimal(150)
     [callback] = callback_catcher.wait(1)
     assert callback["path"] == f"/api/payments/webhooks/mpesa/callback/{payment.callback_token}/"
 
@@ -103,7 +103,7 @@ def test_each_scenario_calls_back_with_its_result(gw_payment, callback_catcher, 
     assert (parsed.status, parsed.result_code) == (status, code) and parsed.result_message
     if status == "completed":
         assert re.fullmatch(r"[A-Z0-9]{10}", parsed.receipt)
-        assert parsed.amount == Decimal("250") and parsed.phone_number == "254708374149"
+        assert parsed.amount == Decimal(250) and parsed.phone_number == "254708374149"
         items = callback["json"]["Body"]["stkCallback"]["CallbackMetadata"]["Item"]
         assert {"Name": "Balance"} in items  # an item without Value is tolerated
     else:
@@ -200,7 +200,7 @@ def test_reversal_is_accepted_then_its_result_arrives_at_the_result_url(gw_payme
     payment.receipt = paid.receipt
     payment.save()
     gateway = get_gateway("mpesa")
-    accepted = gateway.refund(payment, Decimal("500"))
+    accepted = gateway.refund(payment, Decimal(500))
     assert accepted.status == "processing" and accepted.provider_reference.startswith("AG_")
     body = logged_body(payment, "mpesa.reversal")
     assert body["CommandID"] == "TransactionReversal" and body["TransactionID"] == paid.receipt
@@ -209,10 +209,10 @@ def test_reversal_is_accepted_then_its_result_arrives_at_the_result_url(gw_payme
     result_callback = callback_catcher.wait(2)[1]
     assert result_callback["path"] == f"/api/payments/webhooks/mpesa/reversal/{payment.callback_token}/"
     result = gateway.parse_callback(result_callback["body"], {}, payment.callback_token)
-    assert result.kind == "refund" and result.status == "completed" and result.amount == Decimal("500")
+    assert result.kind == "refund" and result.status == "completed" and result.amount == Decimal(500)
     assert result.lookup == {"provider_reference": accepted.provider_reference} and result.receipt
 
-    gateway.refund(payment, Decimal("500"))
+    gateway.refund(payment, Decimal(500))
     again = gateway.parse_callback(callback_catcher.wait(3)[2]["body"], {})
     assert (again.kind, again.status, again.result_code) == ("refund", "failed", "R000001")
 
@@ -220,7 +220,7 @@ def test_reversal_is_accepted_then_its_result_arrives_at_the_result_url(gw_payme
 def test_a_reversal_needs_a_receipt(gw_payment, sandbox):
     payment = gw_payment("mpesa", "100", "0708374149")
     with pytest.raises(ServiceError):
-        get_gateway("mpesa").refund(payment, Decimal("100"))
+        get_gateway("mpesa").refund(payment, Decimal(100))
 
 
 @pytest.mark.parametrize("body, reason", [
@@ -254,7 +254,7 @@ def test_no_secret_reaches_the_payment_events(gw_payment, callback_catcher):
     payment.receipt = get_gateway("mpesa").parse_callback(callback_catcher.wait(1)[0]["body"], {}).receipt
     payment.save()
     get_gateway("mpesa").verify(payment)
-    get_gateway("mpesa").refund(payment, Decimal("100"))
+    get_gateway("mpesa").refund(payment, Decimal(100))
     token = ProviderToken.objects.get(provider="mpesa").access_token
     logged = json.dumps([[e.request, e.response, e.error] for e in payment.events.all()])
     assert {"mpesa.token", "mpesa.stk_push", "mpesa.stk_query", "mpesa.reversal"} <= set(

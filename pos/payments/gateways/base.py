@@ -76,8 +76,7 @@ def normalise_msisdn(phone: str) -> str:
     Accepts 0708374149, +254708374149, 254708374149 and 708374149 (spaces and dashes ignored).
     """
     digits = re.sub(r"[\s\-()]", "", str(phone or ""))
-    if digits.startswith("+"):
-        digits = digits[1:]
+    digits = digits.removeprefix("+")
     if re.fullmatch(r"0[17]\d{8}", digits):
         digits = "254" + digits[1:]
     elif re.fullmatch(r"[17]\d{8}", digits):

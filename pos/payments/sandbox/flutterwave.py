@@ -6,7 +6,7 @@ FLUTTERWAVE_SECRET_HASH.
 """
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pos.payments.sandbox import state
@@ -81,7 +82,7 @@ def charge(tx, outcome, *, amount=None, currency=None, bad_signature=False, dupl
         status="failed" if declined else "successful",
         charged_amount=str(amount if amount is not None else tx["amount"]), charged_currency=currency or tx["currency"],
         processor_response="Declined" if declined else "Approved. Successful",
-        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
     )
     state.save(f"flutterwave:tx:{tx['tx_ref']}", tx)
     state.save(f"flutterwave:id:{tx['id']}", tx["tx_ref"])
@@ -131,12 +132,12 @@ def hosted_page(request, tx_ref):
         separator = "&" if "?" in tx["redirect_url"] else "?"
         return HttpResponseRedirect(f"{tx['redirect_url']}{separator}{query}")
     if tx["status"] == "pending":
-        body = format_html('<form method="post"><button id="pay" name="outcome" value="successful">Pay</button>'
-                           '<button id="decline" name="outcome" value="failed">Decline</button></form>')
+        body = mark_safe('<form method="post"><button id="pay" name="outcome" value="successful">Pay</button>'
+                         '<button id="decline" name="outcome" value="failed">Decline</button></form>')
     else:
         body = format_html('<p id="result">This payment is {}.</p>', tx["status"])
     return HttpResponse(format_html(PAGE, title=tx["title"] or "Sandbox merchant", currency=tx["currency"],
-                                    amount=tx["amount"], body=body))
+                                    amount=Decimal(tx["amount"]).quantize(Decimal("0.01")), body=body))
 
 
 @simulator("flutterwave")
@@ -204,5 +205,5 @@ def refund(request, transaction_id):
         "id": 70000 + secrets.randbelow(900000), "account_id": 1, "tx_id": tx["id"], "flw_ref": tx["flw_ref"],
         "wallet_id": 1, "amount_refunded": number(amount), "status": "completed", "destination": "payment_source",
         "comments": str(body.get("comments", "")), "meta": {"source": "availablebalance"},
-        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
     }})

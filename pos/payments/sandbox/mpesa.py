@@ -17,7 +17,13 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from pos.payments.sandbox import state
-from pos.payments.sandbox.http import bearer, callback_delay, deliver, json_body, simulator
+from pos.payments.sandbox.http import (
+    bearer,
+    callback_delay,
+    deliver,
+    json_body,
+    simulator,
+)
 from pos.payments.sandbox.scenarios import MPESA_WRONG_PARTY_B, mpesa_scenario
 
 TOKEN_LIFETIME = 3599
