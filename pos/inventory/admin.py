@@ -32,7 +32,7 @@ from pos.catalog.models import Product
 from pos.core.errors import ServiceError
 from pos.inventory import services
 from pos.inventory.models import (
-    OPEN_ALERT_STATUSES,
+    AlertStatus,
     CountStatus,
     GoodsReceipt,
     GoodsReceiptLine,
@@ -185,7 +185,7 @@ class StockAlertAdmin(ModelAdmin):
 
     @admin.action(description="Resolve selected alerts", permissions=["resolve"])
     def resolve_selected(self, request, queryset):
-        run_service(self, request, queryset.filter(status__in=OPEN_ALERT_STATUSES),
+        run_service(self, request, queryset.filter(status=AlertStatus.ACTIVE),
                     lambda alert: services.resolve_alert(alert, user=request.user), "alert(s) resolved")
 
 

@@ -206,7 +206,7 @@ def resolve_alert(alert, *, user):
     """A manager closes an alert. If the product is still low it is `dismissed`: no new alert is raised
     for it until its stock has gone back above the reorder level."""
     alert = StockAlert.objects.select_for_update().select_related("product").get(pk=alert.pk)
-    if alert.status not in OPEN_ALERT_STATUSES:
+    if alert.status != AlertStatus.ACTIVE:
         raise ServiceError("This alert is already resolved.", field="status", code="already_resolved")
     product = alert.product
     still_low = product.is_active and product.stock_quantity <= product.reorder_level
