@@ -1,0 +1,55 @@
+"""The payments back office: read-only records, "verify now", refund approval, the callback log."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from pos.payments.models import PaymentCallback
+from pos.payments.services import handle_callback, pay_cash, request_refund
+from tests.payments.flows import fresh, make_sale
+
+
+def login(user):
+    client = Client()
+    user.save(update_fields=["password"])  # the factory sets the password on the instance only
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_manager_sees_payments_with_events_and_cannot_edit_them(cashier, manager):
+    payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
+    client = login(manager)
+    listing = client.get("/admin/payments/payment/?status__exact=completed&method__exact=cash")
+    assert listing.status_code == 200 and payment.sale.receipt_number in listing.content.decode()
+    page = client.get(f"/admin/payments/payment/{payment.pk}/change/")
+    assert page.status_code == 200 and "Verify now" in page.content.decode()
+    assert client.get("/admin/payments/payment/add/").status_code == 403
+    answer = client.post("/admin/payments/payment/", {"action": "verify_now", "_selected_action": [payment.pk]},
+                         follow=True)
+    assert "Nothing to ask the provider" in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_callback_log_is_read_only(manager, bookkeeper):
+    handle_callback("card", b"not json", {"Content-Type": "text/plain"}, "127.0.0.1")
+    callback = PaymentCallback.objects.get()
+    for user in (manager, bookkeeper):
+        client = login(user)
+        listing = client.get("/admin/payments/paymentcallback/")
+        assert listing.status_code == 200 and "Malformed" in listing.content.decode()
+        assert client.get("/admin/payments/paymentcallback/add/").status_code == 403
+        assert client.post(f"/admin/payments/paymentcallback/{callback.pk}/delete/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, manager, bookkeeper, settings):
+    settings.REFUND_APPROVAL_THRESHOLD = Decimal("10")
+    payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
+    refund, _ = request_refund(payment, "40", "damaged", manager)
+    denied = login(bookkeeper).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
+    assert denied.status_code in (200, 302) and fresh(refund).status == "pending_approval"
+    login(manager).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
+    refund = fresh(refund)
+    assert refund.status == "completed" and refund.approved_by == manager
