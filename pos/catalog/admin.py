@@ -11,9 +11,17 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import BooleanRadioFilter, RangeNumericFilter, RelatedDropdownFilter
-from unfold.contrib.filters.admin import DropdownFilter
-from unfold.contrib.import_export.forms import ExportForm, ImportForm, SelectableFieldsExportForm
+from unfold.contrib.filters.admin import (
+    BooleanRadioFilter,
+    DropdownFilter,
+    RangeNumericFilter,
+    RelatedDropdownFilter,
+)
+from unfold.contrib.import_export.forms import (
+    ExportForm,
+    ImportForm,
+    SelectableFieldsExportForm,
+)
 from unfold.decorators import display
 
 from pos.catalog import services

@@ -158,7 +158,7 @@ class ProductResource(ServiceResource):
     cost_price = fields.Field("cost_price", "cost_price", widget=NumberWidget(), default=Decimal("0.00"))
     tax_rate = fields.Field("tax_rate", "tax_rate", widget=NumberWidget(), default=settings.DEFAULT_TAX_RATE)
     unit = fields.Field("unit", "unit", widget=UnitWidget(), default=Unit.PIECE)
-    reorder_level = fields.Field("reorder_level", "reorder_level", widget=NumberWidget(), default=Decimal("0"))
+    reorder_level = fields.Field("reorder_level", "reorder_level", widget=NumberWidget(), default=Decimal(0))
     is_active = fields.Field("is_active", "is_active", widget=YesNoWidget(), default=True)
     stock_quantity = fields.Field("stock_quantity", "stock_quantity", widget=widgets.DecimalWidget(), readonly=True)
 
@@ -202,4 +202,10 @@ class ProductResource(ServiceResource):
             errors.setdefault("price", []).append(ValidationError("Price cannot be negative."))
         if instance.cost_price is not None and instance.cost_price < 0:
             errors.setdefault("cost_price", []).append(ValidationError("Cost price cannot be negative."))
-        super().validate_instance(instance, errors, validate_unique)
+        try:
+            # SKU and barcode uniqueness were checked above; the check constraints repeat the field validators.
+            instance.full_clean(exclude=[*errors, "sku", "barcode", "stock_quantity"], validate_constraints=False)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)

@@ -10,7 +10,7 @@ inactive product disappears from the till and the barcode lookup.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product
@@ -87,16 +87,21 @@ def save_product(product, *, user=None):
     if product.reorder_level is not None:
         product.reorder_level = to_quantity(product.reorder_level)
     try:
-        product.full_clean(exclude=["stock_quantity"])
+        # The database check constraints (price, cost >= 0) repeat the field validators: not queried again.
+        product.full_clean(exclude=["stock_quantity"], validate_constraints=False)
     except ValidationError as exc:
         _raise_first(exc)
     product._history_user = user
-    with transaction.atomic():
-        if product._state.adding:
-            product.stock_quantity = 0
-            product.save(force_insert=True)
-        else:
-            product.save(update_fields=PRODUCT_FIELDS + ["updated_at"])
+    try:
+        with transaction.atomic():
+            if product._state.adding:
+                product.stock_quantity = 0
+                product.save(force_insert=True)
+            else:
+                product.save(update_fields=PRODUCT_FIELDS + ["updated_at"])
+    except IntegrityError as exc:  # another request took the SKU or barcode between our check and the insert
+        raise ServiceError("Another product with this SKU or barcode was saved at the same time.",
+                           code="duplicate") from exc
     return product
 
 

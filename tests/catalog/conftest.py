@@ -15,7 +15,7 @@ def dairy(db):
 def milk(dairy):
     return ProductFactory(name="Brookside Milk 500ml", sku="DAI-001", barcode=ean13(9001), category=dairy,
                           price=Decimal("65.00"), cost_price=Decimal("52.00"), tax_rate=Decimal("0.00"),
-                          reorder_level=Decimal("10"))
+                          reorder_level=Decimal(10))
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ def test_stock_is_read_only_in_the_change_form(milk, manager, stock, client):
                                                      price="70.00", stock_quantity="999"))
     assert answer.status_code == 302
     milk.refresh_from_db()
-    assert milk.price == Decimal("70.00") and milk.stock_quantity == Decimal("7")
+    assert milk.price == Decimal("70.00") and milk.stock_quantity == Decimal(7)
 
 
 @pytest.mark.django_db
@@ -101,13 +101,13 @@ def test_list_editable_price_reorder_and_active(milk, manager, client):
     answer = client.post(LIST, data)
     assert answer.status_code == 302
     milk.refresh_from_db()
-    assert milk.price == Decimal("72.50") and milk.reorder_level == Decimal("12") and milk.is_active is False
+    assert milk.price == Decimal("72.50") and milk.reorder_level == Decimal(12) and milk.is_active is False
 
 
 @pytest.mark.django_db
 def test_stock_state_filter_and_badge(milk, manager, stock, client):
     stock(milk, "4", manager)  # reorder level 10: low
-    full = stock(ProductFactory(name="Sugar 1kg", category=milk.category, reorder_level=Decimal("2")), "50", manager)
+    full = stock(ProductFactory(name="Sugar 1kg", category=milk.category, reorder_level=Decimal(2)), "50", manager)
     empty = ProductFactory(name="Salt 1kg", category=milk.category)
     logged_in(client, manager)
 

@@ -118,7 +118,7 @@ def test_admin_shows_every_bad_row_with_its_number_and_writes_nothing(fmt, build
     result = preview.context["result"]
     assert {row.number: row.error_dict for row in result.invalid_rows}.keys() == EXPECTED_ERRORS.keys()
     page = preview.content.decode()
-    for number, (field, message) in EXPECTED_ERRORS.items():
+    for _field, message in EXPECTED_ERRORS.values():
         assert message.replace("'", "&#x27;") in page
     assert list(Product.objects.values_list("sku", flat=True)) == ["DAI-001"]
 
@@ -164,7 +164,7 @@ def test_reimport_updates_by_sku_and_never_touches_stock(shelves, manager, stock
         CSV().create_dataset(csv_text(HEADER + ["stock_quantity"], [changed[0] + [9999]])), user=manager)
     assert result.totals["update"] == 1 and not result.has_validation_errors()
     coke.refresh_from_db()
-    assert coke.price == Decimal("85.00") and coke.stock_quantity == Decimal("30")
+    assert coke.price == Decimal("85.00") and coke.stock_quantity == Decimal(30)
     assert StockMovement.objects.filter(product=coke).count() == 1
     assert "stock_quantity" not in [f.column_name for f in ProductResource().get_import_fields()]
 
@@ -196,7 +196,7 @@ def test_admin_export_to_xlsx_reopens_with_openpyxl(milk, bookkeeper, manager, s
     record = dict(zip(header, rows[1]))
     assert record["sku"] == "DAI-001" and record["barcode"] == milk.barcode and record["category"] == "Dairy"
     assert Decimal(str(record["price"])) == Decimal("65.00")
-    assert Decimal(str(record["stock_quantity"])) == Decimal("12")
+    assert Decimal(str(record["stock_quantity"])) == Decimal(12)
 
 
 @pytest.mark.django_db

@@ -85,7 +85,7 @@ def test_a_price_edit_does_not_overwrite_stock_changed_meanwhile(milk, manager, 
 
     update_product(stale, user=manager, price=Decimal("70.00"))
     milk.refresh_from_db()
-    assert milk.stock_quantity == Decimal("8") and milk.price == Decimal("70.00")
+    assert milk.stock_quantity == Decimal(8) and milk.price == Decimal("70.00")
 
 
 @pytest.mark.django_db
@@ -162,8 +162,8 @@ def test_barcode_lookup_miss_is_404_with_a_message(milk, cashier, api):
 @pytest.mark.django_db
 def test_low_stock_lists_active_products_at_or_below_reorder_level(milk, manager, stock, api):
     stock(milk, "10", manager)  # exactly at the reorder level: low
-    plenty = stock(ProductFactory(name="Bread", reorder_level=Decimal("5"), category=milk.category), "20", manager)
-    gone = ProductFactory(name="Old stock", reorder_level=Decimal("5"), is_active=False)
+    plenty = stock(ProductFactory(name="Bread", reorder_level=Decimal(5), category=milk.category), "20", manager)
+    gone = ProductFactory(name="Old stock", reorder_level=Decimal(5), is_active=False)
     answer = api(manager).get(f"{PRODUCTS}low_stock/")
     assert answer.status_code == 200
     names = [p["name"] for p in answer.json()["results"]]

@@ -1,4 +1,4 @@
-"""Build the demo shop: a user per role, categories, a supplier, 120 products with opening stock.
+"""Build the demo shop: a user per role, categories, a supplier, 121 products with opening stock.
 
 Idempotent: only what is missing is created (users by username, categories by name, products by SKU),
 and opening stock is put in only for products created by this run, so a second run changes nothing.
