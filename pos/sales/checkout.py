@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,9 +26,20 @@ from pos.catalog.services import find_by_barcode
 from pos.core.api import has_role
 from pos.core.errors import ServiceError
 from pos.core.money import CENT, ZERO, to_money
-from pos.payments.services import pay_cash
-from pos.sales.models import Sale
-from pos.sales.services import LineRequest, build_lines, cancel_sale, create_sale, get_open_shift
+from pos.payments.models import Payment, PaymentStatus
+from pos.payments.services import cancel_payment, initiate_payment, verify_payment
+from pos.sales import receipts
+from pos.sales.models import Sale, SaleStatus
+from pos.sales.services import (
+    LineRequest,
+    build_lines,
+    cancel_sale,
+    close_shift,
+    create_sale,
+    get_open_shift,
+    open_shift,
+    shift_report,
+)
 
 SEARCH_LIMIT = 20
 MAX_LINES = 300
@@ -186,17 +197,51 @@ def payment_json(payment):
         "amount": str(payment.amount), "status": payment.status, "status_display": payment.get_status_display(),
         "phone_number": payment.phone_number, "result_message": payment.result_message,
         "amount_tendered": str(payment.amount_tendered) if payment.amount_tendered is not None else None,
-        "change_given": str(payment.change_given),
+        "change_given": str(payment.change_given), "redirect_url": payment.redirect_url,
+        "result_code": payment.result_code, "receipt": payment.receipt,
+        "in_flight": payment.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING),
     }
 
 
 def sale_json(sale):
-    return {
+    """The sale as the page shows it; a paid sale carries its 80 mm receipt text."""
+    answer = {
         "id": sale.pk, "receipt_number": sale.receipt_number, "status": sale.status,
         "status_display": sale.get_status_display(), "subtotal": str(sale.subtotal), "discount": str(sale.discount),
         "tax": str(sale.tax), "total": str(sale.total), "paid_amount": str(sale.paid_amount),
         "balance_due": str(to_money(sale.balance_due)), "change_due": str(sale.change_due),
         "payments": [payment_json(p) for p in sale.payments.order_by("created_at", "id")],
+        "receipt_url": reverse("checkout:receipt", args=[sale.pk]),
+        "receipt_pdf_url": reverse("checkout:receipt-pdf", args=[sale.pk]),
+    }
+    if sale.status == SaleStatus.PAID:
+        answer["receipt_text"] = receipts.receipt_text(sale)
+    return answer
+
+
+def shift_json(shift):
+    if shift is None:
+        return None
+    return {"id": shift.pk, "opened_at": formats.date_format(timezone.localtime(shift.opened_at), "DATETIME_FORMAT"),
+            "opening_float": str(shift.opening_float)}
+
+
+def report_json(report):
+    """An X (open shift) or Z (closed) report: sales figures and, per payment method, the money."""
+    def amount(value):
+        return None if value is None else str(value)
+
+    shift = report.shift
+    return {
+        "kind": report.kind, "shift": shift.pk, "sales_count": report.sales_count,
+        "sales_total": str(report.sales_total), "tax_total": str(report.tax_total),
+        "discount_total": str(report.discount_total), "returns_total": str(report.returns_total),
+        "net_sales": str(report.net_sales), "pending_count": report.pending_count,
+        "cancelled_count": report.cancelled_count,
+        "methods": [{"method": m.method, "label": m.label, "opening": str(m.opening), "payments": str(m.payments),
+                     "change": str(m.change), "refunds": str(m.refunds), "expected": str(m.expected),
+                     "counted": amount(m.counted), "difference": amount(m.difference)} for m in report.methods],
+        "cash_variance": amount(shift.cash_variance),
     }
 
 
@@ -209,6 +254,23 @@ def _own_sale(request, pk):
     if sale is None:
         raise ServiceError(f"No sale {pk} at this till.", field="sale", code="not_found")
     return sale
+
+
+def _own_payment(request, pk):
+    payments = Payment.objects.select_related("sale")
+    if not has_role(request.user, "manager", "admin"):
+        payments = payments.filter(sale__cashier=request.user)
+    payment = payments.filter(pk=pk).first()
+    if payment is None:
+        raise ServiceError(f"No payment {pk} at this till.", field="payment", code="not_found")
+    return payment
+
+
+def _own_open_shift(request):
+    shift = get_open_shift(request.user)
+    if shift is None:
+        raise ServiceError("You have no shift open.", field="shift", code="no_open_shift")
+    return shift
 
 
 # --- the page ---------------------------------------------------------------------------------------------
@@ -241,23 +303,19 @@ SHORTCUTS = [
 ]
 
 
-def shift_json(shift):
-    if shift is None:
-        return None
-    return {"id": shift.pk, "opened_at": formats.date_format(timezone.localtime(shift.opened_at), "DATETIME_FORMAT"),
-            "opening_float": str(shift.opening_float)}
-
-
 def _page_config(request):
     user = request.user
     return {
         "currency": settings.CURRENCY,
+        "storage_key": f"pos-checkout-{user.pk}",
         "shift": shift_json(get_open_shift(user)),
         "is_cashier": bool(getattr(user, "is_cashier", False)),
         "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if getattr(user, "is_cashier", False) else "100",
         "urls": {
             "scan": reverse("checkout:scan"), "search": reverse("checkout:search"), "price": reverse("checkout:price"),
             "sales": reverse("checkout:sales"), "sale": reverse("checkout:sale", args=[0]),
+            "payment": reverse("checkout:payment", args=[0]), "shift": reverse("checkout:shift"),
+            "shift_open": reverse("checkout:shift-open"), "shift_close": reverse("checkout:shift-close"),
         },
     }
 
@@ -328,12 +386,74 @@ def sale_cancel(request, pk):
 
 
 @require_POST
-def pay_cash_view(request, pk):
+def pay(request, pk):
+    """Start a payment of part or all of the sale: cash completes at once (amount_tendered gives the
+    change), M-Pesa/Airtel push a prompt to the phone, card answers the hosted payment page. One
+    Idempotency-Key per tender attempt: a retry answers the first payment."""
     data = _body(request)
+    key = _idempotency_key(request)
     sale = _own_sale(request, pk)
-    tendered = _decimal(data.get("amount_tendered", ""), field="amount_tendered", label="Cash given")
-    amount = data.get("amount")
-    amount = None if amount in (None, "") else _decimal(amount, field="amount", label="Cash part")
-    payment = pay_cash(sale, amount_tendered=tendered, user=request.user, amount=amount)
+    payment, created = initiate_payment(
+        sale, str(data.get("method") or ""), data.get("amount"), phone_number=str(data.get("phone_number") or ""),
+        user=request.user, idempotency_key=key, amount_tendered=data.get("amount_tendered"))
     sale.refresh_from_db()
-    return JsonResponse({"payment": payment_json(payment), "sale": sale_json(sale)})
+    return JsonResponse({"payment": payment_json(payment), "sale": sale_json(sale), "created": created},
+                        status=201 if created else 200)
+
+
+@require_GET
+def payment_detail(request, pk):
+    payment = _own_payment(request, pk)
+    return JsonResponse({"payment": payment_json(payment), "sale": sale_json(payment.sale)})
+
+
+@require_POST
+def payment_cancel(request, pk):
+    payment = cancel_payment(_own_payment(request, pk), user=request.user, reason="Cancelled at the till")
+    return JsonResponse({"payment": payment_json(payment), "sale": sale_json(Sale.objects.get(pk=payment.sale_id))})
+
+
+@require_POST
+def payment_verify(request, pk):
+    outcome = verify_payment(_own_payment(request, pk))
+    payment = outcome.payment
+    return JsonResponse({"payment": payment_json(payment), "sale": sale_json(Sale.objects.get(pk=payment.sale_id)),
+                         "note": outcome.reason})
+
+
+@require_GET
+def receipt(request, pk):
+    """The 80 mm receipt page (the browser's print dialog prints it on the thermal roll)."""
+    return HttpResponse(receipts.receipt_html(_own_sale(request, pk)))
+
+
+@require_GET
+def receipt_pdf(request, pk):
+    sale = _own_sale(request, pk)
+    response = HttpResponse(receipts.receipt_pdf(sale), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{sale.receipt_number}.pdf"'
+    return response
+
+
+# --- the shift ----------------------------------------------------------------------------------------------
+
+@require_GET
+def shift(request):
+    """The cashier's open shift with its X report (read-only figures so far)."""
+    current = get_open_shift(request.user)
+    report = report_json(shift_report(current)) if current else None
+    return JsonResponse({"shift": shift_json(current), "report": report})
+
+
+@require_POST
+def shift_open(request):
+    data = _body(request)
+    return JsonResponse({"shift": shift_json(open_shift(request.user, data.get("opening_float", "")))}, status=201)
+
+
+@require_POST
+def shift_close(request):
+    """Close the cashier's shift with the counted cash; answers the Z report (expected, counted, variance)."""
+    data = _body(request)
+    report = close_shift(_own_open_shift(request), data.get("counted_cash", ""), request.user)
+    return JsonResponse({"report": report_json(report)})

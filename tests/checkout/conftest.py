@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from pos.inventory.services import adjust_stock
-from pos.sales.models import Shift
+from pos.sales.services import open_shift
 from tests.factories import ProductFactory
 
 
@@ -40,17 +40,17 @@ def shop(manager):
     """Three products with stock: sugar (16% VAT), milk (VAT exempt), rice sold by the kilogram."""
     sugar = ProductFactory(name="Sugar 1kg", price=Decimal("180.00"), cost_price=Decimal("150.00"))
     milk = ProductFactory(name="Milk 500ml", price=Decimal("65.00"), cost_price=Decimal("50.00"),
-                          tax_rate=Decimal("0"))
+                          tax_rate=Decimal(0))
     rice = ProductFactory(name="Rice (loose)", price=Decimal("140.00"), unit="kg")
     for product in (sugar, milk, rice):
-        adjust_stock(product, Decimal("20"), user=manager, reason="opening stock")
+        adjust_stock(product, Decimal(20), user=manager, reason="opening stock")
     return {"sugar": sugar, "milk": milk, "rice": rice}
 
 
 @pytest.fixture
 def open_shift_for(db):
     def open_for(user):
-        return Shift.objects.create(cashier=user, opening_float=Decimal("1000.00"))
+        return open_shift(user, Decimal("1000.00"))
     return open_for
 
 

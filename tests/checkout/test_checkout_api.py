@@ -172,7 +172,7 @@ def test_charge_is_idempotent_per_cart_key(till, shop):
     assert first.status_code == 201 and again.status_code == 200
     assert first.json()["sale"]["id"] == again.json()["sale"]["id"] and Sale.objects.count() == 1
     shop["sugar"].refresh_from_db()
-    assert shop["sugar"].stock_quantity == Decimal("18")
+    assert shop["sugar"].stock_quantity == Decimal(18)
     conflict = post(till, "sales", cart((shop["sugar"], "3", "0")), key="cart-1")
     assert conflict.status_code == 409 and Sale.objects.count() == 1
 
@@ -190,33 +190,68 @@ def test_not_enough_stock_is_a_400_and_nothing_is_written(till, shop):
     response = post(till, "sales", cart((shop["milk"], "1", "0"), (shop["sugar"], "21", "0")), key="k-stock")
     assert response.status_code == 400 and "Not enough stock for Sugar 1kg" in response.json()["error"]
     shop["milk"].refresh_from_db()
-    assert Sale.objects.count() == 0 and shop["milk"].stock_quantity == Decimal("20")
+    assert Sale.objects.count() == 0 and shop["milk"].stock_quantity == Decimal(20)
+
+
+def pay(client, sale_id, key, **body):
+    return post(client, "pay", body, key=key, args=[sale_id])
 
 
 def test_cash_payment_gives_change_and_marks_the_sale_paid(till, shop):
     sale = post(till, "sales", cart((shop["sugar"], "1", "0"), (shop["milk"], "1", "0")), key="k-cash").json()["sale"]
     assert sale["total"] == "245.00" and sale["status"] == "pending_payment"
-    short = post(till, "pay-cash", {"amount_tendered": "200", "amount": "245.00"}, args=[sale["id"]])
+    short = pay(till, sale["id"], "t-1", method="cash", amount="245.00", amount_tendered="200")
     assert short.status_code == 400 and "less than the amount to pay" in short.json()["error"]
-    paid = post(till, "pay-cash", {"amount_tendered": "500"}, args=[sale["id"]]).json()
+    paid = pay(till, sale["id"], "t-2", method="cash", amount="245.00", amount_tendered="500").json()
     assert paid["sale"]["status"] == "paid" and paid["sale"]["change_due"] == "255.00"
     assert paid["payment"]["change_given"] == "255.00" and paid["sale"]["balance_due"] == "0.00"
+    assert sale["receipt_number"] in paid["sale"]["receipt_text"] and "Change" in paid["sale"]["receipt_text"]
+
+
+def test_a_double_click_on_take_cash_records_one_payment(till, shop):
+    sale = post(till, "sales", cart((shop["sugar"], "1", "0")), key="k-double").json()["sale"]
+    first = pay(till, sale["id"], "t-double", method="cash", amount="100.00", amount_tendered="100")
+    second = pay(till, sale["id"], "t-double", method="cash", amount="100.00", amount_tendered="100")
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.json()["payment"]["id"] == second.json()["payment"]["id"]
+    assert Payment.objects.count() == 1 and second.json()["sale"]["balance_due"] == "80.00"
+
+
+def test_paying_needs_a_key_and_refuses_more_than_is_due(till, shop):
+    sale = post(till, "sales", cart((shop["sugar"], "1", "0")), key="k-over").json()["sale"]
+    no_key = post(till, "pay", {"method": "cash", "amount": "180.00"}, args=[sale["id"]])
+    assert no_key.status_code == 400 and no_key.json()["code"] == "idempotency_key_required"
+    over = pay(till, sale["id"], "t-over", method="cash", amount="200.00", amount_tendered="200")
+    assert over.status_code == 400 and over.json()["error"] == "Only 180.00 is still due on this sale."
+    bad_phone = pay(till, sale["id"], "t-phone", method="mpesa", amount="180", phone_number="12345")
+    assert bad_phone.status_code == 400 and bad_phone.json()["field"] == "phone_number"
+    assert Payment.objects.count() == 0
 
 
 def test_part_cash_leaves_the_balance_due(till, shop):
     sale = post(till, "sales", cart((shop["sugar"], "1", "0")), key="k-split").json()["sale"]
-    answer = post(till, "pay-cash", {"amount_tendered": "100", "amount": "100"}, args=[sale["id"]]).json()
+    answer = pay(till, sale["id"], "t-part", method="cash", amount="100", amount_tendered="100").json()
     assert answer["sale"]["status"] == "pending_payment" and answer["sale"]["balance_due"] == "80.00"
     assert [p["method"] for p in answer["sale"]["payments"]] == ["cash"]
 
 
 def test_a_cashier_cannot_touch_another_cashiers_sale(till, other_cashier, shop, open_shift_for):
     open_shift_for(other_cashier)
-    theirs, _ = create_sale(cashier=other_cashier, items=[LineRequest(Decimal("1"), product=shop["sugar"].pk)])
-    response = post(till, "pay-cash", {"amount_tendered": "500"}, args=[theirs.pk])
+    theirs, _ = create_sale(cashier=other_cashier, items=[LineRequest(Decimal(1), product=shop["sugar"].pk)])
+    response = pay(till, theirs.pk, "t-theirs", method="cash", amount="180", amount_tendered="500")
     assert response.status_code == 400 and response.json()["code"] == "not_found"
     assert till.get(reverse("checkout:sale", args=[theirs.pk])).status_code == 400
+    assert till.get(reverse("checkout:receipt-pdf", args=[theirs.pk])).status_code == 400
     assert Payment.objects.count() == 0
+
+
+def test_receipt_page_and_pdf_of_a_paid_sale(till, shop):
+    sale = post(till, "sales", cart((shop["milk"], "2", "0")), key="k-receipt").json()["sale"]
+    pay(till, sale["id"], "t-receipt", method="cash", amount="130", amount_tendered="200")
+    page = till.get(reverse("checkout:receipt", args=[sale["id"]]))
+    assert page.status_code == 200 and sale["receipt_number"] in page.content.decode()
+    pdf = till.get(reverse("checkout:receipt-pdf", args=[sale["id"]]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
 
 def test_void_gives_the_stock_back(till, shop):
@@ -224,9 +259,36 @@ def test_void_gives_the_stock_back(till, shop):
     voided = post(till, "sale-cancel", {}, args=[sale["id"]]).json()["sale"]
     assert voided["status"] == "cancelled"
     shop["sugar"].refresh_from_db()
-    assert shop["sugar"].stock_quantity == Decimal("20")
+    assert shop["sugar"].stock_quantity == Decimal(20)
 
 
 def test_malformed_body_is_a_400(till):
     response = till.post(reverse("checkout:price"), "not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"] == "The request body is not valid JSON."
+
+
+# --- the shift ---------------------------------------------------------------------------------------------
+
+def test_open_sell_and_close_a_shift_with_the_cash_variance(cashier, shop):
+    client = logged_in(cashier)
+    opened = post(client, "shift-open", {"opening_float": "1000"})
+    assert opened.status_code == 201 and opened.json()["shift"]["opening_float"] == "1000.00"
+    again = post(client, "shift-open", {"opening_float": "500"})
+    assert again.status_code == 400 and again.json()["code"] == "shift_already_open"
+    sale = post(client, "sales", cart((shop["sugar"], "1", "0"), (shop["milk"], "1", "0")), key="k-shift").json()["sale"]
+    pay(client, sale["id"], "t-shift", method="cash", amount="245", amount_tendered="300")
+    x_report = client.get(reverse("checkout:shift")).json()["report"]
+    assert x_report["kind"] == "X" and x_report["sales_count"] == 1 and x_report["sales_total"] == "245.00"
+    z_report = post(client, "shift-close", {"counted_cash": "1240.00"}).json()["report"]
+    cash = next(m for m in z_report["methods"] if m["method"] == "cash")
+    assert z_report["kind"] == "Z" and cash["expected"] == "1245.00" and cash["counted"] == "1240.00"
+    assert z_report["cash_variance"] == "-5.00"
+    assert client.get(reverse("checkout:shift")).json() == {"shift": None, "report": None}
+    closed = post(client, "sales", cart((shop["sugar"], "1", "0")), key="k-after-close")
+    assert closed.status_code == 400 and closed.json()["code"] == "no_open_shift"
+
+
+def test_a_shift_with_an_unpaid_sale_does_not_close(till, shop):
+    post(till, "sales", cart((shop["sugar"], "1", "0")), key="k-unpaid")
+    response = post(till, "shift-close", {"counted_cash": "1000"})
+    assert response.status_code == 400 and "waiting for payment" in response.json()["error"]

@@ -1,14 +1,17 @@
 /* The cashier's checkout page: an Alpine.js component (Alpine ships with django-unfold).
  *
- * The cart lives here; every amount shown comes from the server (the "price" endpoint prices the cart
- * with the same service that writes the sale). Pay buttons send one Idempotency-Key per cart (and one per
- * tender attempt), so a double click or a retry never makes a second sale or payment.
+ * The cart lives here (and in localStorage, so a reload keeps it); every amount shown comes from the
+ * server: the "price" endpoint prices the cart with the service that writes the sale. Confirming the
+ * sale sends one Idempotency-Key per cart and every payment one per tender attempt, so a double click,
+ * a retry or a reload never makes a second sale or payment.
  */
 (function () {
   "use strict";
 
   const EMPTY_CART = { lines: [], subtotal: "0.00", discount: "0.00", tax: "0.00", total: "0.00" };
-  const FIELDS = "input, select, textarea";
+  const POLL_MS = 2000;
+  const PROVIDER_WAIT_MS = 120000; // M-Pesa refuses a new push to the same phone for about 2 minutes
+  const METHOD_NAMES = { cash: "Cash", mpesa: "M-Pesa", airtel: "Airtel Money", card: "Card" };
 
   function newKey() {
     const bytes = new Uint8Array(16);
@@ -16,7 +19,7 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  // Decimal strings <-> integers of a fixed scale (cents for money, thousandths for quantities): no floats.
+  // Decimal strings <-> integers of a fixed scale (cents, thousandths): no floating point on money.
   function toUnits(text, places) {
     const match = /^\s*(-?)(\d*)(?:[.,](\d*))?\s*$/.exec(String(text == null ? "" : text));
     if (!match || (match[2] === "" && !match[3])) return null;
@@ -26,11 +29,9 @@
   }
 
   function fromUnits(units, places) {
-    const sign = units < 0 ? "-" : "";
     const digits = String(Math.abs(units)).padStart(places + 1, "0");
     const whole = digits.slice(0, digits.length - places);
-    const fraction = digits.slice(digits.length - places);
-    return places ? `${sign}${whole}.${fraction}` : `${sign}${whole}`;
+    return `${units < 0 ? "-" : ""}${whole}.${digits.slice(digits.length - places)}`;
   }
 
   function plainQuantity(units) {
@@ -58,7 +59,9 @@
         method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new Error("The till cannot reach the server: check the network, then try again (nothing is lost).");
+      const error = new Error("The till cannot reach the server: check the network, then try again (nothing is lost).");
+      error.network = true;
+      throw error;
     }
     if (response.redirected && /\/login\//.test(response.url)) {
       throw new Error("Your session has ended: reload the page and log in again.");
@@ -79,31 +82,42 @@
   }
 
   function checkout() {
+    const config = JSON.parse(document.getElementById("checkout-config").textContent);
+    const saved = (name, value) => window.Alpine.$persist(value).as(`${config.storage_key}-${name}`);
     return {
-      config: { urls: {} },
-      shift: null,
+      config,
+      shift: config.shift,
       openingFloat: "",
-      lines: [],
+      // the cart, kept across reloads
+      lines: saved("lines", []),
+      orderPercent: saved("discount", "0"),
+      customerPhone: saved("phone", ""),
+      cartKey: saved("key", newKey()),
+      saleId: saved("sale", null),
+      // what the server said
       cart: EMPTY_CART,
       lastGood: { lines: [], orderPercent: "0" },
-      orderPercent: "0",
-      customerPhone: "",
-      selected: -1,
-      cartKey: newKey(),
       sale: null,
+      // the screen
+      selected: -1,
       scanText: "",
       message: null,
       busy: false,
       dialog: null,
+      now: Date.now(),
+      priceSeq: 0,
+      pollTimer: null,
       search: { text: "", results: [], active: 0, done: false },
       cash: { given: "", amount: "", key: "" },
-      receiptHtml: "",
-      priceSeq: 0,
+      pay: { method: "", phone: "", amount: "", key: "", paymentId: null, sentAt: 0, retryAt: 0 },
+      closing: { report: null, counted: "", z: null },
 
       init() {
-        this.config = JSON.parse(document.getElementById("checkout-config").textContent);
-        this.shift = this.config.shift;
         window.addEventListener("focus", () => this.focusScanner());
+        setInterval(() => { this.now = Date.now(); }, 1000);
+        this.lastGood = this.snapshot();
+        if (this.lines.length) this.reprice();
+        if (this.saleId) this.resumeSale();
         this.focusScanner();
       },
 
@@ -126,8 +140,21 @@
         if (given === null || part === null || given < part) return "—";
         return this.money(fromUnits(given - part, 2));
       },
-      get receiptPdfUrl() {
-        return this.sale && this.sale.receipt_pdf_url ? this.sale.receipt_pdf_url : "#";
+      get payment() {
+        if (!this.sale || !this.pay.paymentId) return null;
+        return this.sale.payments.find((p) => p.id === this.pay.paymentId) || null;
+      },
+      get waiting() {
+        return Boolean(this.payment && this.payment.in_flight);
+      },
+      get waitedSeconds() {
+        return this.pay.sentAt ? Math.max(0, Math.round((this.now - this.pay.sentAt) / 1000)) : 0;
+      },
+      get retryIn() {
+        return Math.max(0, Math.ceil((this.pay.retryAt - this.now) / 1000));
+      },
+      methodName(method) {
+        return METHOD_NAMES[method] || method;
       },
       money(value) {
         if (value === null || value === undefined || value === "") return "—";
@@ -135,13 +162,16 @@
       },
       priced(i, field) {
         const line = this.cart.lines[i];
-        return line && line.product === this.lines[i].product ? this.money(line[field]) : "…";
+        return line && this.lines[i] && line.product === this.lines[i].product ? this.money(line[field]) : "…";
       },
       fail(text) {
         this.message = { kind: "error", text };
       },
       info(text) {
         this.message = { kind: "info", text };
+      },
+      snapshot() {
+        return JSON.parse(JSON.stringify({ lines: this.lines, orderPercent: this.orderPercent }));
       },
 
       // ---- focus: the scanner input keeps the focus unless the cashier works in another field ------------
@@ -178,8 +208,10 @@
           F2: () => this.openSearch(""),
           F3: () => this.editQuantity(),
           F4: () => this.openCash(),
+          F7: () => this.openPay("card"),
+          F8: () => this.openPay("mpesa"),
+          F9: () => this.openPay("airtel"),
         };
-        Object.assign(actions, this.tenderShortcuts ? this.tenderShortcuts() : {});
         if (actions[event.key]) {
           event.preventDefault();
           if (!this.busy) actions[event.key]();
@@ -201,21 +233,16 @@
 
       // ---- cart -------------------------------------------------------------------------------------------
       select(i) {
-        if (!this.lines.length) return;
-        this.selected = Math.max(0, Math.min(this.lines.length - 1, i));
+        if (this.lines.length) this.selected = Math.max(0, Math.min(this.lines.length - 1, i));
       },
       editQuantity() {
-        if (this.selected < 0) return;
         const input = document.getElementById(`co-qty-${this.selected}`);
         if (input && !input.disabled) input.select();
       },
       async submitScan() {
         const text = this.scanText.trim();
         this.scanText = "";
-        if (this.stage === "done") {
-          this.newSale();
-          if (!text) return;
-        }
+        if (this.stage === "done") this.newSale();
         if (!text) return;
         if (!this.editable) {
           this.fail("This sale is waiting for payment: take the payment or void the sale before adding items.");
@@ -304,10 +331,10 @@
           data.lines.forEach((line, i) => {
             if (this.lines[i] && this.lines[i].product === line.product) this.lines[i].quantity = line.quantity;
           });
-          this.lastGood = JSON.parse(JSON.stringify({ lines: this.lines, orderPercent: this.orderPercent }));
+          this.lastGood = this.snapshot();
         } catch (err) {
           if (seq !== this.priceSeq) return;
-          this.fail(`${err.message} The cart is as it was before this change.`);
+          this.fail(`${err.message} The cart is back as it was before this change.`);
           this.lines = JSON.parse(JSON.stringify(this.lastGood.lines));
           this.orderPercent = this.lastGood.orderPercent;
           this.selected = Math.min(this.selected, this.lines.length - 1);
@@ -318,8 +345,7 @@
       openSearch(text) {
         if (!this.editable) return;
         this.search = { text: text || "", results: [], active: 0, done: false };
-        this.dialog = "search";
-        this.$nextTick(() => this.$refs.searchInput.focus());
+        this.openDialog("search", "searchInput");
         if (this.search.text) this.runSearch();
       },
       async runSearch() {
@@ -343,8 +369,7 @@
         const count = this.search.results.length;
         if (count) this.search.active = (this.search.active + step + count) % count;
       },
-      pickResult() {
-        const product = this.search.results[this.search.active];
+      pickResult(product = this.search.results[this.search.active]) {
         if (!product) return;
         this.closeDialog();
         this.addProduct(product);
@@ -364,7 +389,7 @@
         this.focusScanner();
       },
 
-      // ---- tender -----------------------------------------------------------------------------------------
+      // ---- the sale -----------------------------------------------------------------------------------------
       canTender() {
         if (this.stage === "tender") return true;
         if (this.stage !== "cart" || !this.lines.length) {
@@ -382,10 +407,64 @@
       saleUrl(id, action = "") {
         return this.config.urls.sale.replace(/\/0\/$/, `/${id}/`) + action;
       },
-      setSale(sale) {
-        this.sale = sale;
-        if (sale.status === "paid") this.showReceipt();
+      paymentUrl(id, action = "") {
+        return this.config.urls.payment.replace(/\/0\/$/, `/${id}/`) + action;
       },
+      setSale(sale) {
+        const wasPaid = this.sale && this.sale.id === sale.id && this.sale.status === "paid";
+        this.sale = sale;
+        this.saleId = sale.status === "cancelled" ? null : sale.id;
+        if (sale.payments.some((p) => p.in_flight)) this.startPolling();
+        if (sale.status === "paid" && !wasPaid) {
+          this.dialog = null;
+          this.message = null;
+          this.focusScanner();
+        }
+      },
+      async resumeSale() {
+        try {
+          const data = await call(this.saleUrl(this.saleId));
+          this.setSale(data.sale);
+          const live = data.sale.payments.find((p) => p.in_flight);
+          if (live) this.pay = { ...this.pay, method: live.method, paymentId: live.id, sentAt: Date.now() };
+        } catch (err) {
+          this.saleId = null;
+        }
+      },
+      startPolling() {
+        if (this.pollTimer) return;
+        this.pollTimer = setInterval(() => this.poll(), POLL_MS);
+      },
+      async poll() {
+        if (!this.sale || !this.sale.payments.some((p) => p.in_flight)) {
+          clearInterval(this.pollTimer);
+          this.pollTimer = null;
+          return;
+        }
+        try {
+          this.setSale((await call(this.saleUrl(this.sale.id))).sale);
+        } catch (err) {
+          if (!err.network) this.fail(err.message);
+        }
+      },
+      async voidSale() {
+        if (!this.sale || this.busy) return;
+        this.busy = true;
+        try {
+          const data = await call(this.saleUrl(this.sale.id, "cancel/"), { method: "POST", body: {} });
+          this.info(`Sale ${data.sale.receipt_number} voided; its stock is back. The cart can be changed again.`);
+          this.sale = null;
+          this.saleId = null;
+          this.cartKey = newKey();
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+          this.focusScanner();
+        }
+      },
+
+      // ---- cash ---------------------------------------------------------------------------------------------
       openCash() {
         if (!this.canTender()) return;
         this.cash = { given: "", amount: this.due, key: newKey() };
@@ -396,49 +475,127 @@
         this.busy = true;
         try {
           const sale = await this.ensureSale();
-          const data = await call(this.saleUrl(sale.id, "cash/"), {
+          const data = await call(this.saleUrl(sale.id, "payments/"), {
             method: "POST", key: this.cash.key,
-            body: { amount_tendered: this.cash.given, amount: this.cash.amount },
+            body: { method: "cash", amount: this.cash.amount, amount_tendered: this.cash.given },
           });
           this.setSale(data.sale);
           this.closeDialog();
-          if (data.sale.status !== "paid") this.info(`Cash taken. Still due: ${this.money(data.sale.balance_due)}.`);
+          if (data.sale.status !== "paid") {
+            this.info(`Cash ${this.money(data.payment.amount)} taken, change ${this.money(data.payment.change_given)}. `
+              + `Still due: ${this.money(data.sale.balance_due)}.`);
+          }
         } catch (err) {
           this.fail(err.message);
+          if (!err.network) this.cash.key = newKey();
         } finally {
           this.busy = false;
-        }
-      },
-      async voidSale() {
-        if (!this.sale || this.busy) return;
-        this.busy = true;
-        try {
-          const data = await call(this.saleUrl(this.sale.id, "cancel/"), { method: "POST", body: {} });
-          this.info(`Sale ${data.sale.receipt_number} voided; its stock is back. The cart can be changed again.`);
-          this.sale = null;
-          this.cartKey = newKey();
-        } catch (err) {
-          this.fail(err.message);
-        } finally {
-          this.busy = false;
-          this.focusScanner();
         }
       },
 
-      // ---- receipt, new sale ------------------------------------------------------------------------------
-      async showReceipt() {
-        this.dialog = null;
-        this.message = null;
-        if (this.sale.receipt_url) {
-          try {
-            const response = await fetch(this.sale.receipt_url, { credentials: "same-origin" });
-            this.receiptHtml = response.ok ? await response.text() : "";
-          } catch (err) {
-            this.fail("The receipt could not be loaded; use the PDF link.");
-          }
-        }
-        this.focusScanner();
+      // ---- M-Pesa, Airtel Money, card -------------------------------------------------------------------------
+      openPay(method) {
+        if (!this.canTender()) return;
+        const live = this.sale && this.sale.payments.find((p) => p.in_flight && p.method === method);
+        this.pay = {
+          method, phone: this.customerPhone, amount: this.due, key: newKey(),
+          paymentId: live ? live.id : null, sentAt: live ? Date.now() : 0, retryAt: this.pay.retryAt,
+        };
+        this.openDialog("pay", method === "card" ? "payAmount" : "payPhone");
       },
+      async sendPay() {
+        if (this.busy || this.waiting || this.retryIn) return;
+        this.busy = true;
+        this.message = null;
+        try {
+          const sale = await this.ensureSale();
+          this.pay.sentAt = Date.now();
+          const data = await call(this.saleUrl(sale.id, "payments/"), {
+            method: "POST", key: this.pay.key,
+            body: { method: this.pay.method, amount: this.pay.amount, phone_number: this.pay.phone },
+          });
+          this.pay.paymentId = data.payment.id;
+          this.pay.key = newKey(); // the next attempt, if this one fails, is a new payment
+          this.setSale(data.sale);
+          if (!data.payment.in_flight && data.payment.status !== "completed") this.fail(data.payment.result_message);
+        } catch (err) {
+          this.fail(err.message);
+          if (!err.network) this.pay.key = newKey();
+          if (err.data && err.data.code === "provider_busy") this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
+        } finally {
+          this.busy = false;
+        }
+      },
+      async cancelPay() {
+        if (!this.payment || this.busy) return;
+        this.busy = true;
+        try {
+          this.setSale((await call(this.paymentUrl(this.payment.id, "cancel/"), { method: "POST", body: {} })).sale);
+          this.info("Payment request cancelled. If the customer pays anyway, the money is recorded, never lost.");
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+      async checkPay() {
+        if (!this.payment || this.busy) return;
+        this.busy = true;
+        try {
+          const data = await call(this.paymentUrl(this.payment.id, "verify/"), { method: "POST", body: {} });
+          this.setSale(data.sale);
+          if (data.note) this.info(data.note);
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+
+      // ---- shift ----------------------------------------------------------------------------------------------
+      async openShift() {
+        if (this.busy) return;
+        this.busy = true;
+        try {
+          const data = await call(this.config.urls.shift_open, { method: "POST", body: { opening_float: this.openingFloat } });
+          this.shift = data.shift;
+          this.message = null;
+          this.openingFloat = "";
+          this.focusScanner();
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+      async openCloseShift() {
+        try {
+          const data = await call(this.config.urls.shift);
+          this.closing = { report: data.report, counted: "", z: null };
+          this.openDialog("close-shift", "counted");
+        } catch (err) {
+          this.fail(err.message);
+        }
+      },
+      async closeShift() {
+        if (this.busy) return;
+        this.busy = true;
+        try {
+          const data = await call(this.config.urls.shift_close, {
+            method: "POST", body: { counted_cash: this.closing.counted },
+          });
+          this.closing.z = data.report;
+          this.message = null;
+          this.shift = null;
+          this.$nextTick(() => this.$refs.closeDone && this.$refs.closeDone.focus());
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+
+      // ---- receipt, new sale ----------------------------------------------------------------------------------
       printReceipt() {
         window.print();
         this.focusScanner();
@@ -451,9 +608,10 @@
         this.customerPhone = "";
         this.selected = -1;
         this.sale = null;
-        this.receiptHtml = "";
+        this.saleId = null;
         this.message = null;
         this.cartKey = newKey();
+        this.pay = { method: "", phone: "", amount: "", key: "", paymentId: null, sentAt: 0, retryAt: 0 };
         this.focusScanner();
       },
     };
