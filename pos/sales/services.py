@@ -149,8 +149,10 @@ def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None) -> 
 def next_receipt_number() -> str:
     """The next receipt number, gap-free: the counter row is locked and moves in the caller's transaction."""
     prefix = settings.RECEIPT_PREFIX
-    ReceiptSequence.objects.get_or_create(prefix=prefix)
-    seq = ReceiptSequence.objects.select_for_update().get(prefix=prefix)
+    seq = ReceiptSequence.objects.select_for_update().filter(prefix=prefix).first()
+    if seq is None:  # the shop's very first sale
+        ReceiptSequence.objects.get_or_create(prefix=prefix)
+        seq = ReceiptSequence.objects.select_for_update().get(prefix=prefix)
     seq.last_number += 1
     seq.save(update_fields=["last_number"])
     return f"{prefix}{seq.last_number:06d}"
