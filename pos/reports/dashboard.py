@@ -1,7 +1,7 @@
 """The admin index (django-unfold DASHBOARD_CALLBACK): today's numbers, charts and lists.
 
-Managers, bookkeepers and admins see the whole shop (pos.reports.queries.dashboard); a cashier sees
-today's figures of their own sales only.
+Managers, bookkeepers and admins see the whole shop (pos.reports.queries.dashboard); other roles get
+the plain index (cashiers are sent to the checkout page before it, by config.urls).
 """
 
 from django.urls import NoReverseMatch, reverse
@@ -66,19 +66,8 @@ def shop_dashboard():
     }
 
 
-def cashier_dashboard(user):
-    totals = queries.sales_report(queries.resolve_period("today"), cashier=user)["totals"]
-    return {"kpis": [
-        {"label": "My net sales today", "value": fmt(totals["net_sales"]), "note": ""},
-        {"label": "My sales today", "value": totals["sales_count"], "note": ""},
-    ], "report_links": [("Checkout", _link("checkout:page")), ("My sales report", _link("reports:sales"))]}
-
-
 def dashboard_callback(request, context):
     """Numbers and charts for the admin index page (django-unfold DASHBOARD_CALLBACK)."""
-    user = request.user
-    if has_role(user, *REPORT_ROLES):
+    if has_role(request.user, *REPORT_ROLES):
         context.update(shop_dashboard())
-    elif has_role(user, "cashier"):
-        context.update(cashier_dashboard(user))
     return context

@@ -428,7 +428,7 @@ def dashboard(now=None, top=5):
     week_ago = now - timedelta(days=7)
     current = with_basket(sales_figures(grouped(today.since, now)[0]))
     previous = with_basket(sales_figures(grouped(today.since - timedelta(days=7), week_ago)[0]))
-    products = [{**_product_key(r), **sales_figures(r)} for r in grouped(today.since, today.until, "product")]
+    products = [{**_product_key(r), **sales_figures(r)} for r in grouped(today.since, now, "product")]
     alerts = StockAlert.objects.filter(status=AlertStatus.ACTIVE).select_related("product").order_by("created_at")
     waiting = Payment.objects.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING])
     failed = Payment.objects.filter(status=PaymentStatus.FAILED, created_at__gte=today.since)
@@ -439,7 +439,7 @@ def dashboard(now=None, top=5):
         "last_week": previous,
         "change_percent": margin_percent(current["net_sales"] - previous["net_sales"], previous["net_sales"]),
         "by_hour": _by_hour(today, None, sales_figures),
-        "payments_by_method": payments_by_method(today.since, today.until),
+        "payments_by_method": payments_by_method(today.since, now),
         "top_products": _sorted(products, "net_sales")[:top],
         "low_stock_count": alerts.count(),
         "low_stock": [{"product_id": a.product_id, "name": a.product.name, "sku": a.product.sku,

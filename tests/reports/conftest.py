@@ -87,3 +87,10 @@ def shop(cashier, other_cashier, manager, products):
     Sale.objects.filter(pk__in=[x.pk, p.pk]).update(created_at=at(D, 12))
     SaleReturn.objects.filter(pk=sale_return.pk).update(created_at=at(D1, 12))
     return {"a": a, "b": b, "c": c, "x": x, "p": p, "return": sale_return, "products": products}
+
+
+def login(client, user):
+    """tests.factories sets the password on the instance only: save it so the session hash holds."""
+    user.save(update_fields=["password"])
+    client.force_login(user)
+    return client
