@@ -59,7 +59,7 @@ class StockStateFilter(DropdownFilter):
         return queryset
 
 
-class CatalogImportExportAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
+class CatalogImportExportAdmin(ModelAdmin, ImportExportModelAdmin):
     import_form_class = ImportForm
     export_form_class = SelectableFieldsExportForm
     formats = [XLSX, CSV]
@@ -108,7 +108,9 @@ class ProductAdminForm(forms.ModelForm):
 
 
 @admin.register(Product)
-class ProductAdmin(CatalogImportExportAdmin):
+class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
+    """Product history (who changed a price, when) comes from simple_history; categories keep the admin log."""
+
     resource_classes = [ProductResource]
     form = ProductAdminForm
     list_display = ["name", "sku", "barcode", "category", "price", "stock_quantity", "reorder_level",

@@ -158,3 +158,16 @@ def test_product_list_query_count_in_the_admin(manager, client, django_assert_ma
     with django_assert_max_num_queries(40) as many:
         client.get(LIST)
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+@pytest.mark.django_db
+def test_history_pages_open_for_products_and_categories(milk, manager, client):
+    from pos.catalog.services import update_product
+
+    update_product(milk, user=manager, price=Decimal("68.00"))
+    logged_in(client, manager)
+    history = client.get(f"{LIST}{milk.pk}/history/")
+    assert history.status_code == 200
+    assert [r.history_user for r in history.context["page_obj"]][:1] == [manager]
+    assert "manager" in history.content.decode()
+    assert client.get(f"/admin/catalog/category/{milk.category_id}/history/").status_code == 200
