@@ -30,6 +30,7 @@ from unfold.forms import PaginationInlineFormSet
 
 from pos.catalog.models import Product
 from pos.core.errors import ServiceError
+from pos.core.money import to_money
 from pos.inventory import services
 from pos.inventory.models import (
     AlertStatus,
@@ -306,11 +307,11 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @display(description="variance at cost", ordering="variance_value")
     def variance_value(self, count):
-        return count.variance_value
+        return to_money(count.variance_value)
 
     @display(description="variance at cost (counted lines)")
     def variance_total(self, count):
-        return StockCount.objects.with_totals().get(pk=count.pk).variance_value
+        return to_money(StockCount.objects.with_totals().get(pk=count.pk).variance_value)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -320,8 +321,9 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         entries = count_entries(formset)
-        if entries:
-            services.record_counts(form.instance, entries, user=request.user)
+        lines = services.record_counts(form.instance, entries, user=request.user) if entries else []
+        formset.new_objects, formset.deleted_objects = [], []
+        formset.changed_objects = [(line, ["counted_quantity"]) for line in lines]
 
     @admin.action(description="Complete selected counts (post the variances)", permissions=["count"])
     def complete_selected(self, request, queryset):

@@ -11,7 +11,16 @@ from pos.core.money import to_money
 from pos.inventory.models import StockMovement
 
 
-class StockMovementResource(resources.ModelResource):
+class VerboseHeaders:
+    """Column headers a bookkeeper reads: the model fields' verbose names ("created at", not created_at)."""
+
+    def get_export_headers(self, selected_fields=None):
+        headers = super().get_export_headers(selected_fields=selected_fields)
+        names = {f.name: str(f.verbose_name) for f in self._meta.model._meta.fields}
+        return [names.get(h, h) for h in headers]
+
+
+class StockMovementResource(VerboseHeaders, resources.ModelResource):
     product_sku = fields.Field(attribute="product__sku", column_name="SKU")
     product_name = fields.Field(attribute="product__name", column_name="product")
     product_barcode = fields.Field(attribute="product__barcode", column_name="barcode")
@@ -36,7 +45,7 @@ def valuation_queryset():
             .select_related("category").order_by("category__name", "name"))
 
 
-class ValuationResource(resources.ModelResource):
+class ValuationResource(VerboseHeaders, resources.ModelResource):
     """One row per product: quantity, cost, value at cost (qty x cost) and retail value (qty x price),
     each value rounded to the cent at the row."""
 
