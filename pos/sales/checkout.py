@@ -222,7 +222,7 @@ def sale_json(sale):
 def shift_json(shift):
     if shift is None:
         return None
-    return {"id": shift.pk, "opened_at": formats.date_format(timezone.localtime(shift.opened_at), "DATETIME_FORMAT"),
+    return {"id": shift.pk, "opened_at": formats.date_format(timezone.localtime(shift.opened_at), "D j M, H:i"),
             "opening_float": str(shift.opening_float)}
 
 

@@ -327,6 +327,7 @@
         try {
           const data = await call(this.config.urls.price, { method: "POST", body: this.cartBody() });
           if (seq !== this.priceSeq) return;
+          if (this.message && this.message.kind === "error") this.message = null;
           this.cart = data;
           data.lines.forEach((line, i) => {
             if (this.lines[i] && this.lines[i].product === line.product) this.lines[i].quantity = line.quantity;
