@@ -545,7 +545,7 @@ class SalesLinesExportView(ReportView):
                                              content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{exports.ledger_filename(period, "csv")}"'
             return response
-        spool = tempfile.TemporaryFile(suffix=".xlsx")
+        spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes (and deletes) it
         exports.write_xlsx([sheet], spool)
         spool.seek(0)
         return FileResponse(spool, as_attachment=True, filename=exports.ledger_filename(period, "xlsx"),

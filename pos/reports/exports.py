@@ -9,10 +9,10 @@ memory at a time and add the totals up as they go.
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable
 
 from django.utils import timezone
 from openpyxl import Workbook

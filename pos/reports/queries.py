@@ -31,7 +31,6 @@ to today); ``custom`` (``start`` and ``end``, YYYY-MM-DD, both included, at most
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings

@@ -11,7 +11,14 @@ from django_q.tasks import async_task
 
 from pos.accounts.models import Role
 from pos.core.errors import ServiceError
-from pos.reports.exports import XLSX_TYPE, csv_lines, ledger_sheet, sales_sheets, write_xlsx, xlsx_bytes
+from pos.reports.exports import (
+    XLSX_TYPE,
+    csv_lines,
+    ledger_sheet,
+    sales_sheets,
+    write_xlsx,
+    xlsx_bytes,
+)
 from pos.reports.models import ExportFormat, ExportJob, ExportStatus
 from pos.reports.queries import Period, day_period, sales_report, shop_today
 from pos.sales.models import ShiftStatus

@@ -22,7 +22,13 @@ from pos.payments.gateways.base import GatewayResult
 from pos.payments.models import Payment
 from pos.payments.services import apply_result, pay_cash
 from pos.sales.models import Sale, SaleReturn
-from pos.sales.services import LineRequest, cancel_sale, create_sale, open_shift, return_items
+from pos.sales.services import (
+    LineRequest,
+    cancel_sale,
+    create_sale,
+    open_shift,
+    return_items,
+)
 from tests.factories import CategoryFactory, ProductFactory
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -54,33 +60,33 @@ def dated(sale, moment):
 @pytest.fixture
 def products(manager):
     sugar = ProductFactory(name="Sugar", sku="SUG", price=Decimal("180.00"), cost_price=Decimal("150.00"),
-                           category=CategoryFactory(name="Groceries"), reorder_level=Decimal("5"))
+                           category=CategoryFactory(name="Groceries"), reorder_level=Decimal(5))
     milk = ProductFactory(name="Milk", sku="MLK", price=Decimal("65.00"), cost_price=Decimal("50.00"),
-                          tax_rate=Decimal("0"), category=CategoryFactory(name="Dairy"))
+                          tax_rate=Decimal(0), category=CategoryFactory(name="Dairy"))
     soap = ProductFactory(name="Soap", sku="SOP", price=Decimal("100.00"), cost_price=Decimal("60.00"),
                           category=CategoryFactory(name="Household"))
     for p in (sugar, milk, soap):
-        adjust_stock(p, Decimal("10"), user=manager, reason="opening stock")
+        adjust_stock(p, Decimal(10), user=manager, reason="opening stock")
     return sugar, milk, soap
 
 
 @pytest.fixture
 def shop(cashier, other_cashier, manager, products):
     sugar, milk, soap = products
-    open_shift(cashier, Decimal("1000"))
-    open_shift(other_cashier, Decimal("500"))
+    open_shift(cashier, Decimal(1000))
+    open_shift(other_cashier, Decimal(500))
     a = sell(cashier, [(sugar, "2", "0"), (milk, "1", "0")], discount="25.00")
-    pay_cash(a, amount_tendered=Decimal("400"), user=cashier)
+    pay_cash(a, amount_tendered=Decimal(400), user=cashier)
     b = sell(cashier, [(soap, "1", "10.00"), (sugar, "1", "0")])
-    pay_cash(b, amount_tendered=Decimal("100"), amount=Decimal("100"), user=cashier)
+    pay_cash(b, amount_tendered=Decimal(100), amount=Decimal(100), user=cashier)
     pay_mpesa(b, "170.00", "QKR0000001")
     c = sell(other_cashier, [(milk, "3", "0")])
-    pay_cash(c, amount_tendered=Decimal("200"), user=other_cashier)
+    pay_cash(c, amount_tendered=Decimal(200), user=other_cashier)
     x = sell(cashier, [(sugar, "1", "0")])
     cancel_sale(x, user=cashier, reason="customer left")
     p = sell(cashier, [(soap, "1", "0")])
     sugar_line = a.items.get(product=sugar)
-    sale_return = return_items(a, [(sugar_line.pk, Decimal("1"))], manager, reason="damaged bag")
+    sale_return = return_items(a, [(sugar_line.pk, Decimal(1))], manager, reason="damaged bag")
     dated(a, at(D, 10))
     dated(b, at(D, 23, 59))
     dated(c, at(D1, 0, 1))

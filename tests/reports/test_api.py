@@ -8,7 +8,7 @@ from decimal import Decimal as Dec
 import pytest
 from openpyxl import load_workbook
 
-from tests.reports.conftest import D, D1
+from tests.reports.conftest import D1, D
 
 pytestmark = pytest.mark.django_db
 

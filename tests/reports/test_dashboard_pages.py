@@ -10,7 +10,7 @@ from pos.payments.services import pay_cash
 from pos.reports.queries import dashboard
 from pos.sales.models import Shift
 from pos.sales.services import cancel_sale, close_shift
-from tests.reports.conftest import D, D1, at, dated, login, sell
+from tests.reports.conftest import D1, D, at, dated, login, sell
 
 pytestmark = pytest.mark.django_db
 
@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db
 def last_week(shop, cashier):
     milk = shop["products"][1]
     early = sell(cashier, [(milk, "1", "0")])
-    pay_cash(early, amount_tendered=Dec("65"), user=cashier)
+    pay_cash(early, amount_tendered=Dec(65), user=cashier)
     late = sell(cashier, [(milk, "2", "0")])
-    pay_cash(late, amount_tendered=Dec("130"), user=cashier)
+    pay_cash(late, amount_tendered=Dec(130), user=cashier)
     dated(early, at(D - timedelta(days=7), 9))
     dated(late, at(D - timedelta(days=7), 16))
-    Payment.objects.create(sale=shop["p"], method="mpesa", amount=Dec("100"), status="processing",
+    Payment.objects.create(sale=shop["p"], method="mpesa", amount=Dec(100), status="processing",
                            provider_reference="ws_CO_wait")
-    Payment.objects.create(sale=shop["p"], method="airtel", amount=Dec("100"), status="failed",
+    Payment.objects.create(sale=shop["p"], method="airtel", amount=Dec(100), status="failed",
                            provider_reference="AT-fail")
     return early, late
 
@@ -48,7 +48,7 @@ def test_dashboard_today_so_far_against_the_same_weekday_last_week(last_week):
 def test_dashboard_lists_active_low_stock_alerts(shop, manager):
     from pos.inventory.services import adjust_stock
 
-    adjust_stock(shop["products"][0], Dec("-4"), user=manager, reason="spoilt")  # Sugar 8 -> 4, reorder level 5
+    adjust_stock(shop["products"][0], Dec(-4), user=manager, reason="spoilt")  # Sugar 8 -> 4, reorder level 5
     data = dashboard()
     assert data["low_stock_count"] == 1 and data["low_stock"][0]["name"] == "Sugar"
 
@@ -109,7 +109,7 @@ def test_x_report_of_an_open_shift(api, cashier, other_cashier, shop):
 
 def test_z_report_with_counted_cash_and_variance_and_its_pdf(api, client, manager, other_cashier, shop):
     shift = Shift.objects.get(cashier=other_cashier)
-    close_shift(shift, Dec("700"), manager)
+    close_shift(shift, Dec(700), manager)
     body = api(manager).get(f"/api/reports/shifts/{shift.pk}/").json()
     assert body["kind"] == "Z"
     assert (body["expected_cash"], body["counted_cash"], body["cash_variance"]) == ("695.00", "700.00", "5.00")
@@ -123,6 +123,6 @@ def test_z_report_with_counted_cash_and_variance_and_its_pdf(api, client, manage
 def test_closing_after_cancelling_the_unpaid_sale_gives_a_z_report(api, manager, cashier, shop):
     cancel_sale(shop["p"], user=cashier)
     shift = Shift.objects.get(cashier=cashier)
-    close_shift(shift, Dec("1490"), manager)
+    close_shift(shift, Dec(1490), manager)
     body = api(manager).get(f"/api/reports/shifts/{shift.pk}/").json()
     assert (body["expected_cash"], body["cash_variance"], body["cancelled_count"]) == ("1500.00", "-10.00", 2)

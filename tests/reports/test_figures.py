@@ -12,7 +12,7 @@ from decimal import Decimal as Dec
 import pytest
 
 from pos.reports.queries import Period, profit_report, resolve_period, sales_report
-from tests.reports.conftest import D, D1
+from tests.reports.conftest import D1, D
 
 pytestmark = pytest.mark.django_db
 

@@ -39,14 +39,14 @@ def test_weighed_goods_are_valued_to_the_cent(manager):
 
 def test_low_stock_lists_products_at_or_below_their_reorder_level(shop, manager):
     sugar = shop["products"][0]
-    adjust_stock(sugar, Dec("-3"), user=manager, reason="spoilt")  # 8 - 3 = 5 = reorder level
+    adjust_stock(sugar, Dec(-3), user=manager, reason="spoilt")  # 8 - 3 = 5 = reorder level
     low = inventory_report(resolve_period("today"))["low_stock"]
     assert [(r["name"], r["stock_quantity"], r["category"]) for r in low] == [("Sugar", Dec("5.000"), "Groceries")]
 
 
 def test_slow_movers_have_had_no_sale_in_n_days(shop, manager):
     salt = ProductFactory(name="Salt")
-    adjust_stock(salt, Dec("4"), user=manager, reason="opening")
+    adjust_stock(salt, Dec(4), user=manager, reason="opening")
     month_later = Period("custom", D1 + timedelta(days=30), D1 + timedelta(days=30))
     slow = {r["name"]: r for r in inventory_report(month_later, slow_days=30)["slow_movers"]}
     # Sugar and Soap last sold on D at 23:59, Milk on D+1 at 00:01: the cut-off is D+1 00:00.

@@ -29,10 +29,10 @@ def test_the_daily_task_mails_managers_and_bookkeepers_one_summary_with_the_xlsx
     django_user_model.objects.filter(pk=bookkeeper.pk).update(email="books@shop.ke")
     from pos.inventory.services import adjust_stock
 
-    adjust_stock(product, Dec("5"), user=manager, reason="opening")
-    open_shift(cashier, Dec("0"))
+    adjust_stock(product, Dec(5), user=manager, reason="opening")
+    open_shift(cashier, Dec(0))
     sale = sell(cashier, [(product, "2", "0")])
-    pay_cash(sale, amount_tendered=Dec("400"), user=cashier)
+    pay_cash(sale, amount_tendered=Dec(400), user=cashier)
 
     assert tasks.email_daily_summary() == 2
     assert len(mail.outbox) == 1
@@ -110,8 +110,8 @@ def test_query_counts_are_the_same_for_5_and_50_sales(cashier, manager, products
     from pos.inventory.services import adjust_stock
 
     for p in products:
-        adjust_stock(p, Dec("200"), user=manager, reason="stock up")
-    open_shift(cashier, Dec("0"))
+        adjust_stock(p, Dec(200), user=manager, reason="stock up")
+    open_shift(cashier, Dec(0))
     _sell_many(cashier, products, 5)
     with_5 = _counts()
     _sell_many(cashier, products, 45)
