@@ -16,8 +16,8 @@ def ledger_sum(product):
 def test_movements_move_the_cache_and_keep_the_ledger_equal(manager):
     a, b = ProductFactory(), ProductFactory()
     adjust_stock(a, Decimal("5"), user=manager, reason="opening")
-    post_movements([StockChange(a.pk, Decimal("-2")), StockChange(b.pk, Decimal("3")), StockChange(a.pk, Decimal("-1"))],
-                   kind="adjustment", user=manager)
+    post_movements([StockChange(a.pk, Decimal("-2")), StockChange(b.pk, Decimal("3")),
+                    StockChange(a.pk, Decimal("-1"))], kind="adjustment", user=manager)
     for p in (a, b):
         p.refresh_from_db()
         assert p.stock_quantity == ledger_sum(p)

@@ -172,7 +172,8 @@ def test_receipt_input_is_checked_before_anything_is_written(manager, supplier):
 
 @pytest.mark.django_db
 def test_count_completion_posts_exactly_the_variances(manager, stocked):
-    over, short, exact, uncounted = stocked("10"), stocked("10", cost_price=Decimal("45.50")), stocked("3"), stocked("7")
+    over, short = stocked("10"), stocked("10", cost_price=Decimal("45.50"))
+    exact, uncounted = stocked("3"), stocked("7")
     count = start_count(user=manager, note="year end")
     record_counts(count, [CountEntry(Decimal("12"), product=over.pk), CountEntry(Decimal("7.000"), product=short.pk),
                           CountEntry(Decimal("3"), product=exact.pk)], user=manager)
