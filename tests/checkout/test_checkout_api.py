@@ -10,21 +10,10 @@ from django.urls import reverse
 from pos.payments.models import Payment
 from pos.sales.models import Sale
 from pos.sales.services import LineRequest, create_sale
-from tests.checkout.conftest import logged_in
+from tests.checkout.helpers import cart, logged_in, pay, post
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, name, body, key=None, args=()):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client.post(reverse(f"checkout:{name}", args=args), json.dumps(body), content_type="application/json",
-                       **headers)
-
-
-def cart(*lines, discount_percent="0"):
-    return {"items": [{"product": p.pk, "quantity": q, "discount_percent": d} for p, q, d in lines],
-            "discount_percent": discount_percent}
 
 
 # --- the page and who may use it -----------------------------------------------------------------------
@@ -191,10 +180,6 @@ def test_not_enough_stock_is_a_400_and_nothing_is_written(till, shop):
     assert response.status_code == 400 and "Not enough stock for Sugar 1kg" in response.json()["error"]
     shop["milk"].refresh_from_db()
     assert Sale.objects.count() == 0 and shop["milk"].stock_quantity == Decimal(20)
-
-
-def pay(client, sale_id, key, **body):
-    return post(client, "pay", body, key=key, args=[sale_id])
 
 
 def test_cash_payment_gives_change_and_marks_the_sale_paid(till, shop):
