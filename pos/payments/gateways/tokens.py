@@ -32,11 +32,17 @@ def shared_token(provider: str, fetch, *, stale: str = "") -> str:
     row, _ = ProviderToken.objects.get_or_create(provider=provider)
     if _usable(row, stale):
         return row.access_token
-    if connection.features.has_select_for_update:
-        with transaction.atomic():
-            row = ProviderToken.objects.select_for_update().get(pk=row.pk)
-            return row.access_token if _usable(row, stale) else _refresh(row, fetch)
-    return _refresh_with_cache_lock(row, fetch, stale)
+    if not connection.features.has_select_for_update:
+        return _refresh_with_cache_lock(row, fetch, stale)
+    with transaction.atomic():
+        row = ProviderToken.objects.select_for_update().get(pk=row.pk)
+        if _usable(row, stale):
+            return row.access_token
+        try:
+            return _refresh(row, fetch)
+        except GatewayError as exc:
+            failure = exc  # leave the block normally: the logged failed call is kept
+    raise failure
 
 
 def _usable(row, stale):
