@@ -24,6 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             from pos.accounts.services import assign_role
 
+            self.save(update_fields=["password"])
             assign_role(self, self.role)
 
 
