@@ -54,7 +54,10 @@ def test_verification_backs_off_then_expires_a_payment_the_provider_never_answer
     settings.PAYMENT_EXPIRE_AFTER_SECONDS = 300
     payment = push(cashier, "200.00", NEVER_RESOLVES)
     start = timezone.now()
-    at = lambda seconds: tasks.services.verify_stale_payments(now=start + timedelta(seconds=seconds))  # noqa: E731
+
+    def at(seconds):
+        return tasks.services.verify_stale_payments(now=start + timedelta(seconds=seconds))
+
     assert at(5)["verified"] == 0
     assert at(31)["verified"] == 1 and fresh(payment).status == "processing"
     assert at(45)["verified"] == 0  # next try 30 s after the first
