@@ -1,0 +1,113 @@
+"""Reports over a year of sales (1,000,000 sale lines from bench/data.py): the time of each report,
+against a plain full scan of the sale lines (SELECT count(*), sum(total)) measured in the same run;
+and the xlsx export of ~100,000 sale lines: its time and the peak RSS of the process that writes it,
+against the peak RSS of the same process doing no export.
+
+    python bench/bench_reports.py [--repeat 3]
+"""
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, save, setup_django, table  # noqa: E402
+
+
+def best_of(repeat, fn):
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return round(min(times) * 1000, 1)
+
+
+def full_scan():
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SELECT count(*), sum(total) FROM sales_saleitem")
+        return c.fetchone()
+
+
+def export_period(target_lines):
+    """The last N days holding about `target_lines` sale lines."""
+    from pos.reports.queries import resolve_period, sale_lines, shop_today
+
+    today = shop_today()
+    year = resolve_period("year")
+    per_day = sale_lines(year.since, year.until).count() / 365 or 1
+    days = max(1, round(target_lines / per_day))
+    return resolve_period("custom", start=(today - timedelta(days=days - 1)).isoformat(), end=today.isoformat())
+
+
+def child(mode, lines):
+    """Run in a fresh process: write the export (or not) and print seconds and rows."""
+    setup_django()
+    from pos.reports.exports import ledger_sheet, write_xlsx
+    from pos.reports.queries import sale_lines
+
+    period = export_period(lines)
+    rows = sale_lines(period.since, period.until).count()
+    started = time.perf_counter()
+    if mode == "export":
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
+            write_xlsx([ledger_sheet(period)], fh.name)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{time.perf_counter() - started:.3f} {rows} {peak_kb}")
+
+
+def measure_child(mode, lines):
+    """Seconds, rows and the child's own peak RSS in MB."""
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--lines", str(lines)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    return float(out[-3]), int(out[-2]), int(out[-1]) / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--child", choices=["idle", "export"])
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.lines)
+    setup_django()
+    from pos.reports import queries
+    from pos.sales.models import SaleItem
+
+    lines = SaleItem.objects.count()
+    baseline = best_of(args.repeat, full_scan)
+    year, month = queries.resolve_period("year"), queries.resolve_period("month")
+    reports = {
+        "sales report, year (by day/product/category/cashier/method)": lambda: queries.sales_report(year),
+        "sales report, today (by hour)": lambda: queries.sales_report(queries.resolve_period("today")),
+        "profit and loss, year": lambda: queries.profit_report(year),
+        "inventory report (100k products, month of movements)": lambda: queries.inventory_report(month),
+        "dashboard": lambda: queries.dashboard(),
+    }
+    rows = [{"report": "full scan of sale lines (baseline)", "ms": baseline, "ratio_vs_scan": 1.0}]
+    for name, fn in reports.items():
+        ms = best_of(args.repeat, fn)
+        rows.append({"report": name, "ms": ms, "ratio_vs_scan": round(ms / baseline, 2)})
+    table(f"Reports over {lines:,} sale lines (best of {args.repeat})", rows, ["report", "ms", "ratio_vs_scan"])
+
+    _, _, idle_rss = measure_child("idle", args.lines)
+    seconds, exported, export_rss = measure_child("export", args.lines)
+    export = [{"what": "process without export (baseline)", "peak_rss_mb": round(idle_rss, 1)},
+              {"what": f"xlsx export of {exported:,} sale lines", "seconds": round(seconds, 2),
+               "rows_per_s": round(exported / seconds), "peak_rss_mb": round(export_rss, 1),
+               "rss_over_baseline_mb": round(export_rss - idle_rss, 1)}]
+    table("Sales-lines xlsx export (write-only workbook, chunked query)", export,
+          ["what", "seconds", "rows_per_s", "peak_rss_mb", "rss_over_baseline_mb"])
+    save("reports", {"sale_lines": lines, "reports": rows, "export": export})
+
+
+if __name__ == "__main__":
+    main()
