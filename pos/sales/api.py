@@ -82,7 +82,7 @@ class SaleCreateSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
-class CancelSerializer(serializers.Serializer):
+class SaleCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 
@@ -291,10 +291,10 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(summary="Cancel an unpaid sale (stock back)", request=CancelSerializer, responses=SaleSerializer)
+    @extend_schema(summary="Cancel an unpaid sale (stock back)", request=SaleCancelSerializer, responses=SaleSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = CancelSerializer(data=request.data)
+        data = SaleCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         sale = services.cancel_sale(self.get_object(), user=request.user, reason=data.validated_data["reason"])
         return self.answer(sale)

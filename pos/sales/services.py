@@ -190,12 +190,10 @@ def open_shift(cashier, opening_float, note="") -> Shift:
 def _selling_shift(cashier, shift) -> Shift:
     """The cashier's open shift, locked: closing it waits for the sale, and a closed one sells nothing."""
     locked = Shift.objects.select_for_update()
+    wanted = locked.filter(cashier=cashier, status=ShiftStatus.OPEN) if shift is None else locked.filter(pk=shift.pk)
+    shift = wanted.first()
     if shift is None:
-        shift = locked.filter(cashier=cashier, status=ShiftStatus.OPEN).first()
-        if shift is None:
-            raise ServiceError("Open a shift before selling.", field="shift", code="no_open_shift")
-    else:
-        shift = locked.get(pk=shift.pk)
+        raise ServiceError("Open a shift before selling.", field="shift", code="no_open_shift")
     if shift.status != ShiftStatus.OPEN:
         raise ServiceError(f"Shift #{shift.pk} is closed: open a new shift to sell.", field="shift",
                            code="shift_closed")
