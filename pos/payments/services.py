@@ -452,7 +452,12 @@ def handle_callback(provider, body: bytes, headers: dict, source_ip=None, token=
     except (GatewayError, ServiceError) as exc:
         outcome = Outcome(CallbackOutcome.REJECTED, f"Refused: {exc}")
     payment = outcome.payment or (outcome.refund.payment if outcome.refund else None)
-    PaymentCallback.objects.filter(pk=callback.pk).update(outcome=outcome.kind, reason=outcome.reason[:300],
+    reason = outcome.reason
+    if provider == "mpesa" and settings.MPESA_ALLOWED_IPS and source_ip not in settings.MPESA_ALLOWED_IPS:
+        # Safaricom's address list is not published officially: note it, do not reject on it.
+        log.warning("M-Pesa callback %s from %s, not in MPESA_ALLOWED_IPS", callback.pk, source_ip)
+        reason = f"[source {source_ip} not in MPESA_ALLOWED_IPS] {reason}"
+    PaymentCallback.objects.filter(pk=callback.pk).update(outcome=outcome.kind, reason=reason[:300],
                                                           payment=payment)
     callback.refresh_from_db()
     http_status, answer = gateway.acknowledgement(parsed)

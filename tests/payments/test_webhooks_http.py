@@ -55,3 +55,12 @@ def test_webhooks_are_throttled_per_source(monkeypatch):
 @pytest.mark.django_db
 def test_only_post_is_accepted():
     assert APIClient().get("/api/payments/webhooks/card/callback/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_mpesa_callback_from_outside_the_allow_list_is_noted_not_rejected_for_that(settings):
+    settings.MPESA_ALLOWED_IPS = ["196.201.214.200"]
+    APIClient().post("/api/payments/webhooks/mpesa/callback/tok/", data="{}", content_type="application/json",
+                     REMOTE_ADDR="203.0.113.7")
+    row = PaymentCallback.objects.get()
+    assert row.reason.startswith("[source 203.0.113.7 not in MPESA_ALLOWED_IPS] Malformed")
