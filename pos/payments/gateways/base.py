@@ -87,12 +87,12 @@ def normalise_msisdn(phone: str) -> str:
     return digits
 
 
-def whole_shillings(amount, field_name="amount") -> int:
+def whole_shillings(amount) -> int:
     """Mobile money moves whole shillings: refuse cents rather than round a customer's bill."""
     value = Decimal(amount)
     if value != value.to_integral_value() or value < 1:
         raise ServiceError(f"Mobile money takes whole shillings of at least 1; {value} is not.",
-                           field=field_name, code="not_whole_shillings")
+                           field="amount", code="not_whole_shillings")
     return int(value)
 
 
