@@ -11,13 +11,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 from django_q.models import Schedule
+from django_q.tasks import async_task
 
 from pos.core.schedules import ensure_schedules
 from pos.payments import tasks
-from pos.payments.models import PaymentCallback, PaymentEvent
+from pos.payments.models import Payment, PaymentCallback, PaymentEvent
 from pos.payments.services import handle_callback, initiate_payment, verify_payment
 from tests.payments.conftest import in_threads
 from tests.payments.flows import fresh, make_sale, sale_of
+from tests.qcluster import running_qcluster, wait_until
 
 NO_CALLBACK, NEVER_RESOLVES = "0700000404", "0700000408"
 
@@ -121,3 +123,18 @@ def test_verification_is_scheduled_every_minute_once(db):
     assert schedule.func == "pos.payments.tasks.verify_stale_payments"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
     assert Schedule.objects.filter(func="pos.payments.tasks.verify_stale_payments").count() == 1
+
+
+@pytest.mark.qcluster
+@pytest.mark.django_db(transaction=True)
+def test_a_real_qcluster_runs_the_verification(sandbox, cashier):
+    payment = push(cashier, "260.00", NO_CALLBACK)
+    Payment.objects.filter(pk=payment.pk).update(next_verify_at=None, created_at=timezone.now() - timedelta(hours=1))
+    time.sleep(0.3)
+    env = {"SANDBOX_BASE_URL": sandbox.url + "/sandbox", "PUBLIC_BASE_URL": sandbox.url,
+           "MPESA_CONSUMER_KEY": "", "MPESA_CONSUMER_SECRET": ""}
+    with running_qcluster(env):
+        async_task("pos.payments.tasks.verify_stale_payments", sync=False)
+        done = wait_until(lambda: fresh(payment).status == "completed", timeout=60)
+    assert done, "the qcluster did not verify the payment"
+    assert sale_of(payment).status == "paid"
