@@ -19,7 +19,8 @@ class WebhookView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "webhook"
 
-    @extend_schema(request={"application/json": dict}, responses={200: dict},
+    @extend_schema(request={"application/json": dict}, responses={200: dict}, auth=[],
+                   summary="Provider callback: stored raw, checked, applied; always acknowledged",
                    parameters=[OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False,
                                                 description="M-Pesa: the payment's callback token.")])
     def post(self, request, token=None):
@@ -44,3 +45,4 @@ class AirtelCallbackView(WebhookView):
 
 class CardCallbackView(WebhookView):
     provider = "card"
+
