@@ -83,6 +83,7 @@ def test_split_tender_cash_then_mpesa_through_the_sandbox(sandbox, browser_page,
     expect(page.locator("[data-test=total]")).to_have_text("KES 180.00")
 
     page.keyboard.press("F4")
+    expect(page.locator("#co-cash-given")).to_be_focused()
     page.keyboard.type("100")
     page.fill("#co-cash-amount", "100")
     page.keyboard.press("Enter")
