@@ -114,6 +114,16 @@ class SaleAdmin(MoneyHistoryAdmin):
         queryset = super().get_queryset(request)
         return queryset.filter(cashier=request.user) if request.user.is_cashier else queryset
 
+    def get_actions_detail(self, request, object_id):
+        """Offer cancel only on an unpaid sale and a return only on a paid one."""
+        status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
+        hidden = set()
+        if status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
+            hidden.add("sales_sale_cancel_sale")
+        if status not in services.RETURNABLE:
+            hidden.add("sales_sale_return_items")
+        return [a for a in super().get_actions_detail(request, object_id) if a.action_name not in hidden]
+
     def has_cancel_permission(self, request, obj=None):
         return request.user.has_perm("sales.cancel_sale")
 

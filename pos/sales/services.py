@@ -274,14 +274,14 @@ def shift_report(shift, counted=None) -> ShiftReport:
             .annotate(amount=Sum("amount"), change=Sum("change_given"), n=Count("id")))
     for row in paid:
         total = methods.setdefault(row["method"], MethodTotal(row["method"], row["method"]))
-        total.payments, total.change, total.count = row["amount"], row["change"], row["n"]
-        total.tendered = row["amount"] + row["change"]
+        total.payments, total.change, total.count = to_money(row["amount"]), to_money(row["change"]), row["n"]
+        total.tendered = total.payments + total.change
     refunds = (Refund.objects.filter(status="completed")
                .filter(Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift))
                .values("payment__method").annotate(amount=Sum("amount")))
     for row in refunds:
         methods.setdefault(row["payment__method"], MethodTotal(row["payment__method"], row["payment__method"]))
-        methods[row["payment__method"]].refunds = row["amount"]
+        methods[row["payment__method"]].refunds = to_money(row["amount"])
     for total in methods.values():
         total.expected = total.opening + total.tendered - total.change - total.refunds
     if shift.status == ShiftStatus.CLOSED:
@@ -304,16 +304,16 @@ def _add_sales_figures(report, shift):
         n=Count("id"), total=Sum("total"), discount=Sum("discount"), tax=Sum("tax"))}
     sold = [by_status[s] for s in SOLD if s in by_status]
     report.sales_count = sum(row["n"] for row in sold)
-    report.sales_total = sum((row["total"] for row in sold), ZERO)
-    report.discount_total = sum((row["discount"] for row in sold), ZERO)
-    report.tax_total = sum((row["tax"] for row in sold), ZERO)
+    report.sales_total = to_money(sum((row["total"] for row in sold), ZERO))
+    report.discount_total = to_money(sum((row["discount"] for row in sold), ZERO))
+    report.tax_total = to_money(sum((row["tax"] for row in sold), ZERO))
     report.pending_count = by_status.get(SaleStatus.PENDING_PAYMENT, {}).get("n", 0)
     report.cancelled_count = by_status.get(SaleStatus.CANCELLED, {}).get("n", 0)
     rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD).values("tax_rate")
              .annotate(total=Sum("total"), tax=Sum("tax")).order_by("-tax_rate"))
-    report.vat = [VatTotal(row["tax_rate"], row["total"], row["tax"]) for row in rates]
+    report.vat = [VatTotal(row["tax_rate"], to_money(row["total"]), to_money(row["tax"])) for row in rates]
     returns = shift.returns.aggregate(n=Count("id"), total=Sum("amount"))
-    report.returns_count, report.returns_total = returns["n"], returns["total"] or ZERO
+    report.returns_count, report.returns_total = returns["n"], to_money(returns["total"] or ZERO)
 
 
 @transaction.atomic
@@ -487,8 +487,8 @@ def settle_sale(sale) -> Sale:
     total. Cash over the total becomes change due. Called by pos.payments.services after every payment
     state change; idempotent."""
     sale = lock_sale(sale)
-    paid = sale.payments.filter(status="completed").aggregate(total=Sum("amount"))["total"] or ZERO
-    change = sale.payments.filter(status="completed").aggregate(total=Sum("change_given"))["total"] or ZERO
+    paid = to_money(sale.payments.filter(status="completed").aggregate(total=Sum("amount"))["total"] or ZERO)
+    change = to_money(sale.payments.filter(status="completed").aggregate(total=Sum("change_given"))["total"] or ZERO)
     sale.paid_amount = paid
     sale.change_due = change
     fields = ["paid_amount", "change_due"]

@@ -52,6 +52,7 @@ def test_detail_is_read_only_with_lines_payments_and_actions(manager, sales):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Sugar 1kg" in html and "Take a return" in html and "Receipt PDF" in html
+    assert "Cancel sale" not in html  # paid: only a return undoes it
     assert 'name="total"' not in html  # nothing editable by hand
     assert client.get(f"{SALES}add/").status_code == 403
     pdf = client.get(f"{SALES}{paid.pk}/receipt-pdf/")
@@ -105,6 +106,7 @@ def test_shift_list_shows_variances_and_the_report_page(manager, cashier, till, 
     x = client.get(f"/admin/sales/shift/{till.pk}/report/")
     assert x.status_code == 200 and x.context["report"].kind == "X"
     assert b"X report" in x.content and b"1360.00" in x.content  # 1000 float + 400 cash - 40 change
+    assert b">400.00<" in x.content and b">40.00<" in x.content  # cents shown on every database
     _, unpaid = sales
     from pos.sales.services import cancel_sale
 
