@@ -11,7 +11,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter, RelatedDropdownFilter
+from unfold.contrib.filters.admin import (
+    ChoicesDropdownFilter,
+    RangeDateTimeFilter,
+    RelatedDropdownFilter,
+)
 from unfold.decorators import action, display
 
 from pos.core.errors import ServiceError
@@ -19,7 +23,15 @@ from pos.core.money import ZERO
 from pos.payments.models import Method, Payment
 from pos.sales import receipts, services
 from pos.sales.filters import paid_with
-from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine, SaleStatus, Shift, ShiftTotal
+from pos.sales.models import (
+    Sale,
+    SaleItem,
+    SaleReturn,
+    SaleReturnLine,
+    SaleStatus,
+    Shift,
+    ShiftTotal,
+)
 
 STATUS_COLOURS = {
     SaleStatus.OPEN: "info",

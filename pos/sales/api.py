@@ -7,7 +7,12 @@ bookkeepers read only. Money is answered as decimal strings.
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -19,7 +24,15 @@ from pos.payments.models import Payment
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services
 from pos.sales.filters import SaleFilter, ShiftFilter, today_bounds
-from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine, SaleStatus, Shift, ShiftTotal
+from pos.sales.models import (
+    Sale,
+    SaleItem,
+    SaleReturn,
+    SaleReturnLine,
+    SaleStatus,
+    Shift,
+    ShiftTotal,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QUANTITY = {"max_digits": 14, "decimal_places": 3}

@@ -68,5 +68,5 @@ def test_escpos_bytes_and_printable_html(sale):
     assert data.startswith(b"\x1b") and sale.receipt_number.encode() in data
     assert b"\x1dV" in data  # the paper cut
     html = receipt_html(sale)
-    assert "@page" in html and "80mm" in html and f"<pre class=\"receipt\" id=\"receipt\">" in html
+    assert "@page" in html and "80mm" in html and "<pre class=\"receipt\" id=\"receipt\">" in html
     assert sale.receipt_number in html
