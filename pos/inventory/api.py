@@ -52,7 +52,7 @@ class InventoryViewSet(viewsets.GenericViewSet):
 class MovementSerializer(serializers.ModelSerializer):
     product_name = serializers.CharField(source="product.name", read_only=True)
     product_sku = serializers.CharField(source="product.sku", read_only=True)
-    user = serializers.CharField(source="user.username", read_only=True, default=None)
+    user = serializers.CharField(source="user.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = StockMovement
@@ -109,7 +109,7 @@ class AlertSerializer(serializers.ModelSerializer):
     product_name = serializers.CharField(source="product.name", read_only=True)
     product_sku = serializers.CharField(source="product.sku", read_only=True)
     stock_quantity = serializers.DecimalField(source="product.stock_quantity", read_only=True, **QTY)
-    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None)
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = StockAlert
@@ -128,7 +128,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, InventoryVi
     search_fields = ["product__name", "product__sku", "product__barcode"]
     ordering = ["-created_at", "-id"]
 
-    @extend_schema(summary="Active alerts only")
+    @extend_schema(summary="Active alerts only", responses=AlertSerializer(many=True))
     @action(detail=False, methods=["get"])
     def active(self, request):
         queryset = self.filter_queryset(self.get_queryset().filter(status=AlertStatus.ACTIVE))
@@ -165,7 +165,7 @@ class CountLineSerializer(serializers.Serializer):
 
 class CountSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(source="category.name", read_only=True, default=None, allow_null=True)
     started_by = serializers.CharField(source="started_by.username", read_only=True)
     lines_total = serializers.IntegerField(read_only=True)
     counted_lines = serializers.IntegerField(read_only=True)
