@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from import_export import fields, resources, widgets
 
 from pos.catalog import services
@@ -89,16 +90,26 @@ class UnitWidget(widgets.CharWidget):
 
 
 class CategoryNameWidget(widgets.ForeignKeyWidget):
-    """A category given by name (case does not matter); an unknown name is a row error."""
+    """A category given by name (case does not matter); an unknown name is a row error.
+
+    After remember(categories) names are answered from that list, without a query per row.
+    """
 
     def __init__(self):
         super().__init__(Category, field="name")
+        self.by_name = None
+
+    def remember(self, categories):
+        self.by_name = {category.name.lower(): category for category in categories}
 
     def clean(self, value, row=None, **kwargs):
         name = code_text(value)
         if not name:
             return None
-        category = Category.objects.filter(name__iexact=name).first()
+        if self.by_name is None:
+            category = Category.objects.filter(name__iexact=name).first()
+        else:
+            category = self.by_name.get(name.lower())
         if category is None:
             raise ValueError(f"Unknown category '{name}'. Create it first or correct the name.")
         return category
@@ -149,7 +160,21 @@ class CategoryResource(ServiceResource):
         return Category.objects.select_related("parent")
 
 
+def fetch_in_chunks(queryset, column, values):
+    """queryset rows whose `column` is one of `values`, in as few queries as the database's parameter limit allows."""
+    values = sorted(values)
+    size = connection.features.max_query_params or len(values) or 1
+    for start in range(0, len(values), size):
+        yield from queryset.filter(**{f"{column}__in": values[start:start + size]})
+
+
 class ProductResource(ServiceResource):
+    """Products by SKU. The file is read once up front: its categories, the products its SKUs name and the
+    owners of its barcodes are fetched in a few queries; each row is then checked in Python
+    (services.check_product plus the uniqueness checks below) and, when every row is fine, all rows are
+    written at once by services.save_products. The database's unique constraints stay the last guard.
+    """
+
     sku = fields.Field("sku", "sku", widget=CodeWidget())
     barcode = fields.Field("barcode", "barcode", widget=BarcodeWidget())
     name = fields.Field("name", "name", widget=CodeWidget())
@@ -171,6 +196,8 @@ class ProductResource(ServiceResource):
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
+        # No savepoint per row: rows are collected and written together in after_import.
+        use_bulk = True
 
     def get_queryset(self):
         return Product.objects.select_related("category")
@@ -183,29 +210,54 @@ class ProductResource(ServiceResource):
                 code = code_text(row.get(column))
                 if code:
                     seen[code].append(number)
+        self.fields["category"].widget.remember(Category.objects.all())
+        self.by_sku = {product.sku: product
+                       for product in fetch_in_chunks(self.get_queryset(), "sku", self.rows_by_code["sku"])}
+        owners = Product.objects.values_list("barcode", "pk", "name", "sku")
+        self.barcode_owners = {barcode: (pk, name, sku)
+                               for barcode, pk, name, sku in fetch_in_chunks(owners, "barcode",
+                                                                             self.rows_by_code["barcode"])}
+        self.to_save = []
+
+    def get_instance(self, instance_loader, row):
+        return self.by_sku.get(self.fields["sku"].clean(row))
+
+    def code_owner(self, column, code):
+        """(pk, name, sku) of the product that had this SKU or barcode before the import, or None."""
+        if column == "barcode":
+            return self.barcode_owners.get(code)
+        product = self.by_sku.get(code)
+        return product and (product.pk, product.name, product.sku)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
+        if instance.price is not None and instance.price < 0:
+            errors.setdefault("price", []).append(ValidationError("Price cannot be negative."))
+        if instance.cost_price is not None and instance.cost_price < 0:
+            errors.setdefault("cost_price", []).append(ValidationError("Cost price cannot be negative."))
+        for field, messages in services.check_product(instance, exclude=errors).items():
+            errors.setdefault(field, [ValidationError(message) for message in messages])
         for column, label in (("sku", "SKU"), ("barcode", "Barcode")):
             code = getattr(instance, column)
             if not code or column in errors:
                 continue
             others = [n for n in self.rows_by_code[column].get(code, []) if n != self.row_number]
+            owner = self.code_owner(column, code)
             if others:
                 rows = ", ".join(str(n) for n in others)
                 errors[column] = [ValidationError(f"{label} {code} is used again on row {rows} of this file.")]
-                continue
-            owner = Product.objects.filter(**{column: code}).exclude(pk=instance.pk).first()
-            if owner is not None:
-                errors[column] = [ValidationError(f"{label} {code} already belongs to {owner.name} (SKU {owner.sku}).")]
-        if instance.price is not None and instance.price < 0:
-            errors.setdefault("price", []).append(ValidationError("Price cannot be negative."))
-        if instance.cost_price is not None and instance.cost_price < 0:
-            errors.setdefault("cost_price", []).append(ValidationError("Cost price cannot be negative."))
-        try:
-            # SKU and barcode uniqueness were checked above; the check constraints repeat the field validators.
-            instance.full_clean(exclude=[*errors, "sku", "barcode", "stock_quantity"], validate_constraints=False)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
+            elif owner is not None and owner[0] != instance.pk:
+                errors[column] = [ValidationError(f"{label} {code} already belongs to {owner[1]} (SKU {owner[2]}).")]
         if errors:
             raise ValidationError(errors)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        self.to_save.append(instance)
+
+    def after_import(self, dataset, result, **kwargs):
+        if result.has_errors() or result.has_validation_errors():
+            return  # the whole import is rolled back: nothing to write
+        if kwargs.get("dry_run") and not kwargs.get("using_transactions"):
+            return
+        # A failure here (a SKU or barcode taken meanwhile) is an import error: the whole file rolls back.
+        services.save_products(self.to_save, user=self.user)

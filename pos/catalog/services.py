@@ -11,6 +11,8 @@ inactive product disappears from the till and the barcode lookup.
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product
@@ -20,6 +22,7 @@ from pos.core.money import to_money, to_quantity
 PRODUCT_FIELDS = ["name", "sku", "barcode", "category", "price", "cost_price", "tax_rate", "unit",
                   "reorder_level", "image", "is_active"]
 CATEGORY_FIELDS = ["name", "parent", "is_active"]
+BULK_BATCH_SIZE = 1000
 
 
 def _raise_first(exc: ValidationError):
@@ -72,13 +75,9 @@ def update_category(category, *, user=None, **fields):
 
 # --- products -------------------------------------------------------------------------------------
 
-def save_product(product, *, user=None):
-    """Validate and save a new or changed product (every caller: API, admin, import).
-
-    Money is rounded to the cent, the barcode is normalised and its check digit verified; a new product
-    starts with zero stock, an existing one never has its stock column written.
-    """
-    product.barcode = clean_barcode(product.barcode)
+def normalise_product(product):
+    """Trim the SKU and name, normalise the barcode (ServiceError on a wrong check digit), round money to
+    the cent and the reorder level to the quantity's places."""
     product.sku = (product.sku or "").strip()
     product.name = (product.name or "").strip()
     for name in ("price", "cost_price"):
@@ -86,6 +85,16 @@ def save_product(product, *, user=None):
             setattr(product, name, to_money(getattr(product, name)))
     if product.reorder_level is not None:
         product.reorder_level = to_quantity(product.reorder_level)
+    product.barcode = clean_barcode(product.barcode)
+
+
+def save_product(product, *, user=None):
+    """Validate and save a new or changed product (the API and the admin; the import uses save_products).
+
+    Money is rounded to the cent, the barcode is normalised and its check digit verified; a new product
+    starts with zero stock, an existing one never has its stock column written.
+    """
+    normalise_product(product)
     try:
         # The database check constraints (price, cost >= 0) repeat the field validators: not queried again.
         product.full_clean(exclude=["stock_quantity"], validate_constraints=False)
@@ -103,6 +112,55 @@ def save_product(product, *, user=None):
         raise ServiceError("Another product with this SKU or barcode was saved at the same time.",
                            code="duplicate") from exc
     return product
+
+
+def check_product(product, *, exclude=()):
+    """Normalise a product and return its field errors ({field: [message, ...]}, empty when fine) without
+    a query: for a caller that checks many products at once (the spreadsheet import) and answers SKU and
+    barcode uniqueness from its own lookups. A category given as a saved Category is not looked up again.
+    The database's unique, foreign key and check constraints stay the last guard (see save_products).
+    """
+    errors = {}
+    try:
+        normalise_product(product)
+    except ServiceError as exc:
+        errors[exc.field or "__all__"] = [exc.message]
+    skip = {*exclude, *errors, "stock_quantity"}
+    if Product.category.is_cached(product) and product.category_id is not None:
+        skip.add("category")
+    try:
+        product.full_clean(exclude=skip, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    return errors
+
+
+def save_products(products, *, user=None):
+    """Save many products that passed check_product, in one transaction and a few queries (the import).
+
+    New products are inserted with zero stock, changed ones have their catalogue fields updated (never the
+    stock column); each gets its history record with `user`, as save_product gives it. A SKU or barcode
+    taken meanwhile by another request is a ServiceError and nothing is written.
+    """
+    new = [product for product in products if product._state.adding]
+    changed = [product for product in products if not product._state.adding]
+    now = timezone.now()
+    for product in new:
+        product.stock_quantity = 0
+    for product in changed:
+        product.updated_at = now
+    try:
+        with transaction.atomic():
+            if new:
+                bulk_create_with_history(new, Product, batch_size=BULK_BATCH_SIZE, default_user=user,
+                                         default_date=now)
+            if changed:
+                bulk_update_with_history(changed, Product, PRODUCT_FIELDS + ["updated_at"],
+                                         batch_size=BULK_BATCH_SIZE, default_user=user, default_date=now)
+    except IntegrityError as exc:
+        raise ServiceError("Another product with this SKU or barcode was saved at the same time.",
+                           code="duplicate") from exc
+    return products
 
 
 def create_product(*, user=None, **fields):
