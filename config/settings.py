@@ -236,8 +236,14 @@ LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
 # --- Payments -----------------------------------------------------------------------------------
 # Where the providers reach our webhooks (callback URLs are built from this).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
-# The loopback simulator of the providers, used for every provider without credentials.
+# The loopback simulator of the providers (pos/payments/sandbox/README.md), used for every provider
+# without credentials. Off by default in production: a simulator that approves payments must never
+# stand in for a provider whose credentials are missing.
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG or env_bool("TESTING"))
 SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", "http://127.0.0.1:8000/sandbox")
+SANDBOX_CALLBACK_DELAY = float(env("SANDBOX_CALLBACK_DELAY", "3"))
+SANDBOX_AIRTEL_CALLBACK_URL = env("SANDBOX_AIRTEL_CALLBACK_URL")  # default: PUBLIC_BASE_URL + webhook path
+SANDBOX_CARD_WEBHOOK_URL = env("SANDBOX_CARD_WEBHOOK_URL")  # default: PUBLIC_BASE_URL + webhook path
 PAYMENT_HTTP_TIMEOUT = float(env("PAYMENT_HTTP_TIMEOUT", "15"))
 PAYMENT_VERIFY_AFTER_SECONDS = int(env("PAYMENT_VERIFY_AFTER_SECONDS", "30"))
 PAYMENT_EXPIRE_AFTER_SECONDS = int(env("PAYMENT_EXPIRE_AFTER_SECONDS", "300"))
@@ -262,7 +268,11 @@ AIRTEL_CALLBACK_SECRET = env("AIRTEL_CALLBACK_SECRET")
 
 CARD_PROVIDER = env("CARD_PROVIDER", "flutterwave")
 FLUTTERWAVE_SECRET_KEY = env("FLUTTERWAVE_SECRET_KEY")
-FLUTTERWAVE_SECRET_HASH = env("FLUTTERWAVE_SECRET_HASH", "sandbox-secret-hash")
+# The verif-hash of webhooks. The public sandbox value only without real keys: with real keys and no
+# hash set, every webhook is rejected (an empty secret never matches).
+FLUTTERWAVE_SECRET_HASH = env("FLUTTERWAVE_SECRET_HASH") or ("" if FLUTTERWAVE_SECRET_KEY else "sandbox-secret-hash")
+FLUTTERWAVE_CUSTOMER_EMAIL = env("FLUTTERWAVE_CUSTOMER_EMAIL", "walk-in@example.com")
+CARD_REDIRECT_URL = env("CARD_REDIRECT_URL")  # where the card page returns; default: the checkout page
 
 # --- Admin (django-unfold) ----------------------------------------------------------------------
 UNFOLD = {
