@@ -107,3 +107,67 @@ def test_split_tender_cash_then_mpesa_through_the_sandbox(sandbox, browser_page,
     assert mpesa.status == "completed" and mpesa.amount == Decimal("80.00") and mpesa.receipt
     assert mpesa.phone_number == "254708374149"
     assert Sale.objects.get().status == "paid"
+
+
+def test_keyboard_only_search_quantities_discount_limit_and_closing_the_shift(live_server, browser_page, login,
+                                                                             cashier, shop):
+    page = browser_page
+    login(page, "cashier")
+    page.wait_for_url(f"{live_server.url}/admin/checkout/")
+    page.keyboard.type("500")
+    page.keyboard.press("Enter")
+    scanner = page.locator("#co-scan")
+    expect(scanner).to_be_focused()
+    lines = page.locator("[data-test=cart-line]")
+    total = page.locator("[data-test=total]")
+
+    page.keyboard.press("F2")
+    expect(page.locator("[data-test=search-input]")).to_be_focused()
+    page.keyboard.type("sug")
+    expect(page.locator("[data-test=search-dialog] .co-result")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(lines).to_have_count(1)
+    expect(scanner).to_be_focused()
+
+    page.keyboard.type("milk")  # letters in the scanner: a search by name
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=search-dialog] .co-result")).to_contain_text("Milk 500ml")
+    page.keyboard.press("Enter")
+    expect(total).to_have_text("KES 245.00")
+
+    page.keyboard.press("+")
+    expect(total).to_have_text("KES 310.00")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("-")
+    expect(lines).to_have_count(1)
+    expect(total).to_have_text("KES 130.00")
+
+    discount = lines.first.locator("input[aria-label^='Discount']")
+    discount.fill("15")
+    discount.press("Enter")
+    expect(page.locator("[data-test=message]")).to_contain_text("at most 10%")
+    expect(discount).to_have_value("0")
+    expect(total).to_have_text("KES 130.00")
+    expect(scanner).to_be_focused()
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip().startswith("search")
+    page.mouse.click(700, 700)  # a click on nothing gives the focus back to the scanner
+    expect(scanner).to_be_focused()
+
+    page.keyboard.press("F8")
+    expect(page.locator("[data-test=pay-dialog]")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("[data-test=pay-dialog]")).to_be_hidden()
+    expect(scanner).to_be_focused()
+
+    page.keyboard.press("Delete")
+    expect(lines).to_have_count(0)
+
+    page.locator("[data-test=close-shift]").click()
+    expect(page.locator("[data-test=counted-cash]")).to_be_focused()
+    page.keyboard.type("480")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=variance]")).to_have_text("KES -20.00")
+    page.keyboard.press("Enter")
+    expect(page.locator("#co-float")).to_be_focused()

@@ -346,7 +346,7 @@
       openSearch(text) {
         if (!this.editable) return;
         this.search = { text: text || "", results: [], active: 0, done: false };
-        this.openDialog("search", "searchInput");
+        this.openDialog("search", "co-search-input");
         if (this.search.text) this.runSearch();
       },
       async runSearch() {
@@ -377,12 +377,17 @@
       },
 
       // ---- dialogs ----------------------------------------------------------------------------------------
-      openDialog(name, ref) {
+      openDialog(name, fieldId) {
         this.message = null;
         this.dialog = name;
-        this.$nextTick(() => {
-          const target = this.$refs[ref];
-          if (target) target.focus();
+        this.focusField(fieldId);
+      },
+      focusField(id, tries = 10) {
+        // a field inside an x-if block exists only once Alpine has rendered it: try for a few frames
+        requestAnimationFrame(() => {
+          const field = document.getElementById(id);
+          if (field && field.offsetParent !== null) field.focus();
+          else if (tries > 0) this.focusField(id, tries - 1);
         });
       },
       closeDialog() {
@@ -469,7 +474,7 @@
       openCash() {
         if (!this.canTender()) return;
         this.cash = { given: "", amount: this.due, key: newKey() };
-        this.openDialog("cash", "cashGiven");
+        this.openDialog("cash", "co-cash-given");
       },
       async payCash() {
         if (this.busy) return;
@@ -502,7 +507,7 @@
           method, phone: this.customerPhone, amount: this.due, key: newKey(),
           paymentId: live ? live.id : null, sentAt: live ? Date.now() : 0, retryAt: this.pay.retryAt,
         };
-        this.openDialog("pay", method === "card" ? "payAmount" : "payPhone");
+        this.openDialog("pay", method === "card" ? "co-pay-amount" : "co-pay-phone");
       },
       async sendPay() {
         if (this.busy || this.waiting || this.retryIn) return;
@@ -573,7 +578,7 @@
         try {
           const data = await call(this.config.urls.shift);
           this.closing = { report: data.report, counted: "", z: null };
-          this.openDialog("close-shift", "counted");
+          this.openDialog("close-shift", "co-counted");
         } catch (err) {
           this.fail(err.message);
         }
@@ -588,7 +593,7 @@
           this.closing.z = data.report;
           this.message = null;
           this.shift = null;
-          this.$nextTick(() => this.$refs.closeDone && this.$refs.closeDone.focus());
+          this.focusField("co-close-done");
         } catch (err) {
           this.fail(err.message);
         } finally {
