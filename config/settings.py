@@ -198,6 +198,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` (or `kind`): give each choice set its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "ShiftStatusEnum": "pos.sales.models.ShiftStatus",
+        "SaleStatusEnum": "pos.sales.models.SaleStatus",
+        "MovementKindEnum": "pos.inventory.models.MovementKind",
+        "ManualMovementKindEnum": "pos.inventory.api.MANUAL_KIND_CHOICES",
+        "AlertStatusEnum": "pos.inventory.models.AlertStatus",
+        "CountStatusEnum": "pos.inventory.models.CountStatus",
+        "ReceiptStatusEnum": "pos.inventory.models.ReceiptStatus",
+        "PaymentStatusEnum": "pos.payments.models.PaymentStatus",
+        "RefundStatusEnum": "pos.payments.models.RefundStatus",
+        "CallbackOutcomeEnum": "pos.payments.models.CallbackOutcome",
+        "ExportStatusEnum": "pos.reports.models.ExportStatus",
+    },
 }
 
 # --- Background work (django-q2) ----------------------------------------------------------------

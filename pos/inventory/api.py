@@ -60,10 +60,13 @@ class MovementSerializer(serializers.ModelSerializer):
                   "balance_after", "user", "note", "created_at"]
 
 
+MANUAL_KIND_CHOICES = [(k.value, k.label) for k in services.MANUAL_KINDS]
+
+
 class MovementCreateSerializer(serializers.Serializer):
     product = _product_field()
     quantity = serializers.DecimalField(**QTY, help_text="Signed: negative removes stock. Not zero.")
-    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in services.MANUAL_KINDS],
+    kind = serializers.ChoiceField(choices=MANUAL_KIND_CHOICES,
                                    help_text="Sales, returns and counts come from their own operations.")
     reason = serializers.CharField(max_length=500, help_text="Why the stock changed (required).")
     unit_cost = serializers.DecimalField(**MONEY, min_value=0, required=False, allow_null=True,
