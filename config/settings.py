@@ -211,6 +211,7 @@ SPECTACULAR_SETTINGS = {
         "RefundStatusEnum": "pos.payments.models.RefundStatus",
         "CallbackOutcomeEnum": "pos.payments.models.CallbackOutcome",
         "ExportStatusEnum": "pos.reports.models.ExportStatus",
+        "ShiftReportKindEnum": [("X", "X"), ("Z", "Z")],
     },
 }
 
