@@ -9,6 +9,7 @@ GROUPS = [
         ("Checkout", "point_of_sale", "checkout:page"),
         ("Sales", "receipt_long", "admin:sales_sale_changelist"),
         ("Shifts", "schedule", "admin:sales_shift_changelist"),
+        ("Returns", "assignment_return", "admin:sales_salereturn_changelist"),
     ]),
     ("Payments", ("admin", "manager", "bookkeeper"), [
         ("Payments", "payments", "admin:payments_payment_changelist"),
