@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from pos.core.books import check_books
 from pos.core.errors import InsufficientStock
 from pos.inventory.services import StockChange, adjust_stock, post_movements
 from tests.factories import ProductFactory
@@ -53,6 +54,7 @@ def test_sixteen_tills_take_the_last_ten_units(needs_postgres, manager):
     assert p.stock_quantity == 0 and ledger_sum(p) == 0
     balances = sorted(m[0].balance_after for m in sold)
     assert balances == [Decimal(n) for n in range(10)]  # each sale saw the stock the one before left
+    assert check_books() == []
 
 
 @pytest.mark.postgres
@@ -73,3 +75,4 @@ def test_opposite_order_baskets_never_deadlock(needs_postgres, manager):
     assert results == ["ok"] * 12
     assert_ledger(a, b)
     assert a.stock_quantity == b.stock_quantity == Decimal("40")
+    assert check_books() == []

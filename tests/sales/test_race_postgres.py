@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from pos.accounts.models import Role
+from pos.core.books import check_books
 from pos.inventory.models import StockMovement
 from pos.sales.models import Sale
 from pos.sales.services import open_shift
@@ -59,3 +60,4 @@ def test_sixteen_concurrent_checkouts_for_the_last_ten_units(needs_postgres, man
         assert StockMovement.objects.filter(reference=sale.receipt_number, kind="sale", quantity=-1).count() == 1
     ledger = StockMovement.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"]
     assert ledger == product.stock_quantity
+    assert check_books() == []
