@@ -5,7 +5,7 @@ catalogue and import it; bookkeepers view and export; cashiers only view.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, F
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
@@ -28,7 +28,7 @@ from pos.catalog import services
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product
-from pos.catalog.resources import CategoryResource, ProductResource
+from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
 from pos.core.api import has_role
 from pos.core.errors import ServiceError
 
@@ -67,6 +67,18 @@ class CatalogImportExportAdmin(ModelAdmin, ImportExportModelAdmin):
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def import_action(self, request, **kwargs):
+        """The preview table lists the first PREVIEW_ROWS rows (with the counts above it); every bad row
+        is still listed, and the confirmed import takes the whole file."""
+        response = super().import_action(request, **kwargs)
+        result = (getattr(response, "context_data", None) or {}).get("result")
+        if result is not None and not result.has_validation_errors() and len(result.rows) > PREVIEW_ROWS:
+            totals = result.totals
+            messages.info(request, f"{result.total_rows} rows: {totals['new']} new, {totals['update']} changed, "
+                                   f"{totals['skip']} unchanged. The table shows the first {PREVIEW_ROWS}.")
+            result.rows = result.rows[:PREVIEW_ROWS]
+        return response
 
     def has_export_permission(self, request):
         return has_role(request.user, "manager", "bookkeeper")

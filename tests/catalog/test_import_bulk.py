@@ -9,9 +9,9 @@ from import_export.formats.base_formats import XLSX
 
 from pos.catalog import services
 from pos.catalog.models import Product
-from pos.catalog.resources import ProductResource
+from pos.catalog.resources import PREVIEW_ROWS, ProductResource
 from pos.core.errors import ServiceError
-from tests.catalog.test_import_export import HEADER, xlsx_bytes
+from tests.catalog.test_import_export import HEADER, confirm, upload, xlsx_bytes
 from tests.factories import CategoryFactory, ean13
 
 ROWS = 2000
@@ -124,3 +124,25 @@ def test_check_product_reports_field_errors_without_a_query(bulk_shelf, django_a
         "unit": ["Value 'crate' is not a valid choice."],
     }
     assert product.sku == "X-1" and product.price == Decimal("1.01")
+
+
+def test_admin_preview_of_a_big_file_lists_its_first_rows_and_the_confirm_imports_all(bulk_shelf, manager, client):
+    rows = product_rows(PREVIEW_ROWS + 50)
+    preview = upload(client, manager, xlsx_bytes(HEADER, rows), "big.xlsx", "0")
+    page = preview.content.decode()
+    assert f"{PREVIEW_ROWS + 50} rows: {PREVIEW_ROWS + 50} new, 0 changed, 0 unchanged." in page
+    assert f"The table shows the first {PREVIEW_ROWS}." in page
+    assert rows[PREVIEW_ROWS - 1][2] in page and rows[PREVIEW_ROWS][2] not in page
+    assert not Product.objects.exists()
+    assert confirm(client, preview).status_code == 302
+    assert Product.objects.count() == PREVIEW_ROWS + 50
+
+
+def test_admin_lists_every_bad_row_of_a_big_file(bulk_shelf, manager, client):
+    rows = product_rows(PREVIEW_ROWS * 3)
+    for number in (5, PREVIEW_ROWS * 2, PREVIEW_ROWS * 3):
+        rows[number - 1][4] = "free"
+    preview = upload(client, manager, xlsx_bytes(HEADER, rows), "big.xlsx", "0")
+    assert [row.number for row in preview.context["result"].invalid_rows] == [5, PREVIEW_ROWS * 2, PREVIEW_ROWS * 3]
+    assert preview.content.decode().count("&#x27;free&#x27; is not a number.") == 3
+    assert "confirm_form" not in preview.context and not Product.objects.exists()
