@@ -9,7 +9,9 @@ Rules of an import:
   back when any row has an error.
 - Stock is never imported: the stock column is exported for reading only; stock changes go through
   pos.inventory.services.
-- Rows are saved through pos.catalog.services, like the admin and the API.
+- Rows are saved through pos.catalog.services, like the admin and the API: categories one by one,
+  products all together (services.save_products) once every row is known to be fine.
+- A 10,000-product file is checked and saved in about 30 queries (see ProductResource), not per row.
 """
 
 from collections import defaultdict
@@ -246,13 +248,6 @@ class ProductResource(ServiceResource):
     def get_instance(self, instance_loader, row):
         return self.by_sku.get(self.fields["sku"].clean(row))
 
-    def code_owner(self, column, code):
-        """(pk, name, sku) of the product that had this SKU or barcode before the import, or None."""
-        if column == "barcode":
-            return self.barcode_owners.get(code)
-        product = self.by_sku.get(code)
-        return product and (product.pk, product.name, product.sku)
-
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
         if instance.price is not None and instance.price < 0:
@@ -261,12 +256,13 @@ class ProductResource(ServiceResource):
             errors.setdefault("cost_price", []).append(ValidationError("Cost price cannot be negative."))
         for field, messages in services.check_product(instance, exclude=errors).items():
             errors.setdefault(field, [ValidationError(message) for message in messages])
+        # A product is found by its SKU, so only a barcode can belong to another product already.
         for column, label in (("sku", "SKU"), ("barcode", "Barcode")):
             code = getattr(instance, column)
             if not code or column in errors:
                 continue
             others = [n for n in self.rows_by_code[column].get(code, []) if n != self.row_number]
-            owner = self.code_owner(column, code)
+            owner = self.barcode_owners.get(code) if column == "barcode" else None
             if others:
                 rows = ", ".join(str(n) for n in others)
                 errors[column] = [ValidationError(f"{label} {code} is used again on row {rows} of this file.")]
