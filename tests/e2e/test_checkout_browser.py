@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from pos.payments.models import Payment
 from pos.sales.models import Sale
+from pos.sales.services import cancel_sale
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -171,3 +172,35 @@ def test_keyboard_only_search_quantities_discount_limit_and_closing_the_shift(li
     expect(page.locator("[data-test=variance]")).to_have_text("KES -20.00")
     page.keyboard.press("Enter")
     expect(page.locator("#co-float")).to_be_focused()
+
+
+def test_a_sale_cancelled_behind_the_tills_back_frees_the_cart(live_server, browser_page, login, cashier, manager,
+                                                               shop):
+    page = browser_page
+    login(page, "cashier")
+    page.wait_for_url(f"{live_server.url}/admin/checkout/")
+    page.keyboard.type("0")
+    page.keyboard.press("Enter")
+    expect(page.locator("#co-scan")).to_be_focused()
+    page.keyboard.type(shop["sugar"].barcode)
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=total]")).to_have_text("KES 180.00")
+    page.keyboard.press("F4")
+    expect(page.locator("#co-cash-given")).to_be_focused()
+    page.keyboard.type("100")  # not enough: the sale is confirmed, the cash refused
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=cash-dialog]")).to_contain_text("less than the amount to pay")
+    page.keyboard.press("Escape")
+    expect(page.locator("[data-test=sale-status]")).to_contain_text("Pending payment")
+
+    sale = Sale.objects.get()
+    cancel_sale(sale, user=manager, reason="expired")  # what the expiry task does after SALE_PAYMENT_TIMEOUT
+
+    page.keyboard.press("F4")
+    expect(page.locator("#co-cash-given")).to_be_focused()
+    page.keyboard.type("200")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=cash-dialog]")).to_contain_text(f"Sale {sale.receipt_number} was cancelled")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=change-due]")).to_have_text("KES 20.00")
+    assert [s.status for s in Sale.objects.order_by("pk")] == ["cancelled", "paid"]

@@ -124,7 +124,7 @@
       // ---- state ------------------------------------------------------------------------------------------
       get stage() {
         if (!this.shift) return "no-shift";
-        if (!this.sale || this.sale.status === "cancelled") return "cart";
+        if (!this.sale) return "cart";
         if (this.sale.status === "paid") return "done";
         return "tender";
       },
@@ -406,8 +406,12 @@
       },
       async ensureSale() {
         if (this.sale && this.sale.status === "pending_payment") return this.sale;
-        const data = await call(this.config.urls.sales, { method: "POST", key: this.cartKey, body: this.cartBody() });
-        this.setSale(data.sale);
+        for (let attempt = 0; attempt < 2 && !this.sale; attempt += 1) {
+          // a retry of the same cart answers the same sale; a sale cancelled meanwhile gets the cart a new key
+          const data = await call(this.config.urls.sales, { method: "POST", key: this.cartKey, body: this.cartBody() });
+          this.setSale(data.sale);
+        }
+        if (!this.sale) throw new Error("The sale could not be confirmed: try again.");
         return this.sale;
       },
       saleUrl(id, action = "") {
@@ -417,9 +421,17 @@
         return this.config.urls.payment.replace(/\/0\/$/, `/${id}/`) + action;
       },
       setSale(sale) {
+        if (sale.status === "cancelled") {
+          // voided, or expired unpaid (SALE_PAYMENT_TIMEOUT): the stock is back and the cart editable again
+          this.sale = null;
+          this.saleId = null;
+          this.cartKey = newKey();
+          this.info(`Sale ${sale.receipt_number} was cancelled; its stock is back. The cart can be changed and charged again.`);
+          return;
+        }
         const wasPaid = this.sale && this.sale.id === sale.id && this.sale.status === "paid";
         this.sale = sale;
-        this.saleId = sale.status === "cancelled" ? null : sale.id;
+        this.saleId = sale.id;
         if (sale.payments.some((p) => p.in_flight)) this.startPolling();
         if (sale.status === "paid" && !wasPaid) {
           this.dialog = null;
@@ -448,20 +460,24 @@
           return;
         }
         try {
-          this.setSale((await call(this.saleUrl(this.sale.id))).sale);
+          await this.refreshSale();
         } catch (err) {
           if (!err.network) this.fail(err.message);
         }
+      },
+      async refreshSale() {
+        if (this.sale) this.setSale((await call(this.saleUrl(this.sale.id))).sale);
+      },
+      async failPayment(err) {
+        this.fail(err.message);
+        // the sale changed elsewhere (expired unpaid, voided in the back office, paid): show what it is now
+        if (err.data && err.data.code === "not_payable") await this.refreshSale().catch(() => null);
       },
       async voidSale() {
         if (!this.sale || this.busy) return;
         this.busy = true;
         try {
-          const data = await call(this.saleUrl(this.sale.id, "cancel/"), { method: "POST", body: {} });
-          this.info(`Sale ${data.sale.receipt_number} voided; its stock is back. The cart can be changed again.`);
-          this.sale = null;
-          this.saleId = null;
-          this.cartKey = newKey();
+          this.setSale((await call(this.saleUrl(this.sale.id, "cancel/"), { method: "POST", body: {} })).sale);
         } catch (err) {
           this.fail(err.message);
         } finally {
@@ -492,8 +508,8 @@
               + `Still due: ${this.money(data.sale.balance_due)}.`);
           }
         } catch (err) {
-          this.fail(err.message);
           if (!err.network) this.cash.key = newKey();
+          await this.failPayment(err);
         } finally {
           this.busy = false;
         }
@@ -525,9 +541,9 @@
           this.setSale(data.sale);
           if (!data.payment.in_flight && data.payment.status !== "completed") this.fail(data.payment.result_message);
         } catch (err) {
-          this.fail(err.message);
           if (!err.network) this.pay.key = newKey();
           if (err.data && err.data.code === "provider_busy") this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
+          await this.failPayment(err);
         } finally {
           this.busy = false;
         }
