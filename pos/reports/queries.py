@@ -29,27 +29,49 @@ Periods
 to today); ``custom`` (``start`` and ``end``, YYYY-MM-DD, both included, at most 366 days).
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Round, TruncDate, TruncHour
 from django.utils import timezone
 
-from pos.catalog.models import Product
+from pos.catalog.models import Category, Product
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money, to_quantity
 from pos.inventory.models import AlertStatus, StockAlert, StockMovement
 from pos.payments.models import Method, Payment, PaymentStatus, Refund, RefundStatus
-from pos.sales.models import SaleItem, SaleReturnLine, SaleStatus, Shift, ShiftStatus
+from pos.sales.models import (
+    Sale,
+    SaleItem,
+    SaleReturnLine,
+    SaleStatus,
+    Shift,
+    ShiftStatus,
+)
 
 COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED)
 PERIODS = ("today", "week", "month", "year", "custom")
 MAX_CUSTOM_DAYS = 366
 MONEY = DecimalField(max_digits=20, decimal_places=2)
 QUANTITY = DecimalField(max_digits=20, decimal_places=3)
+REPORT_WORK_MEM = "64MB"
+LABELS_BY_ID = 500  # more product ids than this: read the names of the whole catalogue in one query
 
 
 def shop_zone():
@@ -127,26 +149,29 @@ def day_period(day: date) -> Period:
 
 # --- Sales lines and returns, grouped ------------------------------------------------------------
 
-# Grouping keys: alias -> (expression on SaleItem, expression on SaleReturnLine).
-def _groups(zone):
+@contextmanager
+def report_session():
+    """Run a report's queries in one transaction; on PostgreSQL with JIT off (compiling the big
+    aggregates cost more than it saved) and enough work_mem to sort or hash a year of lines in memory."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
+        yield
+
+
+# Grouping keys: name -> (alias, expression on SaleItem, on SaleReturnLine, on Sale). Only ids and
+# dates are grouped on; names are looked up afterwards (grouping a year of lines by text is slow).
+def _keys(zone):
     return {
-        None: {},
-        "day": {"date": (TruncDate("sale__paid_at", tzinfo=zone), TruncDate("sale_return__created_at", tzinfo=zone))},
-        "hour": {"hour": (TruncHour("sale__paid_at", tzinfo=zone), TruncHour("sale_return__created_at", tzinfo=zone))},
-        "product": {
-            "product_id_": (F("product_id"), F("sale_item__product_id")),
-            "product_sku": (F("product__sku"), F("sale_item__product__sku")),
-            "product_name": (F("product__name"), F("sale_item__product__name")),
-            "category_name": (F("product__category__name"), F("sale_item__product__category__name")),
-        },
-        "category": {
-            "category_id_": (F("product__category_id"), F("sale_item__product__category_id")),
-            "category_name": (F("product__category__name"), F("sale_item__product__category__name")),
-        },
-        "cashier": {
-            "cashier_id_": (F("sale__cashier_id"), F("sale_item__sale__cashier_id")),
-            "cashier_name": (F("sale__cashier__username"), F("sale_item__sale__cashier__username")),
-        },
+        "day": ("bucket", TruncDate("sale__paid_at", tzinfo=zone), TruncDate("sale_return__created_at", tzinfo=zone),
+                TruncDate("paid_at", tzinfo=zone)),
+        "hour": ("bucket", TruncHour("sale__paid_at", tzinfo=zone), TruncHour("sale_return__created_at", tzinfo=zone),
+                 TruncHour("paid_at", tzinfo=zone)),
+        "product": ("product_id_", F("product_id"), F("sale_item__product_id"), None),
+        "category": ("category_id_", F("product__category_id"), F("sale_item__product__category_id"), None),
+        "cashier": ("cashier_id_", F("sale__cashier_id"), F("sale_item__sale__cashier_id"), F("cashier_id")),
     }
 
 
@@ -161,7 +186,6 @@ LINE_FIGURES = {
     "total": lambda: _money_sum("total"),
     "tax": lambda: _money_sum("tax"),
     "cost": lambda: _money_sum("cost"),
-    "sales_count": lambda: Count("sale_id", distinct=True),
 }
 RETURN_FIGURES = {
     "returned_quantity": lambda: Sum("quantity", output_field=QUANTITY, default=ZERO),
@@ -170,6 +194,7 @@ RETURN_FIGURES = {
     "returned_cost": lambda: _money_sum("cost"),
     "returns_count": lambda: Count("sale_return_id", distinct=True),
 }
+ADDITIVE = (*LINE_FIGURES, *RETURN_FIGURES, "sales_count")
 
 
 def sale_lines(since, until, cashier=None):
@@ -185,31 +210,58 @@ def return_lines(since, until, cashier=None):
     return lines.filter(sale_item__sale__cashier=cashier) if cashier is not None else lines
 
 
-def _aggregate(queryset, aliases, which, figures):
+def counted_sales(since, until, cashier=None):
+    """The sales that count, paid in [since, until)."""
+    sales = Sale.objects.filter(status__in=COUNTED, paid_at__gte=since, paid_at__lt=until)
+    return sales.filter(cashier=cashier) if cashier is not None else sales
+
+
+def _aggregate(queryset, keys, figures):
     figures = {name: make() for name, make in figures.items()}
-    if not aliases:
+    if not keys:
         return [queryset.aggregate(**figures)]
-    keys = {alias: pair[which] for alias, pair in aliases.items()}
     return list(queryset.order_by().values(**keys).annotate(**figures))
 
 
 def empty_figures():
-    return {**{k: ZERO for k in LINE_FIGURES}, **{k: ZERO for k in RETURN_FIGURES}, "sales_count": 0,
-            "returns_count": 0}
+    return {**{k: ZERO for k in ADDITIVE}, "sales_count": 0, "returns_count": 0}
 
 
-def grouped(since, until, by=None, cashier=None):
-    """Raw figures of sales lines and returns per group (two queries), merged on the group key."""
-    aliases = _groups(shop_zone())[by]
+def grouped(since, until, by=(), cashier=None, count_sales="lines"):
+    """Raw figures of sales lines and returns per group of `by` (names of _keys), merged on the group
+    key: {key tuple: figures}. The number of sales per group: `count_sales="lines"` counts distinct
+    sales among the lines (a sort); "sales" counts rows of the sales table, for groups that hold whole
+    sales (day, hour, cashier); None leaves it out."""
+    keys = _keys(shop_zone())
+    aliases = [keys[name][0] for name in by]
+    line_figures = {**LINE_FIGURES, "sales_count": lambda: Count("sale_id", distinct=True)} \
+        if count_sales == "lines" else LINE_FIGURES
+    parts = [
+        _aggregate(sale_lines(since, until, cashier), {keys[n][0]: keys[n][1] for n in by}, line_figures),
+        _aggregate(return_lines(since, until, cashier), {keys[n][0]: keys[n][2] for n in by}, RETURN_FIGURES),
+    ]
+    if count_sales == "sales":
+        parts.append(_aggregate(counted_sales(since, until, cashier), {keys[n][0]: keys[n][3] for n in by},
+                                {"sales_count": lambda: Count("id")}))
     merged = {}
-    sold = _aggregate(sale_lines(since, until, cashier), aliases, 0, LINE_FIGURES)
-    back = _aggregate(return_lines(since, until, cashier), aliases, 1, RETURN_FIGURES)
-    for row in sold + back:
-        key = tuple(row.get(alias) for alias in aliases)
-        merged.setdefault(key, {**empty_figures(), **{alias: row.get(alias) for alias in aliases}}).update(
-            {k: v for k, v in row.items() if k not in aliases and v is not None}
-        )
-    return list(merged.values())
+    for rows in parts:
+        for row in rows:
+            key = tuple(row.pop(alias) for alias in aliases)
+            merged.setdefault(key, empty_figures()).update({k: v for k, v in row.items() if v is not None})
+    return merged
+
+
+def _roll_up(rows, key):
+    """Add up raw figures ({group: figures}) into coarser groups: key(group) -> the coarser group."""
+    out = {}
+    for group, figures in rows.items():
+        into = out.get(key(group))
+        if into is None:
+            out[key(group)] = dict(figures)
+        else:
+            for name in ADDITIVE:
+                into[name] += figures[name]
+    return out
 
 
 def sales_figures(raw):
@@ -243,31 +295,73 @@ def profit_figures(raw):
             "quantity": to_quantity(raw["sold_quantity"] - raw["returned_quantity"])}
 
 
-def _product_key(raw):
-    return {"product_id": raw["product_id_"], "sku": raw["product_sku"], "name": raw["product_name"],
-            "category": raw["category_name"]}
+# What each report ranks its products by, read straight from the raw sums (exact: cents).
+RANKS = {
+    "net_sales": lambda r: r["total"] - r["returned_amount"],
+    "gross_margin": lambda r: r["total"] - r["tax"] - r["returned_amount"] + r["returned_tax"] - r["cost"]
+    + r["returned_cost"],
+}
 
 
-def _category_key(raw):
-    return {"category_id": raw["category_id_"], "category": raw["category_name"]}
+def _zero_time_rows(period, rows, figures, unit):
+    zone, zero = shop_zone(), figures(empty_figures())
+    if unit == "hour":
+        by_hour = {timezone.localtime(moment, zone).hour: raw for (moment,), raw in rows.items()}
+        return [{"hour": datetime.combine(period.start, time(h), tzinfo=zone),
+                 **(figures(by_hour[h]) if h in by_hour else zero)} for h in range(24)]
+    by_day = {day: raw for (day,), raw in rows.items()}
+    return [{"date": day, **(figures(by_day[day]) if day in by_day else zero)} for day in period.days()]
 
 
-def _by_day(period, cashier, figures):
-    rows = {raw["date"]: figures(raw) for raw in grouped(period.since, period.until, "day", cashier)}
-    zero = figures(empty_figures())
-    return [{"date": day, **rows.get(day, zero)} for day in period.days()]
+def _local_date(moment):
+    return timezone.localtime(moment, shop_zone()).date() if isinstance(moment, datetime) else moment
 
 
-def _by_hour(period, cashier, figures):
-    zone = shop_zone()
-    rows = {timezone.localtime(raw["hour"], zone).hour: figures(raw)
-            for raw in grouped(period.since, period.until, "hour", cashier)}
-    zero = figures(empty_figures())
-    return [{"hour": datetime.combine(period.start, time(h), tzinfo=zone), **rows.get(h, zero)} for h in range(24)]
+def _product_labels(ids):
+    """{product id: (sku, name, category id)} for `ids` (the whole catalogue when they are many)."""
+    products = Product.objects.order_by()
+    if len(ids) <= LABELS_BY_ID:
+        products = products.filter(pk__in=ids)
+    return {pk: (sku, name, category) for pk, sku, name, category in products.values_list(
+        "pk", "sku", "name", "category_id")}
 
 
-def _sorted(rows, key):
-    return sorted(rows, key=lambda r: (-r[key], str(r.get("name") or r.get("category") or "")))
+def _category_names():
+    return dict(Category.objects.values_list("pk", "name"))
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of a long breakdown to show: `limit` rows (None: all) after `offset`."""
+
+    limit: int | None = None
+    offset: int = 0
+
+    def cut(self, rows):
+        return rows[self.offset:] if self.limit is None else rows[self.offset:self.offset + self.limit]
+
+
+ALL = Page()
+
+
+def _products(raw, figures, rank, page, categories):
+    """Product rows (figures and names), best first by `rank`; only the page's rows get names and
+    figures. Returns (rows, number of products)."""
+    score = RANKS[rank]
+    ranked = page.cut(sorted(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
+    labels = _product_labels([pid for (pid,), _ in ranked])
+    rows = []
+    for (pid,), figs in ranked:
+        sku, name, category_id = labels.get(pid, ("", "", None))
+        rows.append({"product_id": pid, "sku": sku, "name": name, "category": categories.get(category_id),
+                     **figures(figs)})
+    rows.sort(key=lambda r: (-r[rank], r["name"]))
+    return rows, len(raw)
+
+
+def _category_rows(raw, figures, rank, names):
+    rows = [{"category_id": cid, "category": names.get(cid), **figures(figs)} for (cid,), figs in raw.items()]
+    return sorted(rows, key=lambda r: (-r[rank], str(r["category"] or "")))
 
 
 def payments_by_method(since, until, cashier=None):
@@ -289,40 +383,63 @@ def payments_by_method(since, until, cashier=None):
     ]
 
 
-def sales_report(period: Period, *, cashier=None):
+def sales_report(period: Period, *, cashier=None, products: Page = ALL):
     """Sales of the period: totals and breakdowns (by day, by hour for a single day, by product,
-    category, cashier and payment method). Each additive figure of a breakdown sums to the total."""
-    since, until = period.since, period.until
-    totals = with_basket(sales_figures(grouped(since, until, None, cashier)[0]))
-    report = {
-        "period": period.as_dict(),
-        "cashier": cashier.username if cashier is not None else None,
-        "totals": totals,
-        "by_day": _by_day(period, cashier, sales_figures),
-        "by_hour": _by_hour(period, cashier, sales_figures) if period.by_hour else [],
-        "by_product": _sorted([{**_product_key(r), **sales_figures(r)}
-                               for r in grouped(since, until, "product", cashier)], "net_sales"),
-        "by_category": _sorted([{**_category_key(r), **sales_figures(r)}
-                                for r in grouped(since, until, "category", cashier)], "net_sales"),
-        "by_cashier": sorted([{"cashier_id": r["cashier_id_"], "cashier": r["cashier_name"], **sales_figures(r)}
-                              for r in grouped(since, until, "cashier", cashier)], key=lambda r: r["cashier"]),
-        "by_payment_method": payments_by_method(since, until, cashier),
-    }
-    return report
+    category, cashier and payment method). Each additive figure of a breakdown sums to the total.
+    `products` limits the product rows (best net sales first); `product_count` tells how many there are.
 
-
-def profit_report(period: Period):
-    """Profit and loss of the period: revenue net of VAT, COGS, gross margin and margin %, by day,
-    product and category; returns netted in the period they were taken."""
+    Three passes over the lines: by (day or hour, cashier), which also gives the totals, the days and
+    the cashiers; by product; by category."""
     since, until = period.since, period.until
+    unit = "hour" if period.by_hour else "day"
+    with report_session():
+        timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
+        per_product = grouped(since, until, ("product",), cashier)
+        per_category = grouped(since, until, ("category",), cashier)
+        by_product, product_count = _products(per_product, sales_figures, "net_sales", products,
+                                              categories := _category_names())
+        cashier_names = dict(get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
+            "pk", "username"))
+        by_method = payments_by_method(since, until, cashier)
+    times = _roll_up(timeline, lambda group: (group[0],))
+    total = _roll_up(timeline, lambda group: ()).get((), empty_figures())
     return {
         "period": period.as_dict(),
-        "totals": profit_figures(grouped(since, until)[0]),
-        "by_day": _by_day(period, None, profit_figures),
-        "by_product": _sorted([{**_product_key(r), **profit_figures(r)} for r in grouped(since, until, "product")],
-                              "gross_margin"),
-        "by_category": _sorted([{**_category_key(r), **profit_figures(r)} for r in grouped(since, until, "category")],
-                               "gross_margin"),
+        "cashier": cashier.username if cashier is not None else None,
+        "totals": with_basket(sales_figures(total)),
+        "by_day": _zero_time_rows(period, _roll_up(times, lambda group: (_local_date(group[0]),)), sales_figures,
+                                  "day"),
+        "by_hour": _zero_time_rows(period, times, sales_figures, "hour") if unit == "hour" else [],
+        "by_product": by_product,
+        "product_count": product_count,
+        "by_category": _category_rows(per_category, sales_figures, "net_sales", categories),
+        "by_cashier": sorted([{"cashier_id": cid, "cashier": cashier_names.get(cid), **sales_figures(figs)}
+                              for (cid,), figs in _roll_up(timeline, lambda group: (group[1],)).items()],
+                             key=lambda r: r["cashier"] or ""),
+        "by_payment_method": by_method,
+    }
+
+
+def profit_report(period: Period, *, products: Page = ALL):
+    """Profit and loss of the period: revenue net of VAT, COGS, gross margin and margin %, by day,
+    product and category; returns netted in the period they were taken. Two passes over the lines (by
+    day, by product); the categories add up their products."""
+    since, until = period.since, period.until
+    with report_session():
+        per_day = grouped(since, until, ("day",), count_sales=None)
+        per_product = grouped(since, until, ("product",), count_sales=None)
+        by_product, product_count = _products(per_product, profit_figures, "gross_margin", products,
+                                              categories := _category_names())
+        category_of = {pid: category for pid, (_, _, category) in _product_labels(
+            [pid for (pid,) in per_product]).items()}
+    return {
+        "period": period.as_dict(),
+        "totals": profit_figures(_roll_up(per_day, lambda group: ()).get((), empty_figures())),
+        "by_day": _zero_time_rows(period, per_day, profit_figures, "day"),
+        "by_product": by_product,
+        "product_count": product_count,
+        "by_category": _category_rows(_roll_up(per_product, lambda group: (category_of.get(group[0]),)),
+                                      profit_figures, "gross_margin", categories),
     }
 
 
@@ -353,11 +470,12 @@ def _money_row(row, *fields):
     return row
 
 
-def stock_on_hand():
-    products = _stocked_products().order_by("category__name", "name").values(
+def stock_on_hand(page: Page = ALL):
+    """Stock per product, by category then name: the page's rows."""
+    products = _stocked_products().order_by("category__name", "name", "pk").values(
         "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", category_name=F("category__name"),
     ).annotate(value_at_cost=_value("cost_price"), value_at_retail=_value("price"))
-    return [_money_row(p, "value_at_cost", "value_at_retail") for p in products]
+    return [_money_row(p, "value_at_cost", "value_at_retail") for p in page.cut(products)]
 
 
 def stock_by_category():
@@ -370,24 +488,30 @@ def stock_totals():
     return _money_row(_stocked_products().aggregate(**_stock_figures()), "value_at_cost", "value_at_retail")
 
 
-def low_stock():
-    rows = Product.objects.low_stock().order_by("stock_quantity", "name").values(
+def low_stock(page: Page = ALL):
+    """Active products at or below their reorder level, lowest stock first: (the page's rows, how many)."""
+    products = Product.objects.low_stock()
+    rows = products.order_by("stock_quantity", "name", "pk").values(
         "id", "sku", "name", "stock_quantity", "reorder_level", category_name=F("category__name"))
-    return [_money_row(r) for r in rows]
+    return [_money_row(r) for r in page.cut(rows)], products.count()
 
 
-def slow_movers(days=30, today=None):
+def slow_movers(days=30, today=None, page: Page = ALL):
     """Active products with stock that no counted sale has taken in the last `days` days (since the
-    start of that day in the shop's zone)."""
+    start of that day in the shop's zone), the most money tied up (value at cost) first, each with the
+    time of its last sale (None: never sold). Returns (the page's rows, {"products", "value_at_cost"}
+    of all of them)."""
     cutoff = datetime.combine((today or shop_today()) - timedelta(days=days), time.min, tzinfo=shop_zone())
+    sold_since = SaleItem.objects.filter(product=OuterRef("pk"), sale__status__in=COUNTED, sale__paid_at__gte=cutoff)
+    slow = Product.objects.filter(is_active=True, stock_quantity__gt=0).exclude(Exists(sold_since))
     last_sale = SaleItem.objects.filter(product=OuterRef("pk"), sale__status__in=COUNTED).order_by().values(
         "product").annotate(last=Max("sale__paid_at")).values("last")
-    rows = Product.objects.filter(is_active=True, stock_quantity__gt=0).annotate(
-        last_sold_at=Subquery(last_sale)).filter(Q(last_sold_at__isnull=True) | Q(last_sold_at__lt=cutoff)).order_by(
-        F("last_sold_at").asc(nulls_first=True), "name").values(
-        "id", "sku", "name", "stock_quantity", "last_sold_at", category_name=F("category__name"),
-    ).annotate(value_at_cost=_value("cost_price"))
-    return [_money_row(r, "value_at_cost") for r in rows]
+    rows = slow.annotate(value_at_cost=_value("cost_price")).order_by("-value_at_cost", "name", "pk").values(
+        "id", "sku", "name", "stock_quantity", "value_at_cost", category_name=F("category__name"))
+    rows = page.cut(rows.annotate(last_sold_at=Subquery(last_sale)))
+    summary = slow.aggregate(products=Count("id"), value_at_cost=Sum(_value("cost_price"), output_field=MONEY,
+                                                                      default=ZERO))
+    return [_money_row(r, "value_at_cost") for r in rows], _money_row(summary, "value_at_cost")
 
 
 def movement_summary(since, until):
@@ -404,17 +528,27 @@ def movement_summary(since, until):
     return [{**_money_row(r, "value_at_cost"), "label": labels.get(r["kind"], r["kind"])} for r in rows]
 
 
-def inventory_report(period: Period, *, slow_days=30):
-    return {
-        "period": period.as_dict(),
-        "slow_days": slow_days,
-        "totals": stock_totals(),
-        "by_product": stock_on_hand(),
-        "by_category": stock_by_category(),
-        "low_stock": low_stock(),
-        "slow_movers": slow_movers(slow_days, today=period.end),
-        "movements": movement_summary(period.since, period.until),
-    }
+def inventory_report(period: Period, *, slow_days=30, products: Page = ALL):
+    """Stock on hand (totals and categories in SQL over every product; `products` picks the rows of the
+    per-product lists: stock on hand, low stock, slow movers), slow movers and movements by kind."""
+    with report_session():
+        totals = stock_totals()
+        low, low_count = low_stock(products)
+        slow, slow_summary = slow_movers(slow_days, today=period.end, page=products)
+        return {
+            "period": period.as_dict(),
+            "slow_days": slow_days,
+            "totals": totals,
+            "by_product": stock_on_hand(products),
+            "product_count": totals["products"],
+            "by_category": stock_by_category(),
+            "low_stock": low,
+            "low_stock_count": low_count,
+            "slow_movers": slow,
+            "slow_movers_count": slow_summary["products"],
+            "slow_movers_value": slow_summary["value_at_cost"],
+            "movements": movement_summary(period.since, period.until),
+        }
 
 
 # --- Dashboard -------------------------------------------------------------------------------------
@@ -425,9 +559,10 @@ def dashboard(now=None, top=5):
     now = timezone.localtime(now or timezone.now(), shop_zone())
     today = day_period(now.date())
     week_ago = now - timedelta(days=7)
-    current = with_basket(sales_figures(grouped(today.since, now)[0]))
-    previous = with_basket(sales_figures(grouped(today.since - timedelta(days=7), week_ago)[0]))
-    products = [{**_product_key(r), **sales_figures(r)} for r in grouped(today.since, now, "product")]
+    current = with_basket(sales_figures(grouped(today.since, now)[()]))
+    previous = with_basket(sales_figures(grouped(today.since - timedelta(days=7), week_ago)[()]))
+    top_products, _ = _products(grouped(today.since, now, ("product",)), sales_figures, "net_sales", Page(top),
+                                _category_names())
     alerts = StockAlert.objects.filter(status=AlertStatus.ACTIVE).select_related("product").order_by("created_at")
     waiting = Payment.objects.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING])
     failed = Payment.objects.filter(status=PaymentStatus.FAILED, created_at__gte=today.since)
@@ -437,9 +572,10 @@ def dashboard(now=None, top=5):
         "today": current,
         "last_week": previous,
         "change_percent": margin_percent(current["net_sales"] - previous["net_sales"], previous["net_sales"]),
-        "by_hour": _by_hour(today, None, sales_figures),
+        "by_hour": _zero_time_rows(today, grouped(today.since, today.until, ("hour",), count_sales="sales"),
+                                   sales_figures, "hour"),
         "payments_by_method": payments_by_method(today.since, now),
-        "top_products": _sorted(products, "net_sales")[:top],
+        "top_products": top_products,
         "low_stock_count": alerts.count(),
         "low_stock": [{"product_id": a.product_id, "name": a.product.name, "sku": a.product.sku,
                        "stock_quantity": a.product.stock_quantity, "reorder_level": a.product.reorder_level,

@@ -87,7 +87,9 @@ def _reports():
     }
 
 
-LIMITS = {"sales today": 14, "sales year": 12, "profit": 8, "inventory": 6, "dashboard": 17, "ledger": 2}
+LIMITS = {"sales today": 12, "sales year": 12, "profit": 7, "inventory": 8, "dashboard": 21, "ledger": 2}
+# On PostgreSQL a report runs in its own transaction (a savepoint inside a test) that sets jit and work_mem.
+SESSION = {"sales today", "sales year", "profit", "inventory"}
 
 
 def _sell_many(cashier, products, count):
@@ -119,5 +121,6 @@ def test_query_counts_are_the_same_for_5_and_50_sales(cashier, manager, products
     assert with_5 == with_50
     assert queries.sales_report(resolve_period("today"))["totals"]["sales_count"] == 50
     for name, run in _reports().items():
-        with django_assert_max_num_queries(LIMITS[name]):
+        with django_assert_max_num_queries(LIMITS[name] + (3 if name in SESSION and connection.vendor == "postgresql"
+                                                             else 0)):
             run()
