@@ -9,9 +9,10 @@ router.register("refunds", api.RefundViewSet, basename="refund")
 
 urlpatterns = [
     path("webhooks/mpesa/callback/", webhooks.MpesaCallbackView.as_view(), name="webhook-mpesa"),
-    path("webhooks/mpesa/callback/<str:token>/", webhooks.MpesaCallbackView.as_view(), name="webhook-mpesa-token"),
-    path("webhooks/mpesa/reversal/", webhooks.MpesaCallbackView.as_view(), name="webhook-mpesa-reversal"),
-    path("webhooks/mpesa/reversal/<str:token>/", webhooks.MpesaCallbackView.as_view(),
+    path("webhooks/mpesa/callback/<str:token>/", webhooks.MpesaTokenCallbackView.as_view(),
+         name="webhook-mpesa-token"),
+    path("webhooks/mpesa/reversal/", webhooks.MpesaReversalView.as_view(), name="webhook-mpesa-reversal"),
+    path("webhooks/mpesa/reversal/<str:token>/", webhooks.MpesaReversalTokenView.as_view(),
          name="webhook-mpesa-reversal-token"),
     path("webhooks/airtel/callback/", webhooks.AirtelCallbackView.as_view(), name="webhook-airtel"),
     path("webhooks/card/callback/", webhooks.CardCallbackView.as_view(), name="webhook-card"),

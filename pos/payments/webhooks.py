@@ -1,7 +1,7 @@
 """Public endpoints the providers call. Thin: every decision is in services.handle_callback, which
 stores the raw body first and always returns the acknowledgement the provider expects."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -46,3 +46,13 @@ class AirtelCallbackView(WebhookView):
 class CardCallbackView(WebhookView):
     provider = "card"
 
+
+
+def named(view, operation_id):
+    """The same view under another OpenAPI operationId (one view class serves several URL forms)."""
+    return extend_schema_view(post=extend_schema(operation_id=operation_id))(type(view.__name__, (view,), {}))
+
+
+MpesaTokenCallbackView = named(MpesaCallbackView, "payments_webhook_mpesa_callback_with_token")
+MpesaReversalView = named(MpesaCallbackView, "payments_webhook_mpesa_reversal")
+MpesaReversalTokenView = named(MpesaCallbackView, "payments_webhook_mpesa_reversal_with_token")
