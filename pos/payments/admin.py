@@ -81,6 +81,10 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
     def status_badge(self, obj):
         return obj.status
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.filter(sale__cashier=request.user) if request.user.is_cashier else queryset
+
     def _verify(self, request, payments):
         done, failed = [], []
         for payment in payments:

@@ -53,3 +53,13 @@ def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, mana
     login(manager).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
     refund = fresh(refund)
     assert refund.status == "completed" and refund.approved_by == manager
+
+
+@pytest.mark.django_db
+def test_a_cashier_sees_only_payments_of_their_own_sales_in_the_back_office(cashier, other_cashier):
+    mine = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
+    theirs = pay_cash(make_sale(other_cashier, "200.00"), amount_tendered=Decimal("200"), user=other_cashier)
+    client = login(cashier)
+    listing = client.get("/admin/payments/payment/").content.decode()
+    assert mine.sale.receipt_number in listing and theirs.sale.receipt_number not in listing
+    assert client.get(f"/admin/payments/payment/{theirs.pk}/change/").status_code in (302, 404)
