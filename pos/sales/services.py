@@ -126,7 +126,7 @@ def _check_line(n, request, product, gross, user):
         raise ServiceError(f"Line {n}: the discount must be between 0 and the line amount {gross}.",
                            field="items", code="bad_discount")
     limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
-    if user is not None and getattr(user, "is_cashier", False) and gross and request.discount * 100 > gross * limit:
+    if getattr(user, "is_cashier", False) and request.discount > to_money(gross * limit / 100):
         raise ServiceError(f"Line {n}: a cashier may give at most {limit}% discount; ask a manager.",
                            field="items", code="discount_not_allowed")
 
@@ -143,7 +143,18 @@ def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None) -> 
         _check_line(n, LineRequest(quantity, discount=to_money(request.discount)), product, gross, user)
         lines.append(PricedLine(product=product, quantity=quantity, unit_price=product.price,
                                 tax_rate=product.tax_rate, gross=gross, discount=to_money(request.discount)))
+    _check_order_discount(lines, to_money(order_discount), user)
     return price_lines(lines, order_discount)
+
+
+def _check_order_discount(lines, order_discount, user):
+    """A cashier's order discount is limited like a line discount (CASHIER_MAX_DISCOUNT_PERCENT of what
+    is left after the line discounts); managers and admins are not limited."""
+    limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
+    left = sum((line.gross - line.discount for line in lines), ZERO)
+    if getattr(user, "is_cashier", False) and order_discount > to_money(left * limit / 100):
+        raise ServiceError(f"A cashier may give at most {limit}% discount on the sale; ask a manager.",
+                           field="discount", code="discount_not_allowed")
 
 
 def next_receipt_number() -> str:

@@ -78,3 +78,16 @@ def test_cash_payment_gives_change_and_cancel_restores_stock(cashier, shop):
 def test_selling_without_a_shift_is_refused(other_cashier, product):
     with pytest.raises(ServiceError, match="shift"):
         create_sale(cashier=other_cashier, items=[LineRequest(Decimal("1"), product=product.pk)])
+
+
+@pytest.mark.django_db
+def test_a_cashiers_order_discount_is_limited_but_a_managers_is_not(cashier, manager, shop, settings):
+    settings.CASHIER_MAX_DISCOUNT_PERCENT = Decimal("10")
+    sugar, _ = shop
+    with pytest.raises(ServiceError, match="at most 10%"):
+        create_sale(cashier=cashier, items=[LineRequest(Decimal("1"), product=sugar.pk)], discount=Decimal("18.01"))
+    sale, _ = create_sale(cashier=cashier, items=[LineRequest(Decimal("1"), product=sugar.pk)], discount=Decimal("18"))
+    assert sale.total == Decimal("162.00")
+    Shift.objects.create(cashier=manager)
+    sale, _ = create_sale(cashier=manager, items=[LineRequest(Decimal("1"), product=sugar.pk)], discount=Decimal("90"))
+    assert sale.total == Decimal("90.00")
