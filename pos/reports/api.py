@@ -140,7 +140,8 @@ class SalesReportOut(serializers.Serializer):
     totals = SalesTotals()
     by_day = SalesDay(many=True)
     by_hour = SalesHour(many=True, help_text="Filled for a single-day period (today).")
-    by_product = SalesProduct(many=True)
+    by_product = SalesProduct(many=True, help_text="Best net sales first: the rows asked by limit/offset.")
+    product_count = serializers.IntegerField(help_text="Products sold or returned in the period (all rows).")
     by_category = SalesCategory(many=True)
     by_cashier = SalesCashier(many=True)
     by_payment_method = MethodRow(many=True)
@@ -170,7 +171,8 @@ class ProfitReportOut(serializers.Serializer):
     period = PeriodOut()
     totals = ProfitFigures()
     by_day = ProfitDay(many=True)
-    by_product = ProfitProduct(many=True)
+    by_product = ProfitProduct(many=True, help_text="Best gross margin first: the rows asked by limit/offset.")
+    product_count = serializers.IntegerField(help_text="Products sold or returned in the period (all rows).")
     by_category = ProfitCategory(many=True)
 
 
@@ -232,10 +234,14 @@ class InventoryReportOut(serializers.Serializer):
     period = PeriodOut(help_text="The period of the movement summary.")
     slow_days = serializers.IntegerField()
     totals = StockFigures()
-    by_product = StockProduct(many=True)
+    by_product = StockProduct(many=True, help_text="By category and name: the rows asked by limit/offset.")
+    product_count = serializers.IntegerField()
     by_category = StockCategory(many=True)
-    low_stock = LowStockRow(many=True)
-    slow_movers = SlowMover(many=True)
+    low_stock = LowStockRow(many=True, help_text="Lowest stock first: the rows asked by limit/offset.")
+    low_stock_count = serializers.IntegerField()
+    slow_movers = SlowMover(many=True, help_text="Most value at cost first: the rows asked by limit/offset.")
+    slow_movers_count = serializers.IntegerField()
+    slow_movers_value = money(help_text="Value at cost of every slow mover.")
     movements = MovementRow(many=True)
 
 
@@ -365,6 +371,33 @@ PERIOD_PARAMS = [
 ]
 
 
+DEFAULT_ROWS = 100
+MAX_ROWS = 1000
+PAGE_PARAMS = [
+    OpenApiParameter("limit", int, description=f"Rows of each per-product list in JSON (default {DEFAULT_ROWS}, at "
+                                               f"most {MAX_ROWS}); the xlsx and csv files hold every row."),
+    OpenApiParameter("offset", int, description="Rows of each per-product list to skip (default 0)."),
+]
+
+
+def _whole_number(value, field, default, low, high):
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ServiceError("Enter a whole number.", field=field, code=f"bad_{field}") from None
+    if not low <= number <= high:
+        raise ServiceError(f"Must be between {low} and {high}.", field=field, code=f"bad_{field}")
+    return number
+
+
+def product_page(params):
+    """The rows of the per-product lists that a JSON answer or a page shows."""
+    return queries.Page(_whole_number(params.get("limit"), "limit", DEFAULT_ROWS, 1, MAX_ROWS),
+                        _whole_number(params.get("offset"), "offset", 0, 0, 10_000_000))
+
+
 def format_param(*choices, default="json"):
     return OpenApiParameter("format", str, enum=list(choices), default=default,
                             description="json (default), or a file: xlsx (Excel) / csv / pdf.")
@@ -394,6 +427,12 @@ class ReportView(APIView):
         return queries.resolve_period(params.get("period") or self.default_period, params.get("start"),
                                       params.get("end"))
 
+    def products(self):
+        """Every row for a file, the asked rows for JSON."""
+        if self.request.accepted_renderer.format in ("xlsx", "csv"):
+            return queries.ALL
+        return product_page(self.request.query_params)
+
     def respond(self, data, name):
         fmt = self.request.accepted_renderer.format
         if fmt == "xlsx":
@@ -419,7 +458,8 @@ class SalesReportView(ReportView):
     sheets = staticmethod(exports.sales_sheets)
 
     @extend_schema(
-        summary="Sales report", tags=["reports"], parameters=[*PERIOD_PARAMS, format_param("json", "xlsx", "csv")],
+        summary="Sales report", tags=["reports"],
+        parameters=[*PERIOD_PARAMS, *PAGE_PARAMS, format_param("json", "xlsx", "csv")],
         description="Gross sales, discounts, refunds, net sales, VAT, number of sales, average basket; by day "
                     "(by hour for one day), product, category, cashier and payment method. A cashier gets the "
                     "report of their own sales only.",
@@ -428,7 +468,8 @@ class SalesReportView(ReportView):
     def get(self, request):
         period = self.period()
         cashier = None if has_role(request.user, *REPORT_ROLES) else request.user
-        return self.respond(queries.sales_report(period, cashier=cashier), f"sales-{_period_name(period)}")
+        report = queries.sales_report(period, cashier=cashier, products=self.products())
+        return self.respond(report, f"sales-{_period_name(period)}")
 
 
 class ProfitReportView(ReportView):
@@ -438,7 +479,8 @@ class ProfitReportView(ReportView):
     sheets = staticmethod(exports.profit_sheets)
 
     @extend_schema(
-        summary="Profit and loss", tags=["reports"], parameters=[*PERIOD_PARAMS, format_param("json", "xlsx", "csv")],
+        summary="Profit and loss", tags=["reports"],
+        parameters=[*PERIOD_PARAMS, *PAGE_PARAMS, format_param("json", "xlsx", "csv")],
         description="Revenue net of VAT, cost of goods sold (captured on each sale line), gross margin and margin "
                     "%, by day, product and category; returns netted in the period they were taken. Default "
                     "period: month. Refused to cashiers.",
@@ -446,7 +488,7 @@ class ProfitReportView(ReportView):
     )
     def get(self, request):
         period = self.period()
-        return self.respond(queries.profit_report(period), f"profit-{_period_name(period)}")
+        return self.respond(queries.profit_report(period, products=self.products()), f"profit-{_period_name(period)}")
 
 
 class InventoryReportView(ReportView):
@@ -459,7 +501,7 @@ class InventoryReportView(ReportView):
         summary="Inventory report", tags=["reports"],
         parameters=[*PERIOD_PARAMS, OpenApiParameter("days", int, description="Slow movers: no sale in this many "
                                                                               "days (default 30)."),
-                    format_param("json", "xlsx", "csv")],
+                    *PAGE_PARAMS, format_param("json", "xlsx", "csv")],
         description="On-hand quantity and value at cost and at retail per product and category, low-stock list, "
                     "slow movers, and stock movements by kind for the period (default: month). Refused to "
                     "cashiers.",
@@ -467,20 +509,13 @@ class InventoryReportView(ReportView):
     )
     def get(self, request):
         period = self.period()
-        report = queries.inventory_report(period, slow_days=slow_days(request.query_params.get("days")))
+        report = queries.inventory_report(period, slow_days=slow_days(request.query_params.get("days")),
+                                          products=self.products())
         return self.respond(report, f"inventory-{period.end}")
 
 
 def slow_days(value):
-    if value in (None, ""):
-        return 30
-    try:
-        days = int(value)
-    except ValueError:
-        raise ServiceError("Enter a whole number of days.", field="days", code="bad_days") from None
-    if not 1 <= days <= 3660:
-        raise ServiceError("Days must be between 1 and 3660.", field="days", code="bad_days")
-    return days
+    return _whole_number(value, "days", 30, 1, 3660)
 
 
 class DashboardView(ReportView):

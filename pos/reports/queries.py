@@ -70,7 +70,7 @@ PERIODS = ("today", "week", "month", "year", "custom")
 MAX_CUSTOM_DAYS = 366
 MONEY = DecimalField(max_digits=20, decimal_places=2)
 QUANTITY = DecimalField(max_digits=20, decimal_places=3)
-REPORT_WORK_MEM = "64MB"
+REPORT_WORK_MEM = "160MB"
 LABELS_BY_ID = 500  # more product ids than this: read the names of the whole catalogue in one query
 
 
@@ -427,7 +427,9 @@ def profit_report(period: Period, *, products: Page = ALL):
     since, until = period.since, period.until
     with report_session():
         per_day = grouped(since, until, ("day",), count_sales=None)
-        per_product = grouped(since, until, ("product",), count_sales=None)
+        # Counting sales makes PostgreSQL sort the lines by product, faster here than hashing 100k
+        # groups of numeric sums (and the figure costs nothing more).
+        per_product = grouped(since, until, ("product",))
         by_product, product_count = _products(per_product, profit_figures, "gross_margin", products,
                                               categories := _category_names())
         category_of = {pid: category for pid, (_, _, category) in _product_labels(
@@ -473,7 +475,8 @@ def _money_row(row, *fields):
 def stock_on_hand(page: Page = ALL):
     """Stock per product, by category then name: the page's rows."""
     products = _stocked_products().order_by("category__name", "name", "pk").values(
-        "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", category_name=F("category__name"),
+        "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price",
+        category_name=F("category__name"),
     ).annotate(value_at_cost=_value("cost_price"), value_at_retail=_value("price"))
     return [_money_row(p, "value_at_cost", "value_at_retail") for p in page.cut(products)]
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from pos.core.api import has_role
 from pos.core.errors import ServiceError
 from pos.reports import queries, services
-from pos.reports.api import slow_days
+from pos.reports.api import product_page, slow_days
 from pos.reports.pdf import shift_pdf
 from pos.sales.models import Shift
 
@@ -80,6 +80,25 @@ def _downloads(request, api_name, extra=None):
             for label, fmt_ in (("Excel", "xlsx"), ("CSV", "csv"))]
 
 
+def _rows(request):
+    """The rows of the per-product lists to show (limit/offset in the query string; the Excel and CSV
+    downloads hold every row)."""
+    try:
+        return product_page(request.GET)
+    except ServiceError as exc:
+        messages.error(request, f"{exc.field}: {exc.message}")
+        return product_page({})
+
+
+def _title(title, shown, count, page):
+    """A long list's title says which of its rows the page shows."""
+    if count <= len(shown) and not page.offset:
+        return title
+    if not shown:
+        return f"{title} (none of {count:,} from row {page.offset + 1:,})"
+    return f"{title} ({page.offset + 1:,}-{page.offset + len(shown):,} of {count:,}; the downloads hold all)"
+
+
 def _page(request, template, title, period, **extra):
     return render(request, template, {
         **admin.site.each_context(request), "title": title, "period": period, "periods": queries.PERIODS,
@@ -99,7 +118,8 @@ def sales_page(request):
     _require(request, *REPORT_ROLES, "cashier")
     period = _period(request, "today")
     cashier = None if has_role(request.user, *REPORT_ROLES) else request.user
-    report = queries.sales_report(period, cashier=cashier)
+    rows = _rows(request)
+    report = queries.sales_report(period, cashier=cashier, products=rows)
     t = report["totals"]
     timeline = report["by_hour"] or report["by_day"]
     labels = [f"{r['hour']:%H}:00" if "hour" in r else f"{r['date']:%d %b}" for r in timeline]
@@ -109,8 +129,9 @@ def sales_page(request):
                                  ("Refunds", fmt(t["refunds"])), ("VAT", fmt(t["vat"]))],
         chart=chart(labels, ("Net sales", [r["net_sales"] for r in timeline], "#2563eb")),
         tables=[
-            ("By product", table([("Product", "name", "text"), ("Quantity", "quantity", "quantity"),
-                                  *SALES_COLUMNS[:-1]], report["by_product"], t)),
+            (_title("By product", report["by_product"], report["product_count"], rows),
+             table([("Product", "name", "text"), ("Quantity", "quantity", "quantity"), *SALES_COLUMNS[:-1]],
+                   report["by_product"], t)),
             ("By category", table([("Category", "category", "text"), *SALES_COLUMNS[:-1]], report["by_category"], t)),
             ("By cashier", table([("Cashier", "cashier", "text"), *SALES_COLUMNS], report["by_cashier"], t)),
             ("By payment method", table([("Method", "label", "text"), ("Payments", "payments", "integer"),
@@ -123,7 +144,8 @@ def sales_page(request):
 def profit_page(request):
     _require(request, *REPORT_ROLES)
     period = _period(request, "month")
-    report = queries.profit_report(period)
+    rows = _rows(request)
+    report = queries.profit_report(period, products=rows)
     t = report["totals"]
     return _page(request, "reports/profit.html", "Profit and loss", period, report=report,
                  downloads=_downloads(request, "profit"),
@@ -135,7 +157,8 @@ def profit_page(request):
                  tables=[
                      ("By category", table([("Category", "category", "text"), *PROFIT_COLUMNS], report["by_category"],
                                            t)),
-                     ("By product", table([("Product", "name", "text"), *PROFIT_COLUMNS], report["by_product"], t)),
+                     (_title("By product", report["by_product"], report["product_count"], rows),
+                      table([("Product", "name", "text"), *PROFIT_COLUMNS], report["by_product"], t)),
                  ])
 
 
@@ -147,19 +170,23 @@ def inventory_page(request):
     except ServiceError as exc:
         messages.error(request, f"{exc.field}: {exc.message}")
         days = 30
-    report = queries.inventory_report(period, slow_days=days)
+    rows = _rows(request)
+    report = queries.inventory_report(period, slow_days=days, products=rows)
     t = report["totals"]
     values = [("Value at cost", "value_at_cost", "money"), ("Value at retail", "value_at_retail", "money")]
     return _page(request, "reports/inventory.html", "Inventory report", period, report=report, days=days,
                  downloads=_downloads(request, "inventory"),
                  kpis=[("Products", t["products"]), ("Value at cost", fmt(t["value_at_cost"])),
-                       ("Value at retail", fmt(t["value_at_retail"])), ("Low stock", len(report["low_stock"]))],
+                       ("Value at retail", fmt(t["value_at_retail"])), ("Low stock", report["low_stock_count"]),
+                       ("Slow movers at cost", fmt(report["slow_movers_value"]))],
                  tables=[
                      ("By category", table([("Category", "category", "text"), ("Products", "products", "integer"),
                                             ("On hand", "quantity", "quantity"), *values], report["by_category"], t)),
-                     ("Low stock", table([("Product", "name", "text"), ("On hand", "stock_quantity", "quantity"),
-                                          ("Reorder level", "reorder_level", "quantity")], report["low_stock"])),
-                     (f"Slow movers (no sale in {days} days)", table(
+                     (_title("Low stock", report["low_stock"], report["low_stock_count"], rows), table(
+                         [("Product", "name", "text"), ("On hand", "stock_quantity", "quantity"),
+                          ("Reorder level", "reorder_level", "quantity")], report["low_stock"])),
+                     (_title(f"Slow movers (no sale in {days} days)", report["slow_movers"],
+                             report["slow_movers_count"], rows), table(
                          [("Product", "name", "text"), ("On hand", "stock_quantity", "quantity"),
                           ("Last sold", "last_sold_at", "datetime"), ("Value at cost", "value_at_cost", "money")],
                          report["slow_movers"])),
@@ -167,9 +194,9 @@ def inventory_page(request):
                          [("Kind", "label", "text"), ("Movements", "movements", "integer"),
                           ("In", "quantity_in", "quantity"), ("Out", "quantity_out", "quantity"),
                           ("Value at cost", "value_at_cost", "money")], report["movements"])),
-                     ("Stock on hand", table([("Product", "name", "text"), ("Category", "category", "text"),
-                                              ("On hand", "stock_quantity", "quantity"), *values],
-                                             report["by_product"], t)),
+                     (_title("Stock on hand", report["by_product"], report["product_count"], rows), table(
+                         [("Product", "name", "text"), ("Category", "category", "text"),
+                          ("On hand", "stock_quantity", "quantity"), *values], report["by_product"], t)),
                  ])
 
 
