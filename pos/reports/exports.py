@@ -70,8 +70,10 @@ def _kind(column, row):
 def _add_up(sheet, row):
     sheet.written += 1
     for column in sheet.columns:
+        if not column.total:
+            continue
         value = row.get(column.key)
-        if column.total and _kind(column, row) in SUMMED and isinstance(value, (int, Decimal)):
+        if isinstance(value, (int, Decimal)) and _kind(column, row) in SUMMED:
             sheet.summed[column.key] = sheet.summed.get(column.key, ZERO) + value
 
 
@@ -81,9 +83,33 @@ def _totals(sheet):
     return {**{c.key: values.get(c.key) for c in sheet.columns if c.total and c.kind in SUMMED}, first: "Total"}
 
 
-def _cell(ws, column, value, kind, bold=False):
+class _Cells:
+    """Turns a sheet's rows into cells: plain values for text, and for each formatted column one
+    styled cell whose value is replaced row after row (the write-only sheet writes a row out before
+    the next is made), so a row costs no new cell or style lookup."""
+
+    def __init__(self, ws, columns):
+        self.ws, self.columns, self.styled = ws, columns, {}
+
+    def row(self, row):
+        cells = []
+        for n, column in enumerate(self.columns):
+            value = row.get(column.key)
+            kind = _kind(column, row)
+            if value is None or kind not in NUMBER_FORMATS:
+                cells.append(_plain(value))
+                continue
+            cell = self.styled.get((n, kind))
+            if cell is None:
+                cell = self.styled[(n, kind)] = _cell(self.ws, column, None, kind, formatted=True)
+            cell.value = _plain(value)
+            cells.append(cell)
+        return cells
+
+
+def _cell(ws, column, value, kind, bold=False, formatted=False):
     cell = WriteOnlyCell(ws, value=_plain(value))
-    if kind in NUMBER_FORMATS and value is not None:
+    if kind in NUMBER_FORMATS and (value is not None or formatted):
         cell.number_format = NUMBER_FORMATS[kind]
     if bold:
         cell.font = BOLD
@@ -99,9 +125,10 @@ def write_xlsx(sheets: list[Sheet], target):
             ws.column_dimensions[get_column_letter(n)].width = column.width
         ws.freeze_panes = "A2"
         ws.append([_cell(ws, c, c.header, "text", bold=True) for c in sheet.columns])
+        cells = _Cells(ws, sheet.columns)
         for row in sheet.rows:
             _add_up(sheet, row)
-            ws.append([_cell(ws, c, row.get(c.key), _kind(c, row)) for c in sheet.columns])
+            ws.append(cells.row(row))
         if sheet.with_totals:
             totals = _totals(sheet)
             ws.append([_cell(ws, c, totals.get(c.key), c.kind, bold=True) for c in sheet.columns])
