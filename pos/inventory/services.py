@@ -93,7 +93,9 @@ def post_movements(changes, *, kind, user=None, reference="", note="", allow_neg
         if missing:
             raise ServiceError(f"Unknown product id(s): {sorted(missing)}.", field="product", code="unknown_product")
         movements = _write(products, merged, costs, kind, user, reference, note, allow_negative)
-        sync_alerts([m.product for m in movements])
+        # Stock that went down can only raise alerts: a sale of well-stocked goods touches no alert.
+        sync_alerts([m.product for m in movements if m.quantity < 0], can_resolve=False)
+        sync_alerts([m.product for m in movements if m.quantity > 0])
     return movements
 
 
@@ -167,12 +169,13 @@ def ledger_mismatches():
 # --- Low-stock alerts -------------------------------------------------------------------------
 
 
-def sync_alerts(products):
+def sync_alerts(products, *, can_resolve=True):
     """Raise one active alert for each product at or below its reorder level; resolve the open alert
-    of each product back above it. Call with the products' rows locked and their current stock."""
+    of each product back above it (unless `can_resolve` is off). Call with the products' rows locked
+    and their current stock."""
     low = {p.pk: p for p in products if p.stock_quantity <= p.reorder_level and p.is_active}
     ok = [p.pk for p in products if p.pk not in low]
-    if ok:
+    if ok and can_resolve:
         _open_alerts().filter(product_id__in=ok).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
     if low:
         already = set(_open_alerts().filter(product_id__in=low).values_list("product_id", flat=True))

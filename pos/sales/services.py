@@ -492,16 +492,16 @@ def restore_stock(sale, *, user, kind):
     post_movements(changes, kind=kind, user=user, reference=sale.receipt_number)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def settle_sale(sale) -> Sale:
     """Recompute what was paid from the completed payments and mark the sale paid when they cover its
     total. Cash over the total becomes change due. Called by pos.payments.services after every payment
     state change; idempotent."""
     sale = lock_sale(sale)
-    paid = to_money(sale.payments.filter(status="completed").aggregate(total=Sum("amount"))["total"] or ZERO)
-    change = to_money(sale.payments.filter(status="completed").aggregate(total=Sum("change_given"))["total"] or ZERO)
+    sums = sale.payments.filter(status="completed").aggregate(paid=Sum("amount"), change=Sum("change_given"))
+    paid = to_money(sums["paid"] or ZERO)
     sale.paid_amount = paid
-    sale.change_due = change
+    sale.change_due = to_money(sums["change"] or ZERO)
     fields = ["paid_amount", "change_due"]
     if sale.status == SaleStatus.PENDING_PAYMENT and paid >= sale.total:
         transition(sale, SaleStatus.PAID)
