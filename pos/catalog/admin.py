@@ -31,6 +31,7 @@ from pos.catalog.models import Category, Product
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
 from pos.core.api import has_role
 from pos.core.errors import ServiceError
+from pos.inventory.admin import history_link
 
 STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 
@@ -126,19 +127,19 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
     resource_classes = [ProductResource]
     form = ProductAdminForm
     list_display = ["name", "sku", "barcode", "category", "price", "stock_quantity", "reorder_level",
-                    "stock_badge", "is_active"]
+                    "stock_badge", "movements", "is_active"]
     list_editable = ["price", "reorder_level", "is_active"]
     list_filter = [("category", RelatedDropdownFilter), StockStateFilter, ("is_active", BooleanRadioFilter),
                    ("price", RangeNumericFilter)]
     search_fields = ["name", "sku", "barcode"]
     list_select_related = ["category"]
     autocomplete_fields = ["category"]
-    readonly_fields = ["stock_quantity", "created_at", "updated_at"]
+    readonly_fields = ["stock_quantity", "movements", "created_at", "updated_at"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["name", "category", "sku", "barcode", "unit", "image", "is_active"]}),
         ("Price", {"fields": ["price", "cost_price", "tax_rate"]}),
-        ("Stock", {"fields": ["stock_quantity", "reorder_level"],
+        ("Stock", {"fields": ["stock_quantity", "movements", "reorder_level"],
                    "description": "Stock changes only through stock movements, goods received and counts."}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -146,6 +147,11 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
     @display(description="stock state", label={STOCK_OUT: "danger", STOCK_LOW: "warning", STOCK_OK: "success"})
     def stock_badge(self, obj):
         return stock_state(obj)
+
+    @display(description="movements")
+    def movements(self, obj):
+        """The product's stock ledger (the movement list filtered on it)."""
+        return history_link(obj.pk) if obj.pk else "-"
 
     def save_model(self, request, obj, form, change):
         services.save_product(obj, user=request.user)

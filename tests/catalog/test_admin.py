@@ -171,3 +171,24 @@ def test_history_pages_open_for_products_and_categories(milk, manager, client):
     assert [r.history_user for r in history.context["page_obj"]][:1] == [manager]
     assert "manager" in history.content.decode()
     assert client.get(f"/admin/catalog/category/{milk.category_id}/history/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_product_links_to_its_stock_movements(manager):
+    from decimal import Decimal
+
+    from django.test import Client
+
+    from pos.inventory.services import adjust_stock
+    from tests.factories import ProductFactory
+
+    product, other = ProductFactory(name="Linked flour"), ProductFactory(name="Unrelated soap")
+    adjust_stock(product, Decimal("3"), user=manager, reason="delivery")
+    adjust_stock(other, Decimal("5"), user=manager, reason="delivery")
+    client = Client()
+    client.force_login(manager)
+    page = client.get(f"/admin/catalog/product/{product.pk}/change/").content.decode()
+    link = f"/admin/inventory/stockmovement/?product={product.pk}"
+    assert link in page
+    movements = client.get(link).content.decode()
+    assert "Linked flour" in movements and "Unrelated soap" not in movements
