@@ -5,7 +5,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
-from django.urls import reverse_lazy
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -244,8 +243,6 @@ ALLOW_NEGATIVE_STOCK = env_bool("ALLOW_NEGATIVE_STOCK", False)
 SALE_PAYMENT_TIMEOUT = int(env("SALE_PAYMENT_TIMEOUT", "900"))
 # Highest line discount (percent) a cashier may give; managers and admins are not limited.
 CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10"))
-# Cash rounding step for the cash tender (0 = none; e.g. 1 rounds cash to whole shillings).
-CASH_ROUNDING = Decimal(env("CASH_ROUNDING", "0"))
 LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
 
 # --- Payments -----------------------------------------------------------------------------------

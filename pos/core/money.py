@@ -2,8 +2,6 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
-
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 QTY = Decimal("0.001")
@@ -24,14 +22,6 @@ def tax_included(gross: Decimal, rate_percent: Decimal) -> Decimal:
     if rate == 0:
         return ZERO
     return to_money(Decimal(gross) * rate / (Decimal(100) + rate))
-
-
-def round_cash(amount: Decimal) -> Decimal:
-    """Round an amount due in cash to the configured step (CASH_ROUNDING, 0 = no rounding)."""
-    step = Decimal(settings.CASH_ROUNDING)
-    if not step:
-        return to_money(amount)
-    return to_money((Decimal(amount) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
 
 
 def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
