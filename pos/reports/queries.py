@@ -27,11 +27,24 @@ Periods
 -------
 ``today``; ``week`` (Monday of this week to today); ``month`` (the 1st to today); ``year`` (1 January
 to today); ``custom`` (``start`` and ``end``, YYYY-MM-DD, both included, at most 366 days).
+
+Speed (a year: ~1,000,000 lines, 100,000 products)
+--------------------------------------------------
+* Lines are grouped by ids and dates only; names (products, categories, cashiers) are read afterwards
+  for the rows shown. The sales report makes three passes over the period's lines: by (day or hour,
+  cashier), which also gives the totals; by product; by category. Profit makes two (by day, by
+  product) and adds its categories up from the products. Numbers of sales per day and cashier come
+  from the sales table.
+* Long per-product lists (products, stock on hand, low stock, slow movers) take a ``Page``: JSON and
+  admin pages show one page with the number of rows there are; xlsx and csv files get every row.
+* On PostgreSQL a report runs with JIT off and a larger work_mem (``report_session``).
 """
 
+import heapq
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -156,8 +169,10 @@ def report_session():
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)",
+                           [REPORT_WORK_MEM])
         yield
 
 
@@ -244,10 +259,15 @@ def grouped(since, until, by=(), cashier=None, count_sales="lines"):
         parts.append(_aggregate(counted_sales(since, until, cashier), {keys[n][0]: keys[n][3] for n in by},
                                 {"sales_count": lambda: Count("id")}))
     merged = {}
+    empty = empty_figures()
     for rows in parts:
         for row in rows:
             key = tuple(row.pop(alias) for alias in aliases)
-            merged.setdefault(key, empty_figures()).update({k: v for k, v in row.items() if v is not None})
+            into = merged.get(key)
+            if into is None:
+                merged[key] = {**empty, **row}
+            else:
+                into.update(row)
     return merged
 
 
@@ -348,7 +368,8 @@ def _products(raw, figures, rank, page, categories):
     """Product rows (figures and names), best first by `rank`; only the page's rows get names and
     figures. Returns (rows, number of products)."""
     score = RANKS[rank]
-    ranked = page.cut(sorted(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
+    best = sorted if page.limit is None else partial(heapq.nsmallest, page.offset + page.limit)
+    ranked = page.cut(best(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
     labels = _product_labels([pid for (pid,), _ in ranked])
     rows = []
     for (pid,), figs in ranked:

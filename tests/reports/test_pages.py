@@ -8,7 +8,14 @@ from decimal import Decimal as Dec
 import pytest
 
 from pos.inventory.services import adjust_stock
-from pos.reports.queries import Page, Period, inventory_report, profit_report, resolve_period, sales_report
+from pos.reports.queries import (
+    Page,
+    Period,
+    inventory_report,
+    profit_report,
+    resolve_period,
+    sales_report,
+)
 from tests.factories import ProductFactory
 from tests.reports.conftest import D1, D, login
 from tests.reports.test_api import workbook
