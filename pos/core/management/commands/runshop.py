@@ -26,6 +26,8 @@ class Command(BaseCommand):
             call_command("load_demo")
         call_command("ensure_schedules")
         worker = None if no_worker else self.start_worker()
+        # Stopping the shop with SIGTERM (kill, systemd) must stop the worker too, as Ctrl-C does.
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         self.stdout.write(self.style.SUCCESS(
             f"Shop at http://{addrport}/admin/  API docs http://{addrport}/swagger/  "
             f"payments sandbox {settings.SANDBOX_BASE_URL}/"
@@ -35,7 +37,10 @@ class Command(BaseCommand):
         finally:
             if worker:
                 worker.send_signal(signal.SIGTERM)
-                worker.wait(timeout=15)
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
 
     def start_worker(self):
         self.stdout.write("Starting the task worker (manage.py qcluster)...")
