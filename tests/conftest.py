@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def needs_postgres(db):
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks / concurrency): set DATABASE_URL=postgres://...")
+        pytest.skip("needs PostgreSQL (row locks, concurrency or pg_dump): set DATABASE_URL=postgres://...")
 
 
 def _user(role, username):
