@@ -129,6 +129,21 @@ def stk_problem(body):
     return next((name for name, ok in checks.items() if not ok), None)
 
 
+def checked_request(request, problem):
+    """What every Daraja call checks first, in its order: the bearer token, a JSON body, then the first
+    invalid field (`problem(body)` names it). Returns (body, None), or (None, the error answer)."""
+    refused = token_refused(request)
+    if refused:
+        return None, refused
+    body = json_body(request)
+    if body is None:
+        return None, invalid("Body")
+    bad = problem(body)
+    if bad:
+        return None, invalid(bad)
+    return body, None
+
+
 def resolved(tx) -> bool:
     """The simulated customer has acted (the delay has passed) and the transaction has a result."""
     return tx["resolves"] and time.time() >= tx["ready_at"]
@@ -137,15 +152,9 @@ def resolved(tx) -> bool:
 @simulator("mpesa")
 @require_POST
 def stk_push(request):
-    refused = token_refused(request)
-    if refused:
-        return refused
-    body = json_body(request)
-    if body is None:
-        return invalid("Body")
-    problem = stk_problem(body)
-    if problem:
-        return invalid(problem)
+    body, error = checked_request(request, stk_problem)
+    if error:
+        return error
     if not password_ok(body):
         return daraja_error(500, "500.001.1001", "Wrong credentials")
     phone, amount = str(body["PhoneNumber"]), whole_amount(body["Amount"])
@@ -196,15 +205,9 @@ def stk_callback(tx) -> dict:
 @simulator("mpesa")
 @require_POST
 def stk_query(request):
-    refused = token_refused(request)
-    if refused:
-        return refused
-    body = json_body(request)
-    if body is None:
-        return invalid("Body")
-    missing = first_missing(body, QUERY_FIELDS)
-    if missing:
-        return invalid(missing)
+    body, error = checked_request(request, lambda body: first_missing(body, QUERY_FIELDS))
+    if error:
+        return error
     if not password_ok(body):
         return daraja_error(500, "500.001.1001", "Wrong credentials")
     tx = state.load(f"mpesa:stk:{body['CheckoutRequestID']}")
@@ -222,15 +225,9 @@ def stk_query(request):
 @simulator("mpesa")
 @require_POST
 def reversal(request):
-    refused = token_refused(request)
-    if refused:
-        return refused
-    body = json_body(request)
-    if body is None:
-        return invalid("Body")
-    missing = first_missing(body, REVERSAL_FIELDS)
-    if missing:
-        return invalid(missing)
+    body, error = checked_request(request, lambda body: first_missing(body, REVERSAL_FIELDS))
+    if error:
+        return error
     if body["CommandID"] != "TransactionReversal":
         return invalid("CommandID")
     amount = whole_amount(body["Amount"])
