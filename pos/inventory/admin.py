@@ -428,10 +428,7 @@ class GoodsReceiptAdmin(SimpleHistoryAdmin, ModelAdmin):
         return sum((line.value for line in receipt.lines.all()), Decimal("0.00"))
 
     def save_model(self, request, obj, form, change):
-        services.ensure_receipt_draft(obj)
-        if not change:
-            obj.created_by = request.user
-        obj.save()
+        services.save_receipt_draft(obj, user=request.user)
 
     @admin.action(description="Post selected notes (stock in, average cost)", permissions=["post"])
     def post_selected(self, request, queryset):

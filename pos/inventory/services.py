@@ -334,6 +334,18 @@ def ensure_receipt_draft(receipt):
 
 
 @transaction.atomic
+def save_receipt_draft(receipt, *, user):
+    """Create a draft note, or save changes to one. The stored note is locked and checked, so a note
+    posted meanwhile (by another manager) is never changed."""
+    if receipt.pk:
+        ensure_receipt_draft(GoodsReceipt.objects.select_for_update().get(pk=receipt.pk))
+    else:
+        receipt.created_by = user
+    receipt.save()
+    return receipt
+
+
+@transaction.atomic
 def post_receipt(receipt, *, user):
     """Post a draft note: one purchase movement per product (reference GRN-<id>) at the lines' cost,
     which moves each product's cost price to the weighted average. Posting twice is refused."""

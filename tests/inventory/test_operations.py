@@ -276,3 +276,21 @@ def test_check_stock_finds_a_deliberate_mismatch(manager, stocked, capsys, djang
     out = capsys.readouterr().out
     assert bad.sku in out and "difference 3.000" in out and good.sku not in out
     assert ledger_sum(bad) == 6
+
+
+@pytest.mark.django_db
+def test_a_draft_note_can_be_edited_but_a_note_posted_meanwhile_cannot(manager, supplier):
+    from pos.inventory.services import save_receipt_draft
+
+    new = save_receipt_draft(GoodsReceipt(supplier=supplier, supplier_reference="INV-1"), user=manager)
+    assert new.created_by == manager
+    new.supplier_reference = "INV-1A"
+    save_receipt_draft(new, user=manager)
+    product = ProductFactory()
+    stale = GoodsReceipt.objects.get(pk=receive(supplier, manager, (product, "2", "50")).pk)  # posted
+    stale.status = "draft"  # the editor's copy was read before another manager posted it
+    stale.supplier_reference = "changed"
+    with pytest.raises(ServiceError, match="posted"):
+        save_receipt_draft(stale, user=manager)
+    assert GoodsReceipt.objects.get(pk=stale.pk).supplier_reference != "changed"
+    assert GoodsReceipt.objects.get(pk=new.pk).supplier_reference == "INV-1A"
