@@ -43,7 +43,7 @@ from pos.payments.models import (
     RefundStatus,
 )
 from pos.sales.models import SaleStatus
-from pos.sales.services import lock_sale, settle_sale
+from pos.sales.services import lock_sale, settle_locked_sale, settle_sale
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def pay_cash(sale, *, amount_tendered, user, amount=None):
         amount_tendered=tendered, change_given=tendered - applied, created_by=user, completed_at=timezone.now(),
         amount_received=applied,
     )
-    settle_sale(sale)
+    settle_locked_sale(sale)
     return payment
 
 

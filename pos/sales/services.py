@@ -497,7 +497,11 @@ def settle_sale(sale) -> Sale:
     """Recompute what was paid from the completed payments and mark the sale paid when they cover its
     total. Cash over the total becomes change due. Called by pos.payments.services after every payment
     state change; idempotent."""
-    sale = lock_sale(sale)
+    return settle_locked_sale(lock_sale(sale))
+
+
+def settle_locked_sale(sale) -> Sale:
+    """settle_sale for a caller that already holds the sale's row lock in its transaction."""
     sums = sale.payments.filter(status="completed").aggregate(paid=Sum("amount"), change=Sum("change_given"))
     paid = to_money(sums["paid"] or ZERO)
     sale.paid_amount = paid
