@@ -132,7 +132,7 @@ def make_sales(n_lines):
         when = now - timedelta(seconds=rng.randrange(0, 365 * 24 * 3600))
         picked = rng.sample(catalogue, LINES_PER_SALE)
         lines = []
-        for pid, name, sku, code, price, cost, rate in picked:
+        for *_, price, cost, rate in picked:
             qty = Decimal(rng.randrange(1, 4))
             product = P()
             product.cost_price = cost
