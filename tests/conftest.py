@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from pos.accounts.models import Role
@@ -51,6 +52,13 @@ def other_cashier(db):
 @pytest.fixture
 def bookkeeper(db):
     return _user(Role.BOOKKEEPER, "bookkeeper")
+
+
+def client_for(user):
+    """A Django test client logged in as `user` (admin pages, the checkout page)."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def api_client_for(user):

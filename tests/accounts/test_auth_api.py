@@ -9,7 +9,7 @@ STRONG = "Kilimanjaro-2026!"
 
 
 def with_password(user, password="pass12345"):
-    """Give the user a known password, saved (tests.factories sets it on the instance only)."""
+    """Give the user a known password."""
     user.set_password(password)
     user.save(update_fields=["password"])
     return user

@@ -22,8 +22,6 @@ def form_data(category, **changes):
 
 
 def logged_in(client, user):
-    # tests.factories sets the password on the instance only; the session hash needs it saved.
-    user.save(update_fields=["password"])
     client.force_login(user)
     return client
 

@@ -71,7 +71,6 @@ def shelves(db):
 
 def upload(client, user, content, filename, fmt, model="product"):
     """Admin import step 1: upload the file; the answer is a dry-run preview (or the rows' errors)."""
-    user.save(update_fields=["password"])  # tests.factories leaves the password unsaved; the session needs it
     client.force_login(user)
     upload = io.BytesIO(content)
     upload.name = filename
@@ -172,7 +171,6 @@ def test_reimport_updates_by_sku_and_never_touches_stock(shelves, manager, stock
 @pytest.mark.django_db
 def test_cashier_and_bookkeeper_cannot_import(shelves, cashier, bookkeeper, client):
     for user in (cashier, bookkeeper):
-        user.save(update_fields=["password"])
         client.force_login(user)
         upload = io.BytesIO(xlsx_bytes(HEADER, GOOD_ROWS))
         upload.name = "products.xlsx"
@@ -183,7 +181,6 @@ def test_cashier_and_bookkeeper_cannot_import(shelves, cashier, bookkeeper, clie
 @pytest.mark.django_db
 def test_admin_export_to_xlsx_reopens_with_openpyxl(milk, bookkeeper, manager, stock, client):
     stock(milk, "12", manager)
-    bookkeeper.save(update_fields=["password"])
     client.force_login(bookkeeper)
     form = client.get("/admin/catalog/product/export/").context["form"]
     data = {"format": "0", "resource": "0", **{name: "on" for name in form.fields if name.startswith("productresource_")}}

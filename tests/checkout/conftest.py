@@ -8,33 +8,6 @@ from pos.sales.services import open_shift
 from tests.factories import ProductFactory
 
 
-def with_password(user):
-    """tests.factories.UserFactory sets the password after its last save (skip_postgeneration_save), so the
-    database row has none and a session is dropped at the next request: store it."""
-    user.save(update_fields=["password"])
-    return user
-
-
-@pytest.fixture
-def cashier(cashier):
-    return with_password(cashier)
-
-
-@pytest.fixture
-def other_cashier(other_cashier):
-    return with_password(other_cashier)
-
-
-@pytest.fixture
-def manager(manager):
-    return with_password(manager)
-
-
-@pytest.fixture
-def bookkeeper(bookkeeper):
-    return with_password(bookkeeper)
-
-
 @pytest.fixture
 def shop(manager):
     """Three products with stock: sugar (16% VAT), milk (VAT exempt), rice sold by the kilogram."""

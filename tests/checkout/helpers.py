@@ -2,14 +2,7 @@
 
 import json
 
-from django.test import Client
 from django.urls import reverse
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client, name, body, key=None, args=()):

@@ -11,7 +11,8 @@ from django.urls import reverse
 from pos.payments.models import Payment
 from pos.sales.models import Sale
 from pos.sales.services import LineRequest, create_sale
-from tests.checkout.helpers import cart, logged_in, pay, post
+from tests.checkout.helpers import cart, pay, post
+from tests.conftest import client_for
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,18 +21,18 @@ pytestmark = pytest.mark.django_db
 # --- the page and who may use it -----------------------------------------------------------------------
 
 def test_cashier_lands_on_the_checkout_after_login(cashier):
-    response = logged_in(cashier).get("/admin/")
+    response = client_for(cashier).get("/admin/")
     assert response.status_code == 302 and response.url == reverse("checkout:page")
 
 
 def test_manager_keeps_the_dashboard_and_may_open_the_checkout(manager):
-    client = logged_in(manager)
+    client = client_for(manager)
     assert client.get("/admin/").status_code == 200
     assert client.get(reverse("checkout:page")).status_code == 200
 
 
 def test_page_shows_scanner_shortcuts_and_no_shift_state(cashier):
-    response = logged_in(cashier).get(reverse("checkout:page"))
+    response = client_for(cashier).get(reverse("checkout:page"))
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="co-scan"' in html and "search products by name" in html
@@ -46,7 +47,7 @@ def test_anonymous_is_sent_to_the_admin_login():
 
 
 def test_bookkeeper_is_refused_page_and_endpoints(bookkeeper, shop):
-    client = logged_in(bookkeeper)
+    client = client_for(bookkeeper)
     assert client.get(reverse("checkout:page")).status_code == 403
     response = post(client, "price", cart((shop["sugar"], "1", "0")))
     assert response.status_code == 403 and "may not use the checkout" in response.json()["error"]
@@ -150,7 +151,7 @@ def test_cashier_discount_limit_is_enforced_by_the_server(till, manager, shop):
     assert order_over.status_code == 400 and order_over.json()["field"] == "discount"
     refused = post(till, "sales", cart((shop["sugar"], "1", "15")), key="k-too-generous")
     assert refused.status_code == 400 and Sale.objects.count() == 0
-    assert post(logged_in(manager), "price", cart((shop["sugar"], "1", "15"))).json()["total"] == "153.00"
+    assert post(client_for(manager), "price", cart((shop["sugar"], "1", "15"))).json()["total"] == "153.00"
 
 
 # --- charging ---------------------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def test_charge_is_idempotent_per_cart_key(till, shop):
 
 
 def test_charge_needs_an_idempotency_key_and_an_open_shift(cashier, shop):
-    client = logged_in(cashier)
+    client = client_for(cashier)
     no_key = post(client, "sales", cart((shop["sugar"], "1", "0")))
     assert no_key.status_code == 400 and no_key.json()["field"] == "Idempotency-Key"
     no_shift = post(client, "sales", cart((shop["sugar"], "1", "0")), key="k-no-shift")
@@ -256,7 +257,7 @@ def test_malformed_body_is_a_400(till):
 # --- the shift ---------------------------------------------------------------------------------------------
 
 def test_open_sell_and_close_a_shift_with_the_cash_variance(cashier, shop):
-    client = logged_in(cashier)
+    client = client_for(cashier)
     opened = post(client, "shift-open", {"opening_float": "1000"})
     assert opened.status_code == 201 and opened.json()["shift"]["opening_float"] == "1000.00"
     again = post(client, "shift-open", {"opening_float": "500"})

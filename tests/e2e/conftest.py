@@ -18,13 +18,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def cashier(cashier):
-    """tests.factories.UserFactory leaves the password out of the database row: store it, to log in."""
-    cashier.save(update_fields=["password"])
-    return cashier
-
-
-@pytest.fixture
 def shop(manager):
     sugar = ProductFactory(name="Sugar 1kg", price=Decimal("180.00"), cost_price=Decimal("150.00"))
     milk = ProductFactory(name="Milk 500ml", price=Decimal("65.00"), cost_price=Decimal("50.00"), tax_rate=Decimal(0))

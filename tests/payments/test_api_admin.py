@@ -3,24 +3,16 @@
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from pos.payments.models import PaymentCallback
 from pos.payments.services import handle_callback, pay_cash, request_refund
+from tests.conftest import client_for
 from tests.payments.flows import fresh, make_sale
-
-
-def login(user):
-    client = Client()
-    user.save(update_fields=["password"])  # the factory sets the password on the instance only
-    client.force_login(user)
-    return client
-
 
 @pytest.mark.django_db
 def test_manager_sees_payments_with_events_and_cannot_edit_them(cashier, manager):
     payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
-    client = login(manager)
+    client = client_for(manager)
     listing = client.get("/admin/payments/payment/?status__exact=completed&method__exact=cash")
     assert listing.status_code == 200 and payment.sale.receipt_number in listing.content.decode()
     page = client.get(f"/admin/payments/payment/{payment.pk}/change/")
@@ -36,7 +28,7 @@ def test_callback_log_is_read_only(manager, bookkeeper):
     handle_callback("card", b"not json", {"Content-Type": "text/plain"}, "127.0.0.1")
     callback = PaymentCallback.objects.get()
     for user in (manager, bookkeeper):
-        client = login(user)
+        client = client_for(user)
         listing = client.get("/admin/payments/paymentcallback/")
         assert listing.status_code == 200 and "Malformed" in listing.content.decode()
         assert client.get("/admin/payments/paymentcallback/add/").status_code == 403
@@ -48,9 +40,9 @@ def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, mana
     settings.REFUND_APPROVAL_THRESHOLD = Decimal("10")
     payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
     refund, _ = request_refund(payment, "40", "damaged", manager)
-    denied = login(bookkeeper).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
+    denied = client_for(bookkeeper).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
     assert denied.status_code in (200, 302) and fresh(refund).status == "pending_approval"
-    login(manager).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
+    client_for(manager).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
     refund = fresh(refund)
     assert refund.status == "completed" and refund.approved_by == manager
 
@@ -59,7 +51,7 @@ def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, mana
 def test_a_cashier_sees_only_payments_of_their_own_sales_in_the_back_office(cashier, other_cashier):
     mine = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
     theirs = pay_cash(make_sale(other_cashier, "200.00"), amount_tendered=Decimal("200"), user=other_cashier)
-    client = login(cashier)
+    client = client_for(cashier)
     listing = client.get("/admin/payments/payment/").content.decode()
     assert mine.sale.receipt_number in listing and theirs.sale.receipt_number not in listing
     assert client.get(f"/admin/payments/payment/{theirs.pk}/change/").status_code in (302, 404)

@@ -96,7 +96,5 @@ def shop(cashier, other_cashier, manager, products):
 
 
 def login(client, user):
-    """tests.factories sets the password on the instance only: save it so the session hash holds."""
-    user.save(update_fields=["password"])
     client.force_login(user)
     return client

@@ -4,22 +4,14 @@ through the services, shift list with variances and the X/Z report."""
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from pos.payments.services import pay_cash
 from pos.sales.models import Sale, SaleReturn
 from pos.sales.services import LineRequest, close_shift, create_sale
+from tests.conftest import client_for
 
 D = Decimal
 SALES = "/admin/sales/sale/"
-
-
-def logged_in(user):
-    # tests.factories sets the password on the instance only; the session hash needs it saved.
-    user.save(update_fields=["password"])
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def sales(cashier, till, goods):
 
 @pytest.mark.django_db
 def test_changelist_shows_the_filtered_totals(manager, sales):
-    client = logged_in(manager)
+    client = client_for(manager)
     page = client.get(SALES)
     assert page.status_code == 200
     assert page.context["sales_totals"]["total"] == D("425.00") and page.context["sales_totals"]["count"] == 2
@@ -47,7 +39,7 @@ def test_changelist_shows_the_filtered_totals(manager, sales):
 @pytest.mark.django_db
 def test_detail_is_read_only_with_lines_payments_and_actions(manager, sales):
     paid, _ = sales
-    client = logged_in(manager)
+    client = client_for(manager)
     page = client.get(f"{SALES}{paid.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -63,7 +55,7 @@ def test_detail_is_read_only_with_lines_payments_and_actions(manager, sales):
 @pytest.mark.django_db
 def test_cancel_action_uses_the_service_and_reports_refusals(manager, sales, goods):
     paid, unpaid = sales
-    client = logged_in(manager)
+    client = client_for(manager)
     answer = client.post(SALES, {"action": "cancel_selected", "_selected_action": [paid.pk, unpaid.pk]}, follow=True)
     shown = [str(m) for m in answer.context["messages"]]
     assert any("1 sale(s) cancelled" in m for m in shown)
@@ -80,8 +72,8 @@ def test_return_page_takes_a_capped_return(manager, cashier, sales, goods):
     paid, _ = sales
     item = paid.items.get()
     path = f"{SALES}{paid.pk}/return/"
-    assert logged_in(cashier).get(path).status_code == 403
-    client = logged_in(manager)
+    assert client_for(cashier).get(path).status_code == 403
+    client = client_for(manager)
     assert b'name="qty-%d"' % item.pk in client.get(path).content
     refused = client.post(path, {f"qty-{item.pk}": "3", "reason": "x"}, follow=True)
     assert any("at most 2" in str(m) for m in refused.context["messages"])
@@ -95,14 +87,14 @@ def test_return_page_takes_a_capped_return(manager, cashier, sales, goods):
 @pytest.mark.django_db
 def test_cashier_sees_only_their_sales_in_the_back_office(other_cashier, sales):
     paid, _ = sales
-    client = logged_in(other_cashier)
+    client = client_for(other_cashier)
     assert client.get(f"{SALES}{paid.pk}/receipt-pdf/").status_code == 404
     assert client.get(SALES).context["cl"].result_count == 0
 
 
 @pytest.mark.django_db
 def test_shift_list_shows_variances_and_the_report_page(manager, cashier, till, sales):
-    client = logged_in(manager)
+    client = client_for(manager)
     x = client.get(f"/admin/sales/shift/{till.pk}/report/")
     assert x.status_code == 200 and x.context["report"].kind == "X"
     assert b"X report" in x.content and b"1360.00" in x.content  # 1000 float + 400 cash - 40 change
