@@ -101,8 +101,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing at once with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The web server and the task worker write to the same file. Transactions take the write lock when
+    # they begin (IMMEDIATE), so a writer waits up to `timeout` seconds for another instead of failing
+    # at once with "database is locked" when its read lock cannot be upgraded; WAL lets readers go on
+    # while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
