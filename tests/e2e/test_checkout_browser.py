@@ -204,3 +204,28 @@ def test_a_sale_cancelled_behind_the_tills_back_frees_the_cart(live_server, brow
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=change-due]")).to_have_text("KES 20.00")
     assert [s.status for s in Sale.objects.order_by("pk")] == ["cancelled", "paid"]
+
+
+def test_lines_appear_in_scan_order_even_when_the_first_lookup_answers_last(live_server, browser_page, login,
+                                                                             cashier, shop):
+    page = browser_page
+    sugar, milk = shop["sugar"], shop["milk"]
+
+    def slow_sugar(route):
+        if sugar.barcode in route.request.url:
+            page.wait_for_timeout(800)  # the network is slow for the first scan only
+        route.continue_()
+
+    login(page, "cashier")
+    page.wait_for_url(f"{live_server.url}/admin/checkout/")
+    page.keyboard.type("1000")
+    page.keyboard.press("Enter")
+    expect(page.locator("#co-scan")).to_be_focused()
+    page.route("**/admin/checkout/api/scan/**", slow_sugar)
+    for product in (sugar, milk):
+        page.keyboard.type(product.barcode)
+        page.keyboard.press("Enter")
+    lines = page.locator("[data-test=cart-line]")
+    expect(lines).to_have_count(2)
+    expect(lines.nth(0)).to_contain_text(sugar.name)
+    expect(lines.nth(1)).to_contain_text(milk.name)

@@ -12,6 +12,9 @@
   const POLL_MS = 2000;
   const PROVIDER_WAIT_MS = 120000; // M-Pesa refuses a new push to the same phone for about 2 minutes
   const METHOD_NAMES = { cash: "Cash", mpesa: "M-Pesa", airtel: "Airtel Money", card: "Card" };
+  // Scans are looked up in parallel but applied in the order they were scanned, so a fast scanner's
+  // lines appear in scan order. Kept outside Alpine's reactive data: its proxy breaks Promise methods.
+  let scans = Promise.resolve();
 
   function newKey() {
     const bytes = new Uint8Array(16);
@@ -252,15 +255,19 @@
           this.openSearch(text);
           return;
         }
-        try {
-          const data = await call(`${this.config.urls.scan}?code=${encodeURIComponent(text)}`);
-          this.message = null;
-          this.addProduct(data.product);
-        } catch (err) {
-          if (err.data && err.data.code === "unknown_barcode" && /[a-z]/i.test(text)) this.openSearch(text);
-          else this.fail(err.message);
-        }
-        this.focusScanner();
+        const lookup = call(`${this.config.urls.scan}?code=${encodeURIComponent(text)}`);
+        scans = scans.then(async () => {
+          try {
+            const data = await lookup;
+            this.message = null;
+            this.addProduct(data.product);
+          } catch (err) {
+            if (err.data && err.data.code === "unknown_barcode" && /[a-z]/i.test(text)) this.openSearch(text);
+            else this.fail(err.message);
+          }
+          this.focusScanner();
+        });
+        await scans;
       },
       addProduct(product) {
         if (!this.editable) return;
