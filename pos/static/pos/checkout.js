@@ -178,11 +178,15 @@
       },
 
       // ---- focus: the scanner input keeps the focus unless the cashier works in another field ------------
-      focusScanner() {
+      focusScanner(tries = 20) {
+        // A field that is not shown yet (a slow first paint) cannot take focus: try again shortly, until
+        // it has it. Once it has focus nothing retries, so a field the cashier picks is never taken away.
         this.$nextTick(() => {
           if (this.dialog) return;
           const target = this.shift ? this.$refs.scan : this.$refs.float;
-          if (target && !target.disabled) target.focus();
+          if (!target || target.disabled) return;
+          target.focus();
+          if (document.activeElement !== target && tries > 0) setTimeout(() => this.focusScanner(tries - 1), 50);
         });
       },
       onScanBlur(event) {
