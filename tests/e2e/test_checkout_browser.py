@@ -170,6 +170,7 @@ def test_keyboard_only_search_quantities_discount_limit_and_closing_the_shift(li
     page.keyboard.type("480")
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=variance]")).to_have_text("KES -20.00")
+    expect(page.locator("#co-close-done")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#co-float")).to_be_focused()
 
@@ -201,6 +202,7 @@ def test_a_sale_cancelled_behind_the_tills_back_frees_the_cart(live_server, brow
     page.keyboard.type("200")
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=cash-dialog]")).to_contain_text(f"Sale {sale.receipt_number} was cancelled")
+    expect(page.locator("[data-test=cash-submit]")).to_be_enabled()  # the refused payment has finished
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=change-due]")).to_have_text("KES 20.00")
     assert [s.status for s in Sale.objects.order_by("pk")] == ["cancelled", "paid"]

@@ -393,8 +393,8 @@
         this.dialog = name;
         this.focusField(fieldId);
       },
-      focusField(id, tries = 10) {
-        // a field inside an x-if block exists only once Alpine has rendered it: try for a few frames
+      focusField(id, tries = 60) {
+        // a field inside an x-if block exists only once Alpine has rendered it: try for up to a second
         requestAnimationFrame(() => {
           const field = document.getElementById(id);
           if (field && field.offsetParent !== null) field.focus();
