@@ -27,8 +27,6 @@ def safe_cell(value):
 
 
 class SafeExportMixin:
-    pass
-class _X:
     """For django-import-export resources: every exported field value goes through `safe_cell`.
 
     Put it first in the bases of every Resource (tests/security/test_formula_injection.py checks that
