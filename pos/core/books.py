@@ -9,14 +9,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from pos.catalog.models import Product
 from pos.inventory.models import StockMovement
-from pos.payments.models import Payment, Refund
+from pos.payments.models import Payment, PaymentCallback, Refund
 from pos.sales.models import ReceiptSequence, Sale, SaleItem
 
 MONEY = DecimalField(max_digits=18, decimal_places=3)
-ZERO = Value(Decimal("0"), output_field=MONEY)
+ZERO = Value(Decimal(0), output_field=MONEY)
 SETTLED = ["paid", "partially_refunded", "refunded"]
 
 
@@ -61,9 +62,68 @@ def paid_cache_mismatches():
 
 
 def over_refunded_payments():
-    rows = (Payment.objects.annotate(refunded=_sum(Refund, "amount", payment=OuterRef("pk"), status="completed"))
-            .filter(refunded__gt=F("amount")).values_list("pk", "amount", "refunded"))
-    return [f"refund: payment {pk} of {a} has {r} refunded" for pk, a, r in rows]
+    """Refunds (done, on their way or waiting) above what a payment brought in: the same definition of
+    "refundable" as the refund service (pos.payments.services.refundable_amount)."""
+    from pos.payments.services import over_refunded_payments as rows
+
+    return [f"refund: payment {p.pk} of sale {p.sale.receipt_number} brought in "
+            f"{p.amount_received if p.amount_received is not None else p.amount} but has {r} refunded"
+            for p, r in rows()]
+
+
+def over_refunded_returns():
+    from pos.payments.services import over_refunded_returns as rows
+
+    return [f"refund: return {r.pk} of sale {r.sale.receipt_number} owes {r.amount} but has {refunded} refunded"
+            for r, refunded in rows()]
+
+
+def _window_start():
+    from pos.payments.services.common import confirm_window
+
+    return timezone.now() - confirm_window()
+
+
+def unapplied_provider_successes():
+    """Successes the provider reported (a stored callback waiting for confirmation, a receipt a callback
+    carried) that never became a completed payment within the confirmation window."""
+    cutoff = _window_start()
+    problems = [f"payment: callback {c.pk} ({c.provider}) reported a success stored at {c.received_at:%Y-%m-%d %H:%M} "
+                f"but never confirmed (payment {c.payment_id}, sale {c.payment.sale.receipt_number if c.payment else '-'})"
+                for c in PaymentCallback.objects.select_related("payment__sale")
+                .filter(outcome="received", received_at__lt=cutoff)]
+    rows = (Payment.objects.exclude(reported_receipt="").exclude(status="completed").filter(created_at__lt=cutoff)
+            .exclude(attention__in=["underpaid", "currency_mismatch", "receipt_conflict"])
+            .select_related("sale"))
+    problems += [f"payment: payment {p.pk} of sale {p.sale.receipt_number} has provider receipt {p.reported_receipt} "
+                 f"but is {p.status}" for p in rows]
+    return problems
+
+
+def completed_mobile_without_receipt():
+    rows = (Payment.objects.filter(status="completed", method__in=["mpesa", "airtel"], receipt="")
+            .select_related("sale"))
+    return [f"payment: completed {p.method} payment {p.pk} of sale {p.sale.receipt_number} has no provider receipt"
+            for p in rows]
+
+
+def unconfirmed_past_window():
+    cutoff = _window_start()
+    payments = (Payment.objects.filter(status__in=["pending", "processing", "unconfirmed"], created_at__lt=cutoff)
+                .exclude(method="cash").select_related("sale"))
+    problems = [f"payment: payment {p.pk} of sale {p.sale.receipt_number} is still {p.status} past its confirmation "
+                f"window{' (flagged unresolved)' if p.attention == 'unresolved' else ''}" for p in payments]
+    refunds = Refund.objects.filter(status="processing", created_at__lt=cutoff).select_related("payment__sale")
+    problems += [f"refund: refund {r.pk} of payment {r.payment_id} (sale {r.payment.sale.receipt_number}) is still "
+                 f"processing past its confirmation window" for r in refunds]
+    return problems
+
+
+def refund_amount_mismatches():
+    rows = (Refund.objects.filter(status="completed", provider_amount__isnull=False)
+            .exclude(provider_amount=F("amount")).select_related("payment__sale"))
+    return [f"refund: refund {r.pk} of payment {r.payment_id} (sale {r.payment.sale.receipt_number}) is for "
+            f"{r.amount} but the provider refunded {r.provider_amount}" for r in rows]
 
 
 def receipt_gaps():
@@ -76,7 +136,8 @@ def receipt_gaps():
 
 
 CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, unpaid_settled_sales, paid_cache_mismatches,
-          over_refunded_payments, receipt_gaps]
+          over_refunded_payments, over_refunded_returns, unapplied_provider_successes,
+          completed_mobile_without_receipt, unconfirmed_past_window, refund_amount_mismatches, receipt_gaps]
 
 
 def check_books():

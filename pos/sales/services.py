@@ -20,6 +20,7 @@ from pos.core.errors import ConflictError, IllegalTransition, ServiceError
 from pos.core.money import ZERO, allocate, tax_included, to_money, to_quantity
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
+from pos.payments.models import LIVE_STATUSES as PAYMENT_LIVE_STATUSES
 from pos.sales.models import (
     ReceiptSequence,
     Sale,
@@ -32,8 +33,9 @@ from pos.sales.models import (
     ShiftTotal,
 )
 
-# Payments still able to bring money in: a sale holding one is neither cancelled nor expired.
-LIVE_PAYMENT_STATUSES = ("completed", "processing")
+# Payments completed or still able to bring money in (pending, processing, unconfirmed: the one
+# definition is pos.payments.models.IN_FLIGHT_STATUSES): a sale holding one is neither cancelled nor expired.
+LIVE_PAYMENT_STATUSES = PAYMENT_LIVE_STATUSES
 RETURNABLE = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED)
 
 TRANSITIONS = {
