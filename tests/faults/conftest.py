@@ -1,7 +1,7 @@
 import pytest
 
 from tests.faults.proxy import FaultProxy
-from tests.payments.conftest import other_manager, sandbox  # noqa: F401 - fixtures shared with payments
+from tests.payments.conftest import other_manager, sandbox, unused_port  # noqa: F401 - fixtures shared with payments
 
 
 @pytest.fixture

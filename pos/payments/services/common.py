@@ -88,7 +88,7 @@ def _money(value, field):
 
 def in_flight_amount(sale):
     """What payments still in flight on a sale may bring in (the one definition, see IN_FLIGHT_STATUSES)."""
-    return sale.payments.filter(status__in=IN_FLIGHT).aggregate(s=Sum("amount"))["s"] or ZERO
+    return to_money(sale.payments.filter(status__in=IN_FLIGHT).aggregate(s=Sum("amount"))["s"] or ZERO)
 
 
 def has_payment_in_flight(sale) -> bool:

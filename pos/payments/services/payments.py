@@ -380,3 +380,26 @@ def cancel_payment(payment, *, user, reason="") -> Payment:
     payment.save()
     _event(payment, "cancelled", request={"user": str(user), "reason": reason, "was": was})
     return payment
+
+
+@transaction.atomic
+def close_unconfirmed_payment(payment, *, user, note="") -> Payment:
+    """A manager closes a payment the provider never answered clearly, after checking the provider's
+    portal that no money came in: it becomes failed (the sale can then be paid otherwise or cancelled).
+    A success reported later is still recorded and flagged (apply_result)."""
+    if not getattr(user, "is_manager", False):
+        raise ServiceError("Only a manager or an admin can close an unconfirmed payment.", field="payment",
+                           code="not_allowed")
+    lock_sale(payment.sale)
+    payment = _lock(payment)
+    if payment.status not in IN_FLIGHT:
+        raise ServiceError(f"Only a payment waiting for an answer can be closed; this one is {payment.status}.",
+                           field="status", code="not_unconfirmed")
+    _move(payment, P.FAILED, TRANSITIONS)
+    payment.result_code = "closed_by_manager"
+    payment.result_message = short(f"Closed by {user} after checking the provider: {note or 'no money received'}",
+                                   300)
+    payment.attention, payment.attention_note, payment.next_verify_at = "", "", None
+    payment.save()
+    _event(payment, "closed by manager", request={"user": str(user), "note": note})
+    return payment
