@@ -125,10 +125,12 @@ if env("REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache"}}
 
-# The scanner's barcode lookup answers from each web worker's memory, checked against version tokens in
-# the shared cache so it is never stale (pos/catalog/lookup.py). On by default with REDIS_URL; without
-# a shared cache server the lookup reads the database (one indexed query).
-CATALOG_CACHE = env_bool("CATALOG_CACHE", bool(env("REDIS_URL")))
+# The scanner's barcode lookup answers from each web worker's memory, checked against versions bumped
+# by every change so it is never stale (pos/catalog/lookup.py). local: versions in a shared-memory file
+# of this machine (web and task workers on one machine; the default when DEBUG is off); redis: in the
+# shared cache (REDIS_URL), for web workers on several machines; off: one indexed query per lookup.
+CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
+CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
 CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,41 +3,56 @@ never stale, with the API token's user cached the same way.
 
 How it stays exact
 ------------------
-* Every product has a *version token* in the shared cache (Redis in production: ``REDIS_URL``), and
-  so does the set of categories (their names are in the answer). Every operation that changes what a
-  lookup answers bumps the token of the products it touched, in the same transaction as the change
-  (``transaction.on_commit``: the new token is visible before the operation returns to its caller):
-  price, cost, name, barcode, category, VAT rate, unit, reorder level, activation and deletion
-  (pos.catalog.services), every stock movement (pos.inventory.services.post_movements: sales, returns,
-  receipts, counts, adjustments), a category's name or activation. A new token is random, so a cache
-  that lost its keys (restarted Redis) can never hand back an old token by chance.
-* Each web worker keeps ``{barcode: (product id, token, answer)}`` in its own memory. A lookup reads
-  the product's current token (one cache round trip, no database) and answers from memory when it is
-  the token the answer was read under. The token is read *before* the product row, so an answer
-  read while a change commits is stored under the old token and thrown away at the next lookup.
-* An entry also expires after ``CATALOG_CACHE_MAX_AGE`` seconds (a bound on a bump lost with the cache
-  server down), and a missing barcode or an inactive product is never cached (404 asks the database).
-* ``CATALOG_CACHE`` turns the memory layer on; it defaults to on when ``REDIS_URL`` is set. Without a
-  shared cache server (SQLite, one machine) the lookup reads the database with one indexed query.
+* Every product has a *version* (and so do the set of categories, whose names are in the answer, and
+  every user). Every operation that changes what a lookup answers bumps the versions of the products
+  it touched when its transaction commits (``transaction.on_commit``: bumped before the operation
+  returns to its caller): price, cost, name, barcode, category, VAT rate, unit, reorder level,
+  activation and deletion (pos.catalog.services), every stock movement
+  (pos.inventory.services.post_movements: sales, returns, receipts, counts, adjustments), a category's
+  name or activation (pos.catalog.services), a user saved or their API token created or deleted.
+* Each web worker keeps ``{barcode: (product id, versions, answer)}`` in its own memory. A lookup reads
+  the product's current version and answers from memory when it is the version the answer was read
+  under. The version is read *before* the product row, so an answer read while a change commits is
+  kept under the old version and thrown away at the next lookup.
+* An entry also expires after ``CATALOG_CACHE_MAX_AGE`` seconds (a bound on any bump lost), and a
+  missing barcode or an inactive product is never cached (a 404 always asks the database).
+
+Where the versions live (``CATALOG_CACHE``)
+-------------------------------------------
+* ``local`` (the default when DEBUG is off): a table of counters in a shared-memory file
+  (``CATALOG_CACHE_PATH``, default under /dev/shm, named after the database) that every process of the
+  machine maps: web workers and task workers. Reading a version is a memory read, no round trip: the
+  lookup costs no more than a bare Django view. A bump increments counters under a file lock. Products
+  share counters by id modulo the table's size (65,536): a collision only drops an entry too early.
+  For web and task workers on ONE machine (the README's production layout).
+* ``redis``: random version tokens in the shared cache (``REDIS_URL``): one round trip per lookup; for
+  web workers on several machines.
+* ``off`` (DEBUG, tests): the lookup reads the database, one indexed query.
 
 The token->user lookup of ``Authorization: Token ...`` works the same way (CachedTokenAuthentication):
-the user is kept in memory under a per-user token that changes when the user is saved (role, active,
+the user is kept in memory under the user's version, bumped when the user is saved (role, active,
 password) or any of their API tokens is created or deleted (logout), so a logged-out token stops
 working at once.
 
 The offline till's catalogue sync can share this: ``product_payloads(ids)`` gives the same JSON
-objects for many products, and ``product_tokens(ids)`` tells which ones changed since it last looked.
+objects for many products, and ``product_versions(ids)`` tells which ones changed since it last looked.
 """
 
+import fcntl
 import json
 import logging
+import mmap
+import os
+import re
+import struct
+import tempfile
 import time
 import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from rest_framework import exceptions
@@ -45,77 +60,159 @@ from rest_framework.authentication import TokenAuthentication
 
 log = logging.getLogger(__name__)
 
-PRODUCT_KEY = "catalog:v:{}"
-CATEGORIES_KEY = "catalog:v:categories"
-USER_KEY = "auth:v:{}"
+CATEGORIES = "c"
 MAX_ENTRIES = 200_000
 # The answer's fields, as ProductSerializer gives them (decimals as strings with the field's places).
 FIELDS = ["id", "name", "sku", "barcode", "category", "category_name", "price", "cost_price", "tax_rate", "unit",
           "stock_quantity", "reorder_level", "is_active"]
 PLACES = {"price": 2, "cost_price": 2, "tax_rate": 2, "stock_quantity": 3, "reorder_level": 3}
 
-_products: dict = {}  # barcode -> (product id, product token, categories token, answer bytes, stored at)
-_users: dict = {}  # API token key -> (user, user token, stored at)
+_products: dict = {}  # barcode -> (product id, versions, answer bytes, stored at)
+_users: dict = {}  # API token key -> (user, version, stored at)
+
+
+def product_key(pk):
+    return f"p{pk}"
+
+
+def user_key(pk):
+    return f"u{pk}"
+
+
+def mode() -> str:
+    value = str(getattr(settings, "CATALOG_CACHE", "off") or "off").lower()
+    return value if value in ("local", "redis") else "off"
 
 
 def enabled() -> bool:
-    return getattr(settings, "CATALOG_CACHE", False)
-
-
-def _cache():
-    return caches[getattr(settings, "CATALOG_CACHE_ALIAS", "default")]
+    return mode() != "off"
 
 
 def _max_age() -> float:
     return getattr(settings, "CATALOG_CACHE_MAX_AGE", 300)
 
 
-def _new_token() -> str:
-    return uuid.uuid4().hex
+class LocalVersions:
+    """Counters in a file mapped by every process of the machine (see the module's docstring)."""
+
+    SLOTS = 1 << 16
+    PRODUCT_SLOTS = SLOTS - 4096 - 1  # then 4,096 for users, and the last one for the categories
+
+    def __init__(self, path):
+        self.path = path
+        self.pid = None
+
+    def _open(self):
+        if self.pid != os.getpid():  # after a fork: a file description (and its lock) of our own
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            if os.fstat(fd).st_size < self.SLOTS * 8:
+                os.ftruncate(fd, self.SLOTS * 8)
+            self.fd, self.map, self.pid = fd, mmap.mmap(fd, self.SLOTS * 8), os.getpid()
+        return self.map
+
+    def _slot(self, key):
+        kind, number = key[0], key[1:]
+        if kind == "p":
+            return int(number) % self.PRODUCT_SLOTS
+        if kind == "u":
+            return self.PRODUCT_SLOTS + int(number) % 4096
+        return self.SLOTS - 1
+
+    def read(self, keys):
+        view = self._open()
+        return tuple(struct.unpack_from("<Q", view, self._slot(key) * 8)[0] for key in keys)
+
+    def bump(self, keys):
+        view = self._open()
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            for slot in {self._slot(key) for key in keys}:
+                value = struct.unpack_from("<Q", view, slot * 8)[0]
+                struct.pack_into("<Q", view, slot * 8, (value + 1) & 0xFFFFFFFFFFFFFFFF)
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
-# --- Writers: bump tokens in the transaction of the change --------------------------------------------
+class SharedCacheVersions:
+    """Random version tokens in the shared cache (Redis): one round trip per read. A new token is
+    random, so a cache that lost its keys can never hand back an old token by chance."""
+
+    PREFIX = "catalog:v:"
+
+    def _cache(self):
+        return caches[getattr(settings, "CATALOG_CACHE_ALIAS", "default")]
+
+    def read(self, keys):
+        names = [self.PREFIX + key for key in keys]
+        cache = self._cache()
+        found = cache.get_many(names)
+        missing = [name for name in names if name not in found]
+        for name in missing:  # add: a concurrent bump wins
+            cache.add(name, uuid.uuid4().hex, timeout=None)
+        if missing:
+            found.update(cache.get_many(missing))
+        return tuple(found[name] for name in names)
+
+    def bump(self, keys):
+        self._cache().set_many({self.PREFIX + key: uuid.uuid4().hex for key in keys}, timeout=None)
+
+
+_stores: dict = {}
+
+
+def default_path():
+    """One counters file per database (so test databases and other shops on the machine never share)."""
+    db = connection.settings_dict
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{db.get('HOST') or 'local'}-{db.get('PORT') or ''}-{db['NAME']}")[-120:]
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    return os.path.join(base, f"duka-pos-catalog-{name}")
+
+
+def versions():
+    """The version store of the configured mode."""
+    if mode() == "redis":
+        key = ("redis",)
+        if key not in _stores:
+            _stores[key] = SharedCacheVersions()
+        return _stores[key]
+    path = getattr(settings, "CATALOG_CACHE_PATH", "") or default_path()
+    if path not in _stores:
+        _stores[path] = LocalVersions(path)
+    return _stores[path]
+
+
+# --- Writers: bump versions when the change commits ---------------------------------------------------
 
 def _bump(keys):
     try:
-        _cache().set_many({key: _new_token() for key in keys}, timeout=None)
+        versions().bump(keys)
     except Exception:  # noqa: BLE001 - the change is committed; a lost bump is bounded by CATALOG_CACHE_MAX_AGE
         log.exception("catalogue cache: could not bump %s", keys)
+
+
+def _on_commit(keys):
+    if keys and enabled():
+        transaction.on_commit(lambda: _bump(keys))
 
 
 def products_changed(product_ids):
     """Call in the transaction that changes these products (price, barcode, activation, stock, ...):
     their cached lookups are dropped when it commits."""
-    keys = [PRODUCT_KEY.format(pk) for pk in {pk for pk in product_ids if pk is not None}]
-    if keys:
-        transaction.on_commit(lambda: _bump(keys))
+    _on_commit([product_key(pk) for pk in {pk for pk in product_ids if pk is not None}])
 
 
 def categories_changed():
-    transaction.on_commit(lambda: _bump([CATEGORIES_KEY]))
+    _on_commit([CATEGORIES])
 
 
 def user_changed(user_id):
-    transaction.on_commit(lambda: _bump([USER_KEY.format(user_id)]))
+    _on_commit([user_key(user_id)])
 
 
-def _tokens(keys) -> dict:
-    """The current tokens of `keys`; a key the cache does not have gets a new token (add: a concurrent
-    bump wins)."""
-    cache = _cache()
-    found = cache.get_many(keys)
-    missing = [key for key in keys if key not in found]
-    if missing:
-        for key in missing:
-            cache.add(key, _new_token(), timeout=None)
-        found.update(cache.get_many(missing))
-    return found
-
-
-def product_tokens(product_ids) -> dict:
-    """{product id: its current version token} (for a sync that remembers what it has seen)."""
-    keys = {PRODUCT_KEY.format(pk): pk for pk in product_ids}
-    return {keys[key]: token for key, token in _tokens(list(keys)).items()}
+def product_versions(product_ids) -> dict:
+    """{product id: its current version} (for a sync that remembers what it has seen)."""
+    ids = list(product_ids)
+    return dict(zip(ids, versions().read([product_key(pk) for pk in ids]), strict=True))
 
 
 # --- The answer ------------------------------------------------------------------------------------
@@ -160,34 +257,34 @@ def lookup(code) -> bytes | None:
         return None
     if not enabled():
         return _read(code)[1]
+    store = versions()
     entry = _products.get(code)
-    if entry is not None and time.monotonic() - entry[4] < _max_age():
-        pk, token, categories, body, _ = entry
+    if entry is not None and time.monotonic() - entry[3] < _max_age():
+        pk, seen, body, _ = entry
         try:
-            current = _cache().get_many([PRODUCT_KEY.format(pk), CATEGORIES_KEY])
-        except Exception:  # noqa: BLE001 - the cache server is down: the database answers
+            if store.read([product_key(pk), CATEGORIES]) == seen:
+                return body
+        except Exception:  # noqa: BLE001 - the version store is unreachable: the database answers
             return _read(code)[1]
-        if current.get(PRODUCT_KEY.format(pk)) == token and current.get(CATEGORIES_KEY) == categories:
-            return body
     pk = _active_id(code)
     if pk is None:
         _products.pop(code, None)
         return None
     try:
-        tokens = _tokens([PRODUCT_KEY.format(pk), CATEGORIES_KEY])
+        seen = store.read([product_key(pk), CATEGORIES])
     except Exception:  # noqa: BLE001
         return _read(code)[1]
-    read_pk, body = _read(code)  # read after the tokens: a change committing meanwhile bumps past them
+    read_pk, body = _read(code)  # read after the versions: a change committing meanwhile bumps past them
     if read_pk != pk:  # the barcode moved to another product meanwhile: answer, keep nothing
         return body
     if len(_products) >= MAX_ENTRIES:
         _products.clear()
-    _products[code] = (pk, tokens[PRODUCT_KEY.format(pk)], tokens[CATEGORIES_KEY], body, time.monotonic())
+    _products[code] = (pk, seen, body, time.monotonic())
     return body
 
 
 def clear_local():
-    """Forget this process's entries (tests; the shared tokens stay)."""
+    """Forget this process's entries (tests; the shared versions stay)."""
     _products.clear()
     _users.clear()
 
@@ -201,34 +298,32 @@ class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
         if not enabled():
             return super().authenticate_credentials(key)
+        store = versions()
         entry = _users.get(key)
         if entry is not None and time.monotonic() - entry[2] < _max_age():
-            user, token, _ = entry
+            user, seen, _ = entry
             try:
-                if _cache().get(USER_KEY.format(user.pk)) == token:
+                if store.read([user_key(user.pk)]) == seen:
                     return user, key
             except Exception:  # noqa: BLE001
                 return super().authenticate_credentials(key)
-        model = self.get_model()
-        user_id = model.objects.filter(key=key).values_list("user_id", flat=True).first()
+        user_id = self.get_model().objects.filter(key=key).values_list("user_id", flat=True).first()
         if user_id is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token = _tokens([USER_KEY.format(user_id)])[USER_KEY.format(user_id)]
-        user, _ = super().authenticate_credentials(key)  # read after the token (see lookup)
+        seen = store.read([user_key(user_id)])
+        user, _ = super().authenticate_credentials(key)  # read after the version (see lookup)
         if len(_users) >= MAX_ENTRIES:
             _users.clear()
-        _users[key] = (user, token, time.monotonic())
+        _users[key] = (user, seen, time.monotonic())
         return user, key
 
 
 def _user_saved(sender, instance, **kwargs):
-    if enabled():
-        user_changed(instance.pk)
+    user_changed(instance.pk)
 
 
 def _token_changed(sender, instance, **kwargs):
-    if enabled():
-        user_changed(instance.user_id)
+    user_changed(instance.user_id)
 
 
 def connect_signals():

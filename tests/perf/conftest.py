@@ -8,11 +8,13 @@ from tests.factories import CategoryFactory, ProductFactory, ean13
 LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "perf-tests"}}
 
 
-@pytest.fixture
-def catalog_cache(settings):
-    """The catalogue cache on, over a cache shared by this process (Redis in production)."""
+@pytest.fixture(params=["local", "redis"])
+def catalog_cache(request, settings, tmp_path):
+    """The catalogue cache on: versions in a shared-memory file (local), or in the shared cache (redis
+    mode; here over the process's own memory cache, the same code as over Redis)."""
     settings.CACHES = LOCAL_CACHE
-    settings.CATALOG_CACHE = True
+    settings.CATALOG_CACHE = request.param
+    settings.CATALOG_CACHE_PATH = str(tmp_path / "catalog-versions")
     lookup.clear_local()
     from django.core.cache import caches
 

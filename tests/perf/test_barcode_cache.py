@@ -123,3 +123,16 @@ def test_a_deactivated_user_is_refused_at_once(till, milk, cashier, django_captu
         cashier.is_active = False
         cashier.save(update_fields=["is_active"])
     assert scan(till, milk.barcode).status_code == 401
+
+
+def test_local_versions_are_shared_by_the_processes_of_the_machine(tmp_path):
+    """A task worker (another process) that changes stock bumps the counters the web workers read."""
+    import subprocess
+    import sys
+
+    store = lookup.LocalVersions(str(tmp_path / "versions"))
+    before = store.read(["p7", "p8", "c"])
+    subprocess.run([sys.executable, "-c", "import sys; from pos.catalog.lookup import LocalVersions; "
+                    "LocalVersions(sys.argv[1]).bump(['p7'])", str(tmp_path / "versions")], check=True)
+    after = store.read(["p7", "p8", "c"])
+    assert after[0] == before[0] + 1 and after[1:] == before[1:]
