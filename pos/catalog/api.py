@@ -1,5 +1,6 @@
 """Catalogue API: thin serializers and viewsets; every write goes through pos.catalog.services."""
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -7,14 +8,12 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from django.http import HttpResponse
 from rest_framework import serializers, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from pos.catalog import lookup, services
