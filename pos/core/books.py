@@ -75,8 +75,15 @@ def receipt_gaps():
     return problems
 
 
+def rollup_mismatches():
+    """The reports' daily rollups equal the sales lines and returns they sum (pos.reports.rollups)."""
+    from pos.reports.rollups import mismatches
+
+    return mismatches()
+
+
 CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, unpaid_settled_sales, paid_cache_mismatches,
-          over_refunded_payments, receipt_gaps]
+          over_refunded_payments, receipt_gaps, rollup_mismatches]
 
 
 def check_books():

@@ -20,6 +20,7 @@ from pos.core.errors import ConflictError, IllegalTransition, ServiceError
 from pos.core.money import ZERO, allocate, tax_included, to_money, to_quantity
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
+from pos.reports import rollups
 from pos.sales.models import (
     ReceiptSequence,
     Sale,
@@ -512,6 +513,8 @@ def settle_locked_sale(sale) -> Sale:
         sale.paid_at = timezone.now()
         fields += ["status", "paid_at"]
     sale.save(update_fields=fields)
+    if "paid_at" in fields:
+        rollups.record_sale(sale)  # the reports' daily sums, in this transaction
     return sale
 
 
@@ -597,6 +600,7 @@ def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
     transition(sale, SaleStatus.REFUNDED if everything_back else SaleStatus.PARTIALLY_REFUNDED)
     sale.refunded_amount += sale_return.amount
     sale.save(update_fields=["status", "refunded_amount"])
+    rollups.record_return(sale_return)  # the reports' daily sums, in this transaction
     return sale_return
 
 
