@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 NAIROBI = ZoneInfo("Africa/Nairobi")
 MAX_HOURS = 48
 MAX_PAGES = 200
-STUCK = [PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.EXPIRED]
+STUCK = [PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.EXPIRED, PaymentStatus.COMPLETED]
 STK_SLACK = timedelta(minutes=2)  # the receipt's time may be a little before our own clock's created_at
 
 
@@ -98,7 +98,9 @@ def _stk_candidates(amount, moment, msisdn):
     expire = timedelta(seconds=settings.PAYMENT_EXPIRE_AFTER_SECONDS)
     rows = Payment.objects.filter(method=Method.MPESA, receipt="", status__in=STUCK, amount=amount,
                                   created_at__gte=moment - expire - STK_SLACK, created_at__lte=moment + STK_SLACK)
-    rows = rows.filter(Q(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING]) | Q(result_code="timeout"))
+    # Unconfirmed, given up for lack of an answer, or completed by STK Query (which never carries the receipt).
+    rows = rows.filter(Q(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.COMPLETED])
+                       | Q(status=PaymentStatus.EXPIRED, result_code="timeout"))
     return [p for p in rows.exclude(provider_reference="") if phone_matches(msisdn, p.phone_number) is not False]
 
 
