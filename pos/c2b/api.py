@@ -90,6 +90,14 @@ class ReceivedPaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class MatchToSaleInput(serializers.Serializer):
+    sale = serializers.IntegerField(min_value=1, help_text="Id of a sale waiting for payment.")
+
+
+class DepositInput(serializers.Serializer):
+    note = serializers.CharField(max_length=300, help_text="Whose deposit it is (name, phone, what for).")
+
+
 class ReceivedPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReceivedPaymentSerializer
     permission_classes = [role_permission("manager", read=("bookkeeper",))]
@@ -98,18 +106,19 @@ class ReceivedPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     search_fields = ["trans_id", "bill_ref", "first_name", "last_name"]
     ordering_fields = ["received_at", "amount"]
 
-    @extend_schema(request=inline_serializer("C2BMatchToSale", {"sale": serializers.IntegerField()}),
-                   responses={200: ReceivedPaymentSerializer})
+    @extend_schema(request=MatchToSaleInput, responses={200: ReceivedPaymentSerializer})
     @action(detail=True, methods=["post"])
     def match(self, request, pk=None):
-        sale_id = serializers.IntegerField(min_value=1).run_validation(request.data.get("sale"))
-        sale = get_object_or_404(Sale, pk=sale_id)
+        data = MatchToSaleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sale = get_object_or_404(Sale, pk=data.validated_data["sale"])
         services.match_receipt(self.get_object(), sale, user=request.user, rule=MatchRule.MANAGER)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=inline_serializer("C2BDeposit", {"note": serializers.CharField()}),
-                   responses={200: ReceivedPaymentSerializer})
+    @extend_schema(request=DepositInput, responses={200: ReceivedPaymentSerializer})
     @action(detail=True, methods=["post"])
     def deposit(self, request, pk=None):
-        receipt = services.record_deposit(self.get_object(), user=request.user, note=request.data.get("note", ""))
+        data = DepositInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        receipt = services.record_deposit(self.get_object(), user=request.user, note=data.validated_data["note"])
         return Response(self.get_serializer(receipt).data)

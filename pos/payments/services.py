@@ -678,6 +678,10 @@ def record_received_payment(sale, *, method, amount_received, receipt, user=None
 
     Applies at most what is still due (minus payments in flight); more money than that is recorded as
     `amount_received` and flagged OVERPAID for the manager (refund or keep as a deposit)."""
+    from django.db import IntegrityError
+
+    from pos.core.errors import ConflictError
+
     received = _money(amount_received, "amount")
     if received <= 0:
         raise ServiceError("The amount received must be greater than zero.", field="amount", code="invalid_amount")

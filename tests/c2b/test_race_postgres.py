@@ -23,7 +23,7 @@ def test_a_receipt_claimed_by_two_tills_at_once_settles_exactly_one_sale(needs_p
         receipt = ReceivedPayment.objects.get(trans_id=trans_id)
         claims = iter(sales)
 
-        def claim(sale_for=lambda: next(claims)):
+        def claim(receipt=receipt, sale_for=lambda: next(claims)):
             sale = sale_for()
             try:
                 return services.match_receipt(receipt, sale, user=cashier)

@@ -36,7 +36,7 @@ def phone_pays(daraja, amount, msisdn="254708374149", command="CustomerBuyGoodsO
 def test_simulated_phone_payment_reaches_the_shop_validation_first_then_confirmation(daraja, sell):
     sale = sell("230.00")
     trans_id = phone_pays(daraja, 230, msisdn="254711223344")
-    wait_for(lambda: ReceivedPayment.objects.filter(trans_id=trans_id).exists())
+    wait_for(lambda: ReceivedPayment.objects.filter(trans_id=trans_id, state="matched").exists())
     kinds = list(C2BNotification.objects.order_by("pk").values_list("kind", flat=True))
     assert kinds == ["validation", "confirmation"]
     receipt = ReceivedPayment.objects.get(trans_id=trans_id)

@@ -24,7 +24,7 @@ from pos.c2b.services.receiving import (  # noqa: F401
     record_receipt,
     validation_answer,
 )
-from pos.c2b.services.reconciliation import reconcile, receipts_missing_from_books  # noqa: F401
+from pos.c2b.services.reconciliation import receipts_missing_from_books, reconcile  # noqa: F401
 from pos.c2b.services.registration import (  # noqa: F401
     FORBIDDEN_WORDS,
     c2b_urls,

@@ -132,7 +132,7 @@ def reconcile(hours=None, now=None) -> ReconciliationRun:
     for _, _, _, candidates in unknown:
         for payment in candidates:
             claims[payment.pk] = claims.get(payment.pk, 0) + 1
-    for data, amount, moment, candidates in unknown:
+    for data, amount, _moment, candidates in unknown:
         _record_missing(run, data, amount, candidates, claims, now)
     run.finished_at = timezone.now()
     run.save()
