@@ -1,5 +1,6 @@
 """Catalogue API: thin serializers and viewsets; every write goes through pos.catalog.services."""
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -7,7 +8,6 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
