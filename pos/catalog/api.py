@@ -1,5 +1,6 @@
 """Catalogue API: thin serializers and viewsets; every write goes through pos.catalog.services."""
 
+from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -9,17 +10,19 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import filters, mixins, serializers, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.response import Response
+from rest_framework.renderers import JSONRenderer
 from rest_framework.validators import UniqueValidator
 
-from pos.catalog import services
+from pos.catalog import lookup, services
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import MAX_LENGTH as BARCODE_MAX_LENGTH
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.filters import CategoryFilter, ProductFilter
+from pos.catalog.lookup import CachedTokenAuthentication
 from pos.catalog.models import Category, Product, QuickKey
 from pos.catalog.search import rank_search
 from pos.core.api import role_permission
@@ -185,17 +188,23 @@ class ProductViewSet(viewsets.ModelViewSet):
         responses={200: ProductSerializer, 404: OpenApiResponse(description="No active product with this barcode.")},
         filters=False,
     )
-    @action(detail=False, methods=["get"], url_path=r"barcode/(?P<code>[^/]+)", pagination_class=None)
+    @action(detail=False, methods=["get"], url_path=r"barcode/(?P<code>[^/]+)", pagination_class=None,
+            authentication_classes=[CachedTokenAuthentication, SessionAuthentication], renderer_classes=[JSONRenderer])
     def barcode(self, request, code):
-        scan = services.lookup_barcode(code)
+        # The scanner's hot path: the answer (ProductSerializer's JSON) comes from pos.catalog.lookup,
+        # from memory while the product is unchanged; no serializer, no queryset, no filters.
+        body = lookup.lookup(code)
+        if body is not None:
+            return HttpResponse(body, content_type="application/json")
+        # Not a product's barcode: maybe a scale label (weight or price inside, pos.catalog.scale).
+        scan = services.lookup_scale_label(code)
         if scan is None:
             raise NotFound(f"No product with barcode {code}.")
-        data = self.get_serializer(scan.product).data
-        if scan.label is not None:
-            data["scale_label"] = {
-                "rule": scan.label.rule.name, "kind": scan.label.rule.value_kind,
-                "quantity": str(scan.quantity), "amount": None if scan.amount is None else str(scan.amount),
-            }
+        data = ProductSerializer(scan.product).data
+        data["scale_label"] = {
+            "rule": scan.label.rule.name, "kind": scan.label.rule.value_kind,
+            "quantity": str(scan.quantity), "amount": None if scan.amount is None else str(scan.amount),
+        }
         return Response(data)
 
 

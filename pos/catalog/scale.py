@@ -115,6 +115,13 @@ def lookup_barcode(code) -> Scan | None:
     product = find_by_barcode(code)
     if product is not None:
         return Scan(product=product)
+    return lookup_scale_label(code)
+
+
+def lookup_scale_label(code) -> Scan | None:
+    """The product a scale label names, with the label's quantity (and price); None when `code` is no
+    label of an active rule and an active product's PLU. No query unless `code` is 13 digits from 2."""
+    code = (code or "").strip()
     if len(code) != 13 or not code.startswith("2") or not code.isdigit():
         return None
     label = read_label(code, scale_rules())
