@@ -3,7 +3,7 @@ gunicorn (2 workers) and wrk, against the barcode lookup (the scanner's hot path
 requests/s, p50, p99 and the ratio of each search mix to the barcode lookup.
 
     python bench/data.py --products 100000 --lines 5000     # once (DATABASE_URL picks the database)
-    python bench/bench_search.py [--seconds 10] [--connections 8] [--port 8105]
+    python bench/bench_search.py [--seconds 10] [--connections 8]   # BENCH_DATABASE_URL, BENCH_PORT as bench/common.py
 
 Mixes (the catalogue's names are "Bench product 012345", SKUs "B-012345", EAN-13 barcodes):
   typical   part of a word or a code: "12345", "product 04567", "b-031337", the last 6 digits of a barcode
@@ -55,7 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--port", type=int, default=8105)
+    parser.add_argument("--port", type=int, default=None, help="gunicorn port (default BENCH_PORT)")
     args = parser.parse_args()
     setup_django()
     from django.db import connection
@@ -71,13 +71,16 @@ def main():
     ids = list(Product.objects.filter(is_active=True).values_list("id", flat=True)[:100_000])
     barcodes = [b for b in Product.objects.filter(is_active=True).values_list("barcode", flat=True)[:50_000] if b]
     workdir = Path(tempfile.mkdtemp())
-    (workdir / "codes.txt").write_text("\n".join(rng.sample(barcodes, min(10_000, len(barcodes)))))
+    # the barcode baseline as bench_barcode.py measures it: a day's working set of codes, warmed up first
+    (workdir / "codes.txt").write_text("\n".join(rng.sample(barcodes, min(2_000, len(barcodes)))))
     (workdir / "lookup.lua").write_text(BARCODE_LUA)
     (workdir / "search.lua").write_text(SEARCH_LUA)
     token = bench_token()
     rows = []
     with gunicorn(port=args.port, workers=2) as base:
         wrk(f"{base}/bench/bare/", seconds=2, connections=4)  # warm up both workers
+        codes_env = {"CODES_FILE": str(workdir / "codes.txt"), "API_TOKEN": token}
+        wrk(base, seconds=6, connections=args.connections, script=workdir / "lookup.lua", env=codes_env)
         barcode = {"endpoint": "GET /api/products/barcode/{code}/ (baseline)",
                    **wrk(base, seconds=args.seconds, connections=args.connections,
                          script=workdir / "lookup.lua", env={"CODES_FILE": str(workdir / "codes.txt"),

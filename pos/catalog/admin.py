@@ -153,6 +153,16 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
         """The product's stock ledger (the movement list filtered on it)."""
         return history_link(obj.pk) if obj.pk else "-"
 
+    def get_search_results(self, request, queryset, search_term):
+        """The admin's search and the product boxes (goods received, quick keys) find any word or part of a
+        word of the name, SKU or barcode, a scanned barcode first (pos.catalog.search)."""
+        if not search_term.strip():
+            return queryset, False
+        matched = services.rank_search(queryset, search_term)
+        if search_term.strip().isdigit():  # a PLU typed in the box
+            matched = matched | queryset.filter(plu=search_term.strip().lstrip("0") or "0")
+        return matched, False
+
     def save_model(self, request, obj, form, change):
         services.save_product(obj, user=request.user)
 

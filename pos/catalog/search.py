@@ -102,7 +102,9 @@ def rank_search(queryset, text, *, ordered=True):
     if len(text) < MIN_LENGTH:
         return queryset.none()
     ranked = _ranked(queryset, text, text.split(" "), ordered)
-    if not _postgres() or ranked.exists():
+    # count(), not exists(): with LIMIT 1 PostgreSQL bets on a sequential scan finding a row early, which
+    # for a rare text reads the whole table (measured 280 ms on 100k products instead of 3 ms).
+    if not _postgres() or ranked.count():
         return ranked
     return _similar(queryset, text, ordered)
 
