@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/sales/", include("pos.sales.urls")),
     path("api/payments/", include("pos.payments.urls")),
     path("api/reports/", include("pos.reports.urls")),
+    path("api/tills/", include("pos.tills.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

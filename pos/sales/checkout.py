@@ -31,6 +31,7 @@ from pos.payments.models import Payment, PaymentStatus
 from pos.payments.services import cancel_payment, initiate_payment, verify_payment
 from pos.sales import receipts
 from pos.sales.models import Sale, SaleStatus
+from pos.tills.services import receipt_prefix_for
 from pos.sales.services import (
     LineRequest,
     build_lines,
@@ -367,7 +368,7 @@ def sales(request):
     items, discount, _ = read_cart(data, request.user)
     sale, created = create_sale(cashier=request.user, items=items, discount=discount,
                                 customer_phone=str(data.get("customer_phone") or "").strip()[:20],
-                                idempotency_key=key)
+                                idempotency_key=key, receipt_prefix=receipt_prefix_for(request))
     if sale.cashier_id != request.user.pk:
         raise ServiceError("This Idempotency-Key belongs to another cashier's sale.", field="Idempotency-Key",
                            code="idempotency_conflict")
