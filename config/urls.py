@@ -6,9 +6,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from pos.sales.checkout import admin_home
+from pos.tills import views as till_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/checkout/sw.js", till_views.service_worker, name="till-sw"),
+    path("admin/checkout/manifest.webmanifest", till_views.manifest, name="till-manifest"),
     path("admin/checkout/", include("pos.sales.checkout_urls")),
     path("admin/reports/", include("pos.reports.admin_urls")),
     path("admin/", admin_home),
