@@ -319,3 +319,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Spreadsheet exports --------------------------------------------------------------------------
+# django-import-export's own IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=" and turns
+# every cell (numbers too) into text; every resource uses pos.core.cells.SafeExportMixin instead, the
+# same rule as the report writers (tests/security/test_formula_injection.py).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
