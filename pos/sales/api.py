@@ -24,7 +24,6 @@ from pos.payments.models import Payment
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services
 from pos.sales.filters import SaleFilter, ShiftFilter, today_bounds
-from pos.tills.services import receipt_prefix_for
 from pos.sales.models import (
     Sale,
     SaleItem,
@@ -34,6 +33,7 @@ from pos.sales.models import (
     Shift,
     ShiftTotal,
 )
+from pos.tills.services import receipt_prefix_for
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QUANTITY = {"max_digits": 14, "decimal_places": 3}

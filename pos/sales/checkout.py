@@ -31,7 +31,6 @@ from pos.payments.models import Payment, PaymentStatus
 from pos.payments.services import cancel_payment, initiate_payment, verify_payment
 from pos.sales import receipts
 from pos.sales.models import Sale, SaleStatus
-from pos.tills.services import receipt_prefix_for
 from pos.sales.services import (
     LineRequest,
     build_lines,
@@ -42,6 +41,7 @@ from pos.sales.services import (
     open_shift,
     shift_report,
 )
+from pos.tills.services import receipt_prefix_for
 
 SEARCH_LIMIT = 20
 MAX_LINES = 300

@@ -24,7 +24,7 @@ from pos.core.money import ZERO, to_money, to_quantity
 from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import pay_cash
 from pos.sales import services as sales
-from pos.sales.models import Sale, SaleStatus, Shift, ShiftStatus
+from pos.sales.models import SaleStatus, Shift, ShiftStatus
 from pos.tills.models import OfflineSale, ReceiptBlock, Till
 
 TILL_HEADER = "X-Till"

@@ -96,12 +96,14 @@ class Till:
             self.scan(code)
         if cash is not None:
             page.keyboard.press("F4")
+            expect(page.locator("#till-cash-given")).to_be_focused()
             page.fill("#till-cash-given", cash)
-            page.click("[data-test=off-cash-confirm]")
+            page.keyboard.press("Enter")
         else:
             page.keyboard.press("F8")
-            page.fill("#till-mpesa-code", mpesa)
-            page.click("[data-test=off-mpesa-confirm]")
+            expect(page.locator("#till-mpesa-code")).to_be_focused()  # the dialog is up
+            page.keyboard.type(mpesa)
+            page.keyboard.press("Enter")
         number = page.locator("[data-test=off-receipt-number]")
         expect(number).to_be_visible()
         return number.inner_text(), page.locator("[data-test=off-receipt-total]").inner_text()
@@ -176,3 +178,97 @@ def test_twenty_offline_sales_survive_reload_and_browser_close_and_sync_exactly_
     assert sugar.stock_quantity == Decimal(100 - 10 * 2 - 10 * 1)
     assert milk.stock_quantity == Decimal(100 - 20)
     assert check_books() == []
+
+
+RECORD = """async ([lines, n]) => {
+  const method = n % 2 ? {method: "mpesa", amount: lines.total, code: "QAB" + String(n).padStart(7, "0")}
+                       : {method: "cash", amount: lines.total, amount_tendered: "1000.00"};
+  const sale = await window.dukaTill.recordSale({lines: lines.items, orderPercent: "0", payments: [method]});
+  return [sale.receipt, sale.total];
+}"""
+
+
+def test_connection_flapping_during_sync_still_gives_exactly_twenty(live_server, playwright, tmp_path, cashier,
+                                                                      goods, fast_till):
+    """Requests reach the server but their answers are lost (every other one), and the network drops
+    between them: the outbox sends again, the server answers a retry with the first sale."""
+    shift = open_shift(cashier, Decimal("500.00"))
+    sugar = goods["sugar"]
+    till = Till(playwright, tmp_path / "till", live_server.url)
+    page = till.open()
+    till.log_in("cashier")
+    till.offline()
+    expect(page.locator("[data-test=offline-panel]")).to_be_visible()
+    line = {"product": sugar.pk, "name": sugar.name, "price": "180.00", "tax_rate": "16.00", "unit": "piece",
+            "quantity": "2", "discount_percent": "0"}
+    printed = [page.evaluate(RECORD, [{"items": [line], "total": "360.00"}, n]) for n in range(20)]
+    expect(till.unsynced()).to_have_text("20")
+
+    # online again, but the outbox cannot get through yet: the cashier may not log out nor close the shift
+    hold = {"on": True}
+    page.route("**/api/sales/sales/", lambda route: route.abort() if hold["on"] else route.fallback())
+    till.offline(False)
+    expect(page.locator("[data-test=till-online]")).to_contain_text("Online")
+    refused = page.evaluate(
+        "async (id) => { try { await window.posApi.api('POST', `/api/sales/shifts/${id}/close/`, "
+        "{counted_cash: '500.00'}); return 'closed'; } catch (err) { return err.code + ': ' + err.message; } }",
+        shift.pk)
+    assert refused == ("unsynced_sales: 20 sale(s) made offline are not synced yet: let the till sync before you "
+                       "close the shift or log out.")
+    page.unroute("**/api/sales/sales/")
+
+    seen = {"n": 0}
+
+    def flap(route):
+        seen["n"] += 1
+        response = route.fetch()  # the request reaches the server and is applied ...
+        if seen["n"] % 2:
+            route.abort("connectionreset")  # ... but its answer is lost
+            if seen["n"] % 6 == 1:
+                till.offline()  # and now and then the network drops altogether for a moment
+                page.wait_for_timeout(300)
+                till.offline(False)
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/sales/sales/", flap)
+    expect(till.unsynced()).to_have_text("0", timeout=60000)
+    assert seen["n"] >= 30  # many answers were lost and sent again
+    sales = Sale.objects.order_by("receipt_number")
+    assert [(s.receipt_number, f"{s.total}") for s in sales] == [tuple(p) for p in printed]
+    assert OfflineSale.objects.count() == 20
+    sugar.refresh_from_db()
+    assert sugar.stock_quantity == Decimal(100 - 40)
+    assert check_books() == []
+
+
+def test_two_offline_tills_selling_the_last_units_keep_both_sales(live_server, playwright, tmp_path, cashier,
+                                                                    other_cashier, goods, fast_till):
+    bread = goods["bread"]  # 3 left
+    for user in (cashier, other_cashier):
+        open_shift(user, Decimal("0"))
+    one = Till(playwright, tmp_path / "one", live_server.url)
+    two = Till(playwright, tmp_path / "two", live_server.url)
+    one.open()
+    one.log_in("cashier")
+    two.open()
+    two.log_in("cashier2")
+    one.offline()
+    two.offline()
+    first = one.sell([bread.barcode, bread.barcode], cash="200")
+    second = two.sell([bread.barcode, bread.barcode], cash="120")
+    assert first == ("T01OFF-000001", "KES 120.00")
+    assert second == ("T02OFF-000001", "KES 120.00")
+    one.offline(False)
+    two.offline(False)
+    expect(one.unsynced()).to_have_text("0", timeout=30000)
+    expect(two.unsynced()).to_have_text("0", timeout=30000)
+    assert sorted(Sale.objects.values_list("receipt_number", "status")) == [
+        ("T01OFF-000001", "paid"), ("T02OFF-000001", "paid")]
+    bread.refresh_from_db()
+    assert bread.stock_quantity == Decimal("-1.000")
+    flagged = OfflineSale.objects.get(negative_stock=True)
+    assert flagged.needs_attention and "went to -1.000 in stock" in flagged.notes
+    assert check_books() == []  # the negative stock is explained by a flagged sale a manager has not reviewed
+    one.close()
+    two.close()

@@ -10,6 +10,11 @@
 (function () {
   "use strict";
 
+  // Scans are looked up in IndexedDB asynchronously but applied in scan order, and a tender key waits for
+  // the scans before it, so a fast scanner followed by F4 charges every item. Outside Alpine's reactive
+  // data: its proxy breaks Promise methods.
+  let scans = Promise.resolve();
+
   function offlineTill() {
     const till = window.dukaTill;
     return {
@@ -112,15 +117,19 @@
         this.scanText = "";
         if (this.dialog === "receipt") this.newSale();
         if (!text) return;
-        const product = await till.lookup(text);
-        if (product) {
-          this.message = null;
-          this.add(product);
-        } else if (/[a-z]/i.test(text)) {
-          this.openSearch(text);
-        } else {
-          this.fail(`Barcode ${text} is not in this till's catalogue (${this.catalogueCount} products cached).`);
-        }
+        const lookup = till.lookup(text);
+        scans = scans.then(async () => {
+          const product = await lookup;
+          if (product) {
+            this.message = null;
+            this.add(product);
+          } else if (/[a-z]/i.test(text)) {
+            this.openSearch(text);
+          } else {
+            this.fail(`Barcode ${text} is not in this till's catalogue (${this.catalogueCount} products cached).`);
+          }
+        }).catch((err) => this.fail(err.message));
+        await scans;
       },
       add(product) {
         const i = this.lines.findIndex((l) => l.product === product.id);
@@ -133,7 +142,7 @@
             unit: product.unit, quantity: "1", discount_percent: "0",
           });
         }
-        this.focus("till-scan");
+        if (!this.dialog) this.focus("till-scan");
       },
       remove(i) {
         this.lines.splice(i, 1);
@@ -181,7 +190,8 @@
         }
         return true;
       },
-      openCash() {
+      async openCash() {
+        await scans;
         if (!this.ready()) return;
         this.cash = { given: till.money(this.priced.total) };
         this.dialog = "cash";
@@ -192,7 +202,8 @@
         if (given === null || given < this.priced.total) return null;
         return till.money(given - this.priced.total);
       },
-      openMpesa() {
+      async openMpesa() {
+        await scans;
         if (!this.ready()) return;
         this.mpesa = { code: "" };
         this.dialog = "mpesa";

@@ -8,8 +8,9 @@
  * - The outbox sends the sales, in receipt-number order, to the same endpoint an online till uses
  *   (POST /api/sales/sales/ with `client_uuid`): the server accepts each client_uuid once and answers a
  *   retry with the first result, so a request whose answer was lost is simply sent again.
- * - Every same-origin request of the page carries X-Till (this till's series of receipt numbers), and a
- *   shift close or logout is refused here while sales are unsynced (the server refuses the close too).
+ * - It hooks into the page's one helper (pos/static/pos/api.js, posApi.use): every call carries X-Till
+ *   (this till's own series of receipt numbers), a call that cannot reach the server turns the till
+ *   offline, and a shift close or logout is refused while sales are unsynced (the server refuses too).
  * The cashier's panel (templates tills/offline_panel.html) is the Alpine component `offlineTill`.
  */
 (function () {
@@ -154,6 +155,14 @@
   }
 
   async function api(method, path, body, { timeoutMs = SYNC_TIMEOUT_MS } = {}) {
+    if (window.posApi) { // the page's one helper: the same headers, errors and session handling as the till
+      try {
+        return await window.posApi.api(method, path, body, { timeoutMs });
+      } catch (err) {
+        if (err.kind === "auth") err.status = err.status || 401;
+        throw err;
+      }
+    }
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
@@ -443,6 +452,7 @@
         if (sale.cashier !== CONFIG.user) continue; // another cashier's sale waits for them to log in here
         try {
           const answer = await api("POST", CONFIG.urls.sales, wireBody(sale));
+          if (!answer || !answer.id) throw new ApiError("The answer was cut off.", { network: true });
           sale.state = "synced";
           sale.server_id = answer.id;
           sale.flags = answer.offline || {};
@@ -504,22 +514,26 @@
   function refusal() {
     return `${state.unsynced} sale(s) made offline are not synced yet: let the till sync before you close the shift or log out.`;
   }
-  window.fetch = function tillFetch(input, init) {
-    const url = new URL(typeof input === "string" ? input : input.url, window.location.href);
-    if (url.origin !== window.location.origin) return realFetch(input, init);
-    const options = { ...(init || {}) };
-    const method = (options.method || (typeof input === "string" ? "GET" : input.method) || "GET").toUpperCase();
-    if (method === "POST" && /shifts?\/(\d+\/)?close\/?$/.test(url.pathname) && state.unsynced > 0) {
-      const body = JSON.stringify({ error: refusal(), shift: [refusal()], code: "unsynced_sales" });
-      return Promise.resolve(new Response(body, { status: 400, headers: { "Content-Type": "application/json" } }));
-    }
-    if (state.deviceId) {
-      const headers = new Headers(options.headers || (typeof input === "string" ? undefined : input.headers));
-      if (!headers.has("X-Till")) headers.set("X-Till", state.deviceId);
-      options.headers = headers;
-    }
-    return realFetch(input, options);
-  };
+  // The page's one helper (pos/static/pos/api.js): every call names this till (its own receipt series),
+  // a shift close is refused while sales are unsynced, and a call that cannot reach the server turns the
+  // till offline so the cashier keeps selling from the panel.
+  if (window.posApi) {
+    window.posApi.use(async (request, next) => {
+      if (state.deviceId) request.headers = { ...(request.headers || {}), "X-Till": state.deviceId };
+      const path = new URL(request.path, window.location.href).pathname;
+      if (request.method === "POST" && /shifts?\/(\d+\/)?close\/?$/.test(path) && state.unsynced > 0) {
+        throw new window.posApi.ApiError(refusal(), {
+          status: 400, code: "unsynced_sales", fields: { shift: [refusal()] }, data: { shift: [refusal()], code: "unsynced_sales" },
+        });
+      }
+      try {
+        return await next(request);
+      } catch (err) {
+        if (err.kind === "network") setOnline(false);
+        throw err;
+      }
+    });
+  }
   document.addEventListener("submit", (event) => {
     const action = event.target && event.target.getAttribute("action");
     if (action && /\/logout\/?$/.test(action) && state.unsynced > 0) {
