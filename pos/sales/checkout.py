@@ -39,6 +39,7 @@ from pos.sales.services import (
     open_shift,
     shift_report,
 )
+from pos.tills.services import receipt_prefix_for
 
 SEARCH_LIMIT = 20
 MAX_LINES = 300
@@ -354,7 +355,7 @@ def sales(request):
     items, discount, _ = read_cart(data, request.user)
     sale, created = create_sale(cashier=request.user, items=items, discount=discount,
                                 customer_phone=str(data.get("customer_phone") or "").strip()[:20],
-                                idempotency_key=key)
+                                idempotency_key=key, receipt_prefix=receipt_prefix_for(request))
     if sale.cashier_id != request.user.pk:
         raise ServiceError("This Idempotency-Key belongs to another cashier's sale.", field="Idempotency-Key",
                            code="idempotency_conflict")
