@@ -89,12 +89,12 @@ class OfflineSaleAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_review_permission(self, request):
+        return request.user.has_perm("tills.review_offlinesale")
+
     @admin.action(description="Mark as reviewed (stock counted, code matched, price accepted)",
-                  permissions=["view"])
+                  permissions=["review"])
     def mark_reviewed(self, request, queryset):
-        if not (request.user.is_superuser or getattr(request.user, "is_manager", False)):
-            self.message_user(request, "Only a manager may review offline sales.", messages.ERROR)
-            return
         done = 0
         for offline in queryset:
             try:
@@ -104,7 +104,7 @@ class OfflineSaleAdmin(ModelAdmin):
                 self.message_user(request, f"{offline}: {err.message}", messages.ERROR)
         self.message_user(request, f"{done} offline sale(s) marked as reviewed.", messages.SUCCESS)
 
-    @admin.action(description="Match typed M-Pesa codes with the M-Pesa register now", permissions=["view"])
+    @admin.action(description="Match typed M-Pesa codes with the M-Pesa register now", permissions=["review"])
     def match_codes(self, request, queryset):
         done = services.confirm_offline_codes()
         self.message_user(request, f"{done} M-Pesa code(s) confirmed by the register.", messages.SUCCESS)

@@ -100,6 +100,7 @@ class OfflineSale(models.Model):
     class Meta:
         ordering = ["till", "number"]
         constraints = [models.UniqueConstraint(fields=["till", "number"], name="one_offline_sale_per_number")]
+        permissions = [("review_offlinesale", "Can mark flagged offline sales as reviewed")]
 
     def __str__(self):
         return f"{self.till.code} offline #{self.number}"

@@ -382,6 +382,8 @@ def confirm_offline_codes(limit=200) -> int:
 @transaction.atomic
 def mark_reviewed(offline_sale, *, user) -> OfflineSale:
     """A manager looked at a flagged offline sale (counted the stock, matched the code, accepted the price)."""
+    if not user.has_perm("tills.review_offlinesale"):
+        raise ServiceError("Only a manager may review offline sales.", field="sale", code="not_allowed")
     offline_sale = OfflineSale.objects.select_for_update().get(pk=offline_sale.pk)
     offline_sale.needs_attention = False
     offline_sale.reviewed_at = timezone.now()
