@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/fiscal/", include("pos.fiscal.urls")),
+    path("sandbox/etims/", include("pos.fiscal.simulator_urls")),
     path("sandbox/", include("pos.payments.sandbox.urls")),
 ]
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

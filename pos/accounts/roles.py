@@ -31,6 +31,10 @@ ROLE_PERMISSIONS = {
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW, ADD, CHANGE),
         "accounts.user": (VIEW,),
+        "fiscal.document": (VIEW,),
+        "fiscal.fiscalitem": (VIEW, CHANGE),
+        "fiscal.device": (VIEW,),
+        "fiscal.call": (VIEW,),
     },
     Role.CASHIER: {
         "catalog.category": (VIEW,),
@@ -56,12 +60,13 @@ ROLE_PERMISSIONS = {
         "payments.payment": (VIEW,),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW,),
+        "fiscal.document": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.cancel_sale", "sales.return_sale", "payments.approve_refund", "reports.view_reports",
-                   "reports.view_profit"],
+                   "reports.view_profit", "fiscal.resend_document", "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit"],
 }
