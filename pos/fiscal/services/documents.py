@@ -266,9 +266,9 @@ def process_outbox(device=None, now=None, limit=1000) -> dict:
     if not token:
         return {**stats, "skipped": "another runner holds the outbox"}
     try:
+        device.refresh_from_db()
         if not ensure_initialised(device):
             return {**stats, "skipped": "the device is not initialised"}
-        device.refresh_from_db()
         unblock_ready(device)
         for pk in pending_documents(device).values_list("pk", flat=True)[:limit]:
             document = Document.objects.select_related("sale", "sale_return").get(pk=pk)

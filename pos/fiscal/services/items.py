@@ -158,6 +158,7 @@ def products_to_register():
 def register_changed_items(device, now=None, limit=500) -> dict:
     """The sweep: register new and changed products (a rejected item waits for a manager's resend)."""
     now = now or timezone.now()
+    device.refresh_from_db()
     done = {"registered": 0, "rejected": 0, "unchanged": 0, "waiting": 0}
     for product in products_to_register()[:limit]:
         try:
