@@ -75,8 +75,14 @@ def receipt_gaps():
     return problems
 
 
+def unsigned_fiscal_documents():
+    from pos.fiscal.services import unsigned_documents
+
+    return unsigned_documents()
+
+
 CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, unpaid_settled_sales, paid_cache_mismatches,
-          over_refunded_payments, receipt_gaps]
+          over_refunded_payments, receipt_gaps, unsigned_fiscal_documents]
 
 
 def check_books():
