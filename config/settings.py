@@ -95,10 +95,15 @@ TEMPLATES = [
     },
 ]
 
+# Connections: persistent by default when DEBUG is off (a new PostgreSQL connection costs ~4 ms, more
+# than the scanner's whole lookup), checked before reuse so a restarted server costs one error-free
+# reconnect. DB_CONN_MAX_AGE=0 closes after every request (the Django default, and the DEBUG default).
+DB_CONN_MAX_AGE = int(env("DB_CONN_MAX_AGE", "0" if DEBUG else "600"))
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=DB_CONN_MAX_AGE,
+        conn_health_checks=DB_CONN_MAX_AGE > 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -120,6 +125,14 @@ if env("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache"}}
+
+# The scanner's barcode lookup answers from each web worker's memory, checked against versions bumped
+# by every change so it is never stale (pos/catalog/lookup.py). local: versions in a shared-memory file
+# of this machine (web and task workers on one machine; the default when DEBUG is off); redis: in the
+# shared cache (REDIS_URL), for web workers on several machines; off: one indexed query per lookup.
+CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
+CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
+CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -338,3 +351,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Spreadsheet exports --------------------------------------------------------------------------
+# django-import-export's own IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=" and turns
+# every cell (numbers too) into text; every resource uses pos.core.cells.SafeExportMixin instead, the
+# same rule as the report writers (tests/security/test_formula_injection.py).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False

@@ -16,11 +16,7 @@
   // lines appear in scan order. Kept outside Alpine's reactive data: its proxy breaks Promise methods.
   let scans = Promise.resolve();
 
-  function newKey() {
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
+  const newKey = () => window.posApi.newKey();
 
   // Decimal strings <-> integers of a fixed scale (cents, thousandths): no floating point on money.
   function toUnits(text, places) {
@@ -47,41 +43,9 @@
     return fraction === undefined ? grouped : `${grouped}.${fraction}`;
   }
 
-  function csrfToken() {
-    const field = document.querySelector("#checkout [name=csrfmiddlewaretoken]");
-    return field ? field.value : "";
-  }
-
-  async function call(url, { method = "GET", body, key } = {}) {
-    const headers = { Accept: "application/json", "X-CSRFToken": csrfToken(), "X-Requested-With": "XMLHttpRequest" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (key) headers["Idempotency-Key"] = key;
-    let response;
-    try {
-      response = await fetch(url, {
-        method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      const error = new Error("The till cannot reach the server: check the network, then try again (nothing is lost).");
-      error.network = true;
-      throw error;
-    }
-    if (response.redirected && /\/login\//.test(response.url)) {
-      throw new Error("Your session has ended: reload the page and log in again.");
-    }
-    let data = {};
-    try {
-      data = await response.json();
-    } catch (err) {
-      data = {};
-    }
-    if (!response.ok) {
-      const error = new Error(data.error || `The server refused the request (HTTP ${response.status}).`);
-      error.status = response.status;
-      error.data = data;
-      throw error;
-    }
-    return data;
+  // Every server call goes through pos/static/pos/api.js (one error shape, a timeout on every request).
+  function call(url, { method = "GET", body, key, timeoutMs } = {}) {
+    return window.posApi.api(method, url, body, { idempotencyKey: key, timeoutMs });
   }
 
   function checkout() {

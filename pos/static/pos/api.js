@@ -1,0 +1,159 @@
+/* One way for the checkout page to talk to the server: `posApi.api(method, path, body, options)`.
+ *
+ * Every server call of the page goes through `api()`; it answers the parsed JSON or throws an ApiError:
+ *   - kind "network": the server was not reached (err.network = true; a retry with the same
+ *     Idempotency-Key is safe: the server answers the first result);
+ *   - kind "timeout": no answer within options.timeoutMs (default 15 s); the request may or may not have
+ *     been applied (err.network = true as well: retry with the same key, or re-read the resource);
+ *   - kind "http": the server answered 4xx/5xx. err.status, err.code (the service's stable code) and
+ *     err.fields ({field: [messages]}, DRF's error shape, nested lists flattened to "items.2.quantity")
+ *     say what; err.message is one sentence a cashier can read.
+ *   - kind "auth": the session ended (403 "not authenticated" or a redirect to the login page).
+ *
+ * Options: { idempotencyKey, timeoutMs, headers }.
+ * Middleware: `posApi.use(async (request, next) => ...)` wraps every call (request is
+ * {method, path, body, idempotencyKey, timeoutMs, headers}); the offline outbox hooks in here: it can
+ * answer a request itself when `next(request)` throws an ApiError whose `network` is true.
+ */
+(function () {
+  "use strict";
+
+  const DEFAULT_TIMEOUT_MS = 15000;
+  const middleware = [];
+
+  class ApiError extends Error {
+    constructor(message, { kind = "http", status = 0, code = "", fields = {}, data = null } = {}) {
+      super(message);
+      this.name = "ApiError";
+      this.kind = kind;
+      this.status = status;
+      this.code = code;
+      this.fields = fields;
+      this.data = data;
+      this.network = kind === "network" || kind === "timeout";
+      this.timeout = kind === "timeout";
+    }
+  }
+
+  function cookie(name) {
+    const match = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function csrfToken() {
+    const field = document.querySelector("[name=csrfmiddlewaretoken]");
+    return (field && field.value) || cookie("csrftoken");
+  }
+
+  // DRF answers {field: ["message"], code: "..."}, {detail: "..."} or nested lists for many=True
+  // serializers ({"items": [{}, {"quantity": ["..."]}]}): flatten to {"items.2.quantity": ["..."]}.
+  function flattenErrors(data, prefix = "", out = {}) {
+    if (data === null || data === undefined) return out;
+    if (typeof data === "string") {
+      (out[prefix || "detail"] = out[prefix || "detail"] || []).push(data);
+    } else if (Array.isArray(data)) {
+      data.forEach((item, i) => {
+        if (typeof item === "string") flattenErrors(item, prefix, out);
+        else flattenErrors(item, prefix ? `${prefix}.${i + 1}` : String(i + 1), out);
+      });
+    } else if (typeof data === "object") {
+      Object.entries(data).forEach(([key, value]) => {
+        if (key === "code" && !prefix) return;
+        flattenErrors(value, prefix ? `${prefix}.${key}` : key, out);
+      });
+    }
+    return out;
+  }
+
+  const LABELS = { detail: "", non_field_errors: "", items: "Line" };
+
+  function humanMessage(fields, status) {
+    const entries = Object.entries(fields);
+    if (!entries.length) return `The server refused the request (HTTP ${status}).`;
+    return entries.map(([field, messages]) => {
+      const parts = field.split(".");
+      const head = parts[0] in LABELS ? LABELS[parts[0]] : parts[0].replace(/_/g, " ");
+      const where = parts.length > 1 ? `${head} ${parts.slice(1).join(" ")}`.trim() : head;
+      // a service message already names its line ("Line 2: ..."): do not say it twice
+      const text = messages.join(" ");
+      return where && !/^Line \d+:/.test(text) ? `${where}: ${text}` : text;
+    }).join(" ");
+  }
+
+  async function send(request) {
+    const headers = {
+      Accept: "application/json", "X-Requested-With": "XMLHttpRequest", ...(request.headers || {}),
+    };
+    const unsafe = !["GET", "HEAD", "OPTIONS"].includes(request.method);
+    if (unsafe) headers["X-CSRFToken"] = csrfToken();
+    if (request.body !== undefined && request.body !== null) headers["Content-Type"] = "application/json";
+    if (request.idempotencyKey) headers["Idempotency-Key"] = request.idempotencyKey;
+    const controller = new AbortController();
+    const timeoutMs = request.timeoutMs || DEFAULT_TIMEOUT_MS;
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response;
+    try {
+      response = await fetch(request.path, {
+        method: request.method, headers, credentials: "same-origin", signal: controller.signal,
+        body: request.body === undefined || request.body === null ? undefined : JSON.stringify(request.body),
+      });
+    } catch (err) {
+      if (controller.signal.aborted) {
+        throw new ApiError(`The server did not answer within ${Math.round(timeoutMs / 1000)} s: `
+          + "check the network, then try again (nothing is charged twice).", { kind: "timeout" });
+      }
+      throw new ApiError("The till cannot reach the server: check the network, then try again (nothing is lost).",
+        { kind: "network" });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.redirected && /\/login\//.test(response.url)) {
+      throw new ApiError("Your session has ended: reload the page and log in again.", { kind: "auth", status: 401 });
+    }
+    let data = null;
+    if (response.status !== 204) {
+      const text = await response.text().catch(() => "");
+      try {
+        data = text ? JSON.parse(text) : null;
+      } catch (err) {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const fields = data && typeof data === "object" ? flattenErrors(data) : {};
+      const code = (data && typeof data.code === "string" && data.code) || "";
+      const kind = response.status === 401 || (response.status === 403 && code === "not_authenticated") ? "auth" : "http";
+      let message = humanMessage(fields, response.status);
+      if (data && typeof data.error === "string") message = data.error;
+      if (response.status >= 500) message = `The server failed (HTTP ${response.status}); try again, nothing is charged twice.`;
+      throw new ApiError(message, { kind, status: response.status, code, fields, data });
+    }
+    return data;
+  }
+
+  async function api(method, path, body, options = {}) {
+    const request = {
+      method: String(method || "GET").toUpperCase(), path, body,
+      idempotencyKey: options.idempotencyKey || "", timeoutMs: options.timeoutMs || DEFAULT_TIMEOUT_MS,
+      headers: options.headers || {},
+    };
+    const chain = middleware.reduceRight((next, mw) => (req) => mw(req, next), send);
+    return chain(request);
+  }
+
+  function use(fn) {
+    middleware.push(fn);
+    return () => {
+      const i = middleware.indexOf(fn);
+      if (i >= 0) middleware.splice(i, 1);
+    };
+  }
+
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  window.posApi = { api, use, ApiError, flattenErrors, newKey, DEFAULT_TIMEOUT_MS };
+})();
