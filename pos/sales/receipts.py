@@ -14,7 +14,6 @@ in groups of four, the verification QR) comes from the stored answer of the cont
 (`copy=True`) says COPY and is never signed again; a receipt printed before KRA answered says so.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from io import BytesIO
