@@ -57,4 +57,7 @@ def unsigned_documents(now=None) -> list[str]:
     missing = (Sale.objects.filter(status__in=SOLD, paid_at__gte=device.created_at, paid_at__lt=cutoff)
                .exclude(fiscal_documents__kind=DocumentKind.SALE).values_list("receipt_number", flat=True)[:500])
     problems += [f"etims: sale {r} was paid but never queued for signing" for r in missing]
+    if problems and not device.is_initialised:
+        problems.append(f"etims: device {device.pin}/{device.branch_id} is not initialised"
+                        f"{': ' + device.init_error if device.init_error else ''}")
     return problems

@@ -106,7 +106,8 @@ def ensure_initialised(device) -> bool:
         return False
     try:
         initialise_device(device)
-    except ServiceError:
+    except ServiceError as exc:
+        Device.objects.filter(pk=device.pk).update(init_error=exc.message[:300])
         return False
     return True
 
