@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "pos.sales",
     "pos.payments",
     "pos.reports",
+    "pos.tills",
+    "pos.c2b",
     "pos.fiscal",
 ]
 
@@ -264,6 +266,10 @@ ALLOW_NEGATIVE_STOCK = env_bool("ALLOW_NEGATIVE_STOCK", False)
 SALE_PAYMENT_TIMEOUT = int(env("SALE_PAYMENT_TIMEOUT", "900"))
 # Highest line discount (percent) a cashier may give; managers and admins are not limited.
 CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10"))
+# Offline receipt numbers a till reserves at a time (it asks for the next block when few are left).
+OFFLINE_BLOCK_SIZE = int(env("OFFLINE_BLOCK_SIZE", "50"))
+# How often an open till checks the server is there (and reports its unsynced sales), in seconds.
+OFFLINE_HEARTBEAT_SECONDS = int(env("OFFLINE_HEARTBEAT_SECONDS", "10"))
 LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
 
 # --- Payments -----------------------------------------------------------------------------------
@@ -292,6 +298,19 @@ MPESA_TILL_NUMBER = env("MPESA_TILL_NUMBER")  # PartyB for CustomerBuyGoodsOnlin
 MPESA_INITIATOR_NAME = env("MPESA_INITIATOR_NAME", "testapi")
 MPESA_SECURITY_CREDENTIAL = env("MPESA_SECURITY_CREDENTIAL")
 MPESA_ALLOWED_IPS = env_list("MPESA_ALLOWED_IPS")
+
+# Lipa na M-Pesa (C2B: the customer pays the till/paybill from their phone), pos/c2b.
+C2B_SHORTCODE = env("C2B_SHORTCODE", MPESA_SHORTCODE)  # the shortcode whose URLs are registered and pulled
+C2B_TILL_NUMBER = env("C2B_TILL_NUMBER", MPESA_TILL_NUMBER)  # shown on the till when customers pay a till
+# The secret in the registered C2B URLs: notifications without it are stored and ignored. REQUIRED in
+# production (long and random, letters/digits only); a fixed value only for the sandbox/tests.
+C2B_URL_TOKEN = env("C2B_URL_TOKEN") or ("sandbox-c2b-token" if DEBUG or env_bool("TESTING") else "")
+C2B_RESPONSE_TYPE = env("C2B_RESPONSE_TYPE", "Completed")  # if our validation URL does not answer
+C2B_VALIDATE_ACCOUNT = env_bool("C2B_VALIDATE_ACCOUNT", False)  # refuse paybill payments naming no waiting sale
+C2B_MATCH_WINDOW_MINUTES = int(env("C2B_MATCH_WINDOW_MINUTES", "15"))
+C2B_RECONCILE_HOURS = int(env("C2B_RECONCILE_HOURS", "6"))  # hourly pull covers this many hours (max 48)
+C2B_PULL_NOMINATED_NUMBER = env("C2B_PULL_NOMINATED_NUMBER")
+SANDBOX_PULL_PAGE_SIZE = int(env("SANDBOX_PULL_PAGE_SIZE", "50"))
 
 AIRTEL_ENV = env("AIRTEL_ENV", "uat")  # uat | production
 AIRTEL_CLIENT_ID = env("AIRTEL_CLIENT_ID")

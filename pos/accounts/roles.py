@@ -14,6 +14,8 @@ ROLE_PERMISSIONS = {
     Role.MANAGER: {
         "catalog.category": ALL,
         "catalog.product": ALL,
+        "catalog.quickkey": ALL,
+        "catalog.scalebarcoderule": ALL,
         "inventory.stockmovement": (VIEW, ADD),
         "inventory.stockalert": (VIEW, CHANGE),
         "inventory.stockcount": ALL,
@@ -30,6 +32,9 @@ ROLE_PERMISSIONS = {
         "payments.payment": (VIEW, ADD, CHANGE),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW, ADD, CHANGE),
+        "c2b.receivedpayment": (VIEW, CHANGE),
+        "c2b.c2bnotification": (VIEW,),
+        "c2b.reconciliationrun": (VIEW,),
         "accounts.user": (VIEW,),
         "fiscal.document": (VIEW,),
         "fiscal.fiscalitem": (VIEW, CHANGE),
@@ -39,6 +44,7 @@ ROLE_PERMISSIONS = {
     Role.CASHIER: {
         "catalog.category": (VIEW,),
         "catalog.product": (VIEW,),
+        "catalog.quickkey": (VIEW,),
         "sales.sale": (VIEW, ADD),
         "sales.saleitem": (VIEW,),
         "sales.shift": (VIEW, ADD),
@@ -60,13 +66,16 @@ ROLE_PERMISSIONS = {
         "payments.payment": (VIEW,),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW,),
+        "c2b.receivedpayment": (VIEW,),
+        "c2b.reconciliationrun": (VIEW,),
         "fiscal.document": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.cancel_sale", "sales.return_sale", "payments.approve_refund", "reports.view_reports",
-                   "reports.view_profit", "fiscal.resend_document", "fiscal.resend_item"],
+                   "reports.view_profit", "c2b.match_receivedpayment", "fiscal.resend_document",
+                   "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit"],
 }
