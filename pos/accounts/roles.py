@@ -35,6 +35,10 @@ ROLE_PERMISSIONS = {
         "c2b.receivedpayment": (VIEW, CHANGE),
         "c2b.c2bnotification": (VIEW,),
         "c2b.reconciliationrun": (VIEW,),
+        "tills.till": (VIEW, CHANGE),
+        "tills.receiptblock": (VIEW,),
+        "tills.offlinesale": (VIEW,),
+        "tills.offlinempesacode": (VIEW,),
         "accounts.user": (VIEW,),
         "fiscal.document": (VIEW,),
         "fiscal.fiscalitem": (VIEW, CHANGE),
@@ -68,14 +72,16 @@ ROLE_PERMISSIONS = {
         "payments.refund": (VIEW,),
         "c2b.receivedpayment": (VIEW,),
         "c2b.reconciliationrun": (VIEW,),
+        "tills.till": (VIEW,),
+        "tills.offlinesale": (VIEW,),
         "fiscal.document": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.cancel_sale", "sales.return_sale", "payments.approve_refund", "reports.view_reports",
-                   "reports.view_profit", "c2b.match_receivedpayment", "fiscal.resend_document",
-                   "fiscal.resend_item"],
+                   "reports.view_profit", "c2b.match_receivedpayment", "tills.review_offlinesale",
+                   "fiscal.resend_document", "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit"],
 }
