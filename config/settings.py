@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "pos.sales",
     "pos.payments",
     "pos.reports",
+    "pos.tills",
+    "pos.c2b",
+    "pos.fiscal",
 ]
 
 MIDDLEWARE = [
@@ -263,6 +266,10 @@ ALLOW_NEGATIVE_STOCK = env_bool("ALLOW_NEGATIVE_STOCK", False)
 SALE_PAYMENT_TIMEOUT = int(env("SALE_PAYMENT_TIMEOUT", "900"))
 # Highest line discount (percent) a cashier may give; managers and admins are not limited.
 CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10"))
+# Offline receipt numbers a till reserves at a time (it asks for the next block when few are left).
+OFFLINE_BLOCK_SIZE = int(env("OFFLINE_BLOCK_SIZE", "50"))
+# How often an open till checks the server is there (and reports its unsynced sales), in seconds.
+OFFLINE_HEARTBEAT_SECONDS = int(env("OFFLINE_HEARTBEAT_SECONDS", "10"))
 LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
 
 # --- Payments -----------------------------------------------------------------------------------
@@ -292,6 +299,19 @@ MPESA_INITIATOR_NAME = env("MPESA_INITIATOR_NAME", "testapi")
 MPESA_SECURITY_CREDENTIAL = env("MPESA_SECURITY_CREDENTIAL")
 MPESA_ALLOWED_IPS = env_list("MPESA_ALLOWED_IPS")
 
+# Lipa na M-Pesa (C2B: the customer pays the till/paybill from their phone), pos/c2b.
+C2B_SHORTCODE = env("C2B_SHORTCODE", MPESA_SHORTCODE)  # the shortcode whose URLs are registered and pulled
+C2B_TILL_NUMBER = env("C2B_TILL_NUMBER", MPESA_TILL_NUMBER)  # shown on the till when customers pay a till
+# The secret in the registered C2B URLs: notifications without it are stored and ignored. REQUIRED in
+# production (long and random, letters/digits only); a fixed value only for the sandbox/tests.
+C2B_URL_TOKEN = env("C2B_URL_TOKEN") or ("sandbox-c2b-token" if DEBUG or env_bool("TESTING") else "")
+C2B_RESPONSE_TYPE = env("C2B_RESPONSE_TYPE", "Completed")  # if our validation URL does not answer
+C2B_VALIDATE_ACCOUNT = env_bool("C2B_VALIDATE_ACCOUNT", False)  # refuse paybill payments naming no waiting sale
+C2B_MATCH_WINDOW_MINUTES = int(env("C2B_MATCH_WINDOW_MINUTES", "15"))
+C2B_RECONCILE_HOURS = int(env("C2B_RECONCILE_HOURS", "6"))  # hourly pull covers this many hours (max 48)
+C2B_PULL_NOMINATED_NUMBER = env("C2B_PULL_NOMINATED_NUMBER")
+SANDBOX_PULL_PAGE_SIZE = int(env("SANDBOX_PULL_PAGE_SIZE", "50"))
+
 AIRTEL_ENV = env("AIRTEL_ENV", "uat")  # uat | production
 AIRTEL_CLIENT_ID = env("AIRTEL_CLIENT_ID")
 AIRTEL_CLIENT_SECRET = env("AIRTEL_CLIENT_SECRET")
@@ -305,6 +325,29 @@ FLUTTERWAVE_SECRET_KEY = env("FLUTTERWAVE_SECRET_KEY")
 FLUTTERWAVE_SECRET_HASH = env("FLUTTERWAVE_SECRET_HASH") or ("" if FLUTTERWAVE_SECRET_KEY else "sandbox-secret-hash")
 FLUTTERWAVE_CUSTOMER_EMAIL = env("FLUTTERWAVE_CUSTOMER_EMAIL", "walk-in@example.com")
 CARD_REDIRECT_URL = env("CARD_REDIRECT_URL")  # where the card page returns; default: the checkout page
+
+# --- KRA eTIMS (pos/fiscal; see the README's eTIMS section) --------------------------------------
+# Mode of the device created from these settings when none is configured in the admin:
+# off | demo (the local OSCU simulator) | sandbox (KRA's test system) | production.
+ETIMS_MODE = env("ETIMS_MODE", "demo" if DEBUG else "off")
+ETIMS_PIN = env("ETIMS_PIN", SHOP_KRA_PIN)
+ETIMS_BRANCH_ID = env("ETIMS_BRANCH_ID", "00")
+ETIMS_DEVICE_SERIAL = env("ETIMS_DEVICE_SERIAL", "DEMO-SERIAL-0001")
+ETIMS_BASE_URL = env("ETIMS_BASE_URL")  # empty: the simulator (demo) or KRA's sandbox/production URL
+ETIMS_SIMULATOR_URL = env("ETIMS_SIMULATOR_URL", SANDBOX_BASE_URL.rstrip("/") + "/etims/")
+ETIMS_SIMULATOR_ENABLED = env_bool("ETIMS_SIMULATOR_ENABLED", SANDBOX_ENABLED)
+# Fernet key (urlsafe base64, 32 bytes) that encrypts the device's cmcKey; empty: derived from SECRET_KEY.
+ETIMS_ENCRYPTION_KEY = env("ETIMS_ENCRYPTION_KEY")
+ETIMS_TRANSPORT = env("ETIMS_TRANSPORT", "pos.fiscal.services.transport.OscuTransport")
+ETIMS_HTTP_TIMEOUT = float(env("ETIMS_HTTP_TIMEOUT", "30"))
+ETIMS_RETRY_BASE_SECONDS = int(env("ETIMS_RETRY_BASE_SECONDS", "30"))
+ETIMS_RETRY_MAX_SECONDS = int(env("ETIMS_RETRY_MAX_SECONDS", "900"))
+ETIMS_LEASE_SECONDS = int(env("ETIMS_LEASE_SECONDS", "300"))
+ETIMS_UNSIGNED_ALERT_MINUTES = int(env("ETIMS_UNSIGNED_ALERT_MINUTES", "60"))
+ETIMS_DEFAULT_ITEM_CLASS = env("ETIMS_DEFAULT_ITEM_CLASS", "5059690800")
+# Receipts: paper width (80 or 58 mm) and whether ESC/POS output opens the cash drawer.
+RECEIPT_PAPER_MM = int(env("RECEIPT_PAPER_MM", "80"))
+RECEIPT_KICK_DRAWER = env_bool("RECEIPT_KICK_DRAWER", False)
 
 # --- Admin (django-unfold) ----------------------------------------------------------------------
 UNFOLD = {
