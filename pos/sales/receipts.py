@@ -41,6 +41,8 @@ class Receipt:
     tendered: Decimal
     change: Decimal
     returns: list = field(default_factory=list)
+    change_label: str = "Change"
+    tendered_label: str = "Cash tendered"
 
     @property
     def banner(self):
@@ -69,12 +71,16 @@ def receipt_data(sale) -> Receipt:
         vat[item.tax_rate][0] += item.total
         vat[item.tax_rate][1] += item.tax
     by_method = defaultdict(lambda: ZERO)
-    tendered = ZERO
+    cash = []
     for payment in sale.payments.all():
         if payment.status == PaymentStatus.COMPLETED:
             by_method[payment.get_method_display()] += payment.amount
             if payment.method == "cash":
-                tendered += payment.amount_tendered or payment.amount
+                cash.append(payment)
+    # The change of the LAST cash tender: change of earlier tenders was handed over when they were taken.
+    last = max(cash, key=lambda p: (p.completed_at or p.created_at, p.pk), default=None)
+    tendered = (last.amount_tendered or last.amount) if last else ZERO
+    several = len(cash) > 1
     return Receipt(
         sale=sale,
         shop={"name": settings.SHOP_NAME, "address": settings.SHOP_ADDRESS, "phone": settings.SHOP_PHONE,
@@ -85,8 +91,10 @@ def receipt_data(sale) -> Receipt:
         vat=[(rate, total - tax, tax, total) for rate, (total, tax) in sorted(vat.items(), reverse=True)],
         payments=sorted(by_method.items()),
         tendered=tendered,
-        change=sale.change_due,
+        change=last.change_given if last else ZERO,
         returns=list(sale.returns.all()),
+        change_label="Change (last cash tender)" if several else "Change",
+        tendered_label="Cash tendered (last)" if several else "Cash tendered",
     )
 
 
@@ -140,6 +148,8 @@ def text_lines(receipt: Receipt) -> list[str]:
     out += [rule, _row("Subtotal", _money(sale.subtotal))]
     if sale.discount:
         out.append(_row("Discount", f"-{_money(sale.discount)}"))
+    if sale.rounding:
+        out.append(_row("Rounding", _money(sale.rounding)))
     out += [_row(f"TOTAL {sale.currency}", _money(sale.total)), rule,
             f"{'VAT rate':<9}{'Net':>13}{'VAT':>13}{'Total':>13}"]
     for rate, net, tax, total in receipt.vat:
@@ -149,8 +159,8 @@ def text_lines(receipt: Receipt) -> list[str]:
         out.append(rule)
         out += [_row(label, _money(amount)) for label, amount in receipt.payments]
         if receipt.tendered:
-            out.append(_row("Cash tendered", _money(receipt.tendered)))
-        out.append(_row("Change", _money(receipt.change)))
+            out.append(_row(receipt.tendered_label, _money(receipt.tendered)))
+        out.append(_row(receipt.change_label, _money(receipt.change)))
     if sale.balance_due and sale.status != SaleStatus.CANCELLED:
         out.append(_row("Balance due", _money(sale.balance_due)))
     for sale_return in receipt.returns:
@@ -264,6 +274,8 @@ def _pdf_ops(receipt) -> list[tuple]:
     ops += [rule, row("Subtotal", _money(sale.subtotal))]
     if sale.discount:
         ops.append(row("Discount", f"-{_money(sale.discount)}"))
+    if sale.rounding:
+        ops.append(row("Rounding", _money(sale.rounding)))
     ops += [(15, "Helvetica-Bold", 11, f"TOTAL {sale.currency}", _money(sale.total), "left"), rule,
             (11, *bold, ("VAT rate", "Net", "VAT", "Total"), "", "columns")]
     ops += [(11, *body, (f"{rate.normalize():f}%", _money(net), _money(tax), _money(total)), "", "columns")
@@ -273,8 +285,8 @@ def _pdf_ops(receipt) -> list[tuple]:
         ops.append(rule)
         ops += [row(label, _money(amount)) for label, amount in receipt.payments]
         if receipt.tendered:
-            ops.append(row("Cash tendered", _money(receipt.tendered)))
-        ops.append(row("Change", _money(receipt.change), bold))
+            ops.append(row(receipt.tendered_label, _money(receipt.tendered)))
+        ops.append(row(receipt.change_label, _money(receipt.change), bold))
     if sale.balance_due and sale.status != SaleStatus.CANCELLED:
         ops.append(row("Balance due", _money(sale.balance_due), bold))
     for sale_return in receipt.returns:
