@@ -26,6 +26,7 @@ from import_export import fields, resources, widgets
 from pos.catalog import services
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product, Unit
+from pos.core.cells import SafeExportMixin
 from pos.core.errors import ServiceError
 
 # Rows listed in the admin's preview table (a 10,000-row file made a 46 MB page); the import takes them all.
@@ -121,7 +122,7 @@ class CategoryNameWidget(widgets.ForeignKeyWidget):
         return category
 
 
-class ServiceResource(resources.ModelResource):
+class ServiceResource(SafeExportMixin, resources.ModelResource):
     """Saves rows through the catalogue services, validates every row and rolls back on any error."""
 
     def before_import(self, dataset, **kwargs):

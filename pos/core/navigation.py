@@ -15,6 +15,9 @@ GROUPS = [
         ("Payments", "payments", "admin:payments_payment_changelist"),
         ("Refunds", "currency_exchange", "admin:payments_refund_changelist"),
         ("Callback log", "webhook", "admin:payments_paymentcallback_changelist"),
+        ("M-Pesa received (C2B)", "phone_android", "admin:c2b_receivedpayment_changelist"),
+        ("C2B notices", "sms", "admin:c2b_c2bnotification_changelist"),
+        ("M-Pesa reconciliation", "rule", "admin:c2b_reconciliationrun_changelist"),
     ]),
     ("Catalogue", ("admin", "manager", "bookkeeper"), [
         ("Products", "inventory_2", "admin:catalog_product_changelist"),

@@ -7,6 +7,7 @@ from django.db.models import Q
 from import_export import fields, resources
 
 from pos.catalog.models import Product
+from pos.core.cells import SafeExportMixin
 from pos.core.money import to_money
 from pos.inventory.models import StockMovement
 
@@ -20,7 +21,7 @@ class VerboseHeaders:
         return [names.get(h, h) for h in headers]
 
 
-class StockMovementResource(VerboseHeaders, resources.ModelResource):
+class StockMovementResource(SafeExportMixin, VerboseHeaders, resources.ModelResource):
     product_sku = fields.Field(attribute="product__sku", column_name="SKU")
     product_name = fields.Field(attribute="product__name", column_name="product")
     product_barcode = fields.Field(attribute="product__barcode", column_name="barcode")
@@ -45,7 +46,7 @@ def valuation_queryset():
             .select_related("category").order_by("category__name", "name"))
 
 
-class ValuationResource(VerboseHeaders, resources.ModelResource):
+class ValuationResource(SafeExportMixin, VerboseHeaders, resources.ModelResource):
     """One row per product: quantity, cost, value at cost (qty x cost) and retail value (qty x price),
     each value rounded to the cent at the row."""
 

@@ -7,21 +7,21 @@ single place that completes, fails or expires a payment; after a completion the 
 (pos.sales.services.settle_sale), so a sale is paid exactly when completed payments cover it.
 """
 
-import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from pos.core.errors import ConflictError, IllegalTransition, ServiceError
+from pos.core.errors import ServiceError
+from pos.core.idempotency import create_once, fingerprint, replay
 from pos.core.money import ZERO, to_money
+from pos.core.transitions import StateMachine
 from pos.payments.gateways.base import (
     CallbackError,
     GatewayError,
@@ -81,19 +81,17 @@ class Outcome:
     refund: Refund | None = None
 
 
+PAYMENT_STATES = StateMachine("Payment", TRANSITIONS)
+REFUND_STATES = StateMachine("Refund", REFUND_TRANSITIONS)
+
+
 def _move(obj, target, table):
-    if target not in table.get(obj.status, set()):
-        raise IllegalTransition(obj, obj.status, target)
-    obj.status = target
+    (PAYMENT_STATES if table is TRANSITIONS else REFUND_STATES).move(obj, target)
 
 
 def _event(payment, action, *, request=None, response=None, error=""):
     PaymentEvent.objects.create(payment=payment, action=action[:40], request=request or {},
                                 response=response or {}, error=error[:300])
-
-
-def _fingerprint(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _lock(payment) -> Payment:
@@ -122,27 +120,14 @@ def initiate_payment(sale, method, amount, phone_number="", user=None, idempoten
     if method not in Method.values:
         raise ServiceError(f"Unknown payment method {method!r}.", field="method", code="invalid_method")
     key = idempotency_key or None
-    fingerprint = _fingerprint([sale.pk, method, str(amount), phone_number or "", str(tendered)])
-    if key and (existing := _replay(Payment, key, fingerprint)):
-        return existing, False
-    try:
-        if method == Method.CASH:
-            return _pay_cash(sale, amount, tendered, user, key, fingerprint), True
-        payment = _create_pending(sale, method, amount, phone_number, user, key, fingerprint)
-    except IntegrityError:
-        existing = key and _replay(Payment, key, fingerprint)
-        if existing:
-            return existing, False
-        raise
-    return _send(payment), True
-
-
-def _replay(model, key, fingerprint):
-    found = model.objects.filter(idempotency_key=key).first()
-    if found and found.request_hash != fingerprint:
-        raise ConflictError("This Idempotency-Key was already used for a different request.",
-                            field="Idempotency-Key", code="idempotency_conflict")
-    return found
+    request_hash = fingerprint([sale.pk, method, str(amount), phone_number or "", str(tendered)])
+    if method == Method.CASH:
+        return create_once(Payment, key, request_hash,
+                           lambda: _pay_cash(sale, amount, tendered, user, key, request_hash))
+    payment, created = create_once(
+        Payment, key, request_hash,
+        lambda: _create_pending(sale, method, amount, phone_number, user, key, request_hash))
+    return (_send(payment) if created else payment), created
 
 
 @transaction.atomic
@@ -181,15 +166,15 @@ def pay_cash(sale, *, amount_tendered, user, amount=None):
 
 
 @transaction.atomic
-def _pay_cash(sale, amount, tendered, user, key, fingerprint):
+def _pay_cash(sale, amount, tendered, user, key, request_hash):
     payment = pay_cash(sale, amount_tendered=tendered if tendered is not None else amount, user=user, amount=amount)
-    payment.idempotency_key, payment.request_hash = key, fingerprint
+    payment.idempotency_key, payment.request_hash = key, request_hash
     payment.save(update_fields=["idempotency_key", "request_hash"])
     return payment
 
 
 @transaction.atomic
-def _create_pending(sale, method, amount, phone_number, user, key, fingerprint):
+def _create_pending(sale, method, amount, phone_number, user, key, request_hash):
     phone = phone_number or ""
     if method in MOBILE:
         phone = normalise_msisdn(phone_number)
@@ -207,7 +192,7 @@ def _create_pending(sale, method, amount, phone_number, user, key, fingerprint):
         raise ServiceError(f"Only {max(due, ZERO)} is still due on this sale{waiting}.", field="amount",
                            code="overpayment")
     return Payment.objects.create(sale=sale, method=method, amount=amount, currency=settings.CURRENCY,
-                                  phone_number=phone, created_by=user, idempotency_key=key, request_hash=fingerprint)
+                                  phone_number=phone, created_by=user, idempotency_key=key, request_hash=request_hash)
 
 
 def _send(payment):
@@ -560,25 +545,23 @@ def request_refund(payment, amount, reason, user, sale_return=None, idempotency_
     then completed or failed by its answer)."""
     amount = _money(amount, "amount")
     key = idempotency_key or None
-    fingerprint = _fingerprint([payment.pk, str(amount), reason, getattr(sale_return, "pk", None)])
-    if key and (existing := _replay(Refund, key, fingerprint)):
+    request_hash = fingerprint([payment.pk, str(amount), reason, getattr(sale_return, "pk", None)])
+    if key and (existing := replay(Refund, key, request_hash)):
         return existing, False
     if not (reason or "").strip():
         raise ServiceError("Say why the money is given back.", field="reason", code="required")
-    try:
-        refund = _create_refund(payment, amount, reason.strip(), user, sale_return, key, fingerprint)
-    except IntegrityError:
-        existing = key and _replay(Refund, key, fingerprint)
-        if existing:
-            return existing, False
-        raise
+    refund, created = create_once(
+        Refund, key, request_hash,
+        lambda: _create_refund(payment, amount, reason.strip(), user, sale_return, key, request_hash))
+    if not created:
+        return refund, False
     if refund.status == R.PENDING_APPROVAL and amount <= settings.REFUND_APPROVAL_THRESHOLD:
         refund = _start_refund(refund)
     return refund, True
 
 
 @transaction.atomic
-def _create_refund(payment, amount, reason, user, sale_return, key, fingerprint):
+def _create_refund(payment, amount, reason, user, sale_return, key, request_hash):
     payment = _lock(payment)
     if payment.status != P.COMPLETED:
         raise ServiceError(f"Only a completed payment can be refunded; this one is {payment.status}.",
@@ -596,7 +579,7 @@ def _create_refund(payment, amount, reason, user, sale_return, key, fingerprint)
     if payment.method == Method.AIRTEL and amount != payment.amount:
         raise ServiceError("Airtel Money refunds the whole payment only.", field="amount", code="partial_refund")
     return Refund.objects.create(payment=payment, sale_return=sale_return, amount=amount, reason=reason[:200],
-                                 requested_by=user, idempotency_key=key, request_hash=fingerprint)
+                                 requested_by=user, idempotency_key=key, request_hash=request_hash)
 
 
 def _check_return(payment, sale_return, amount):
@@ -689,3 +672,51 @@ def refundable_amount(payment) -> Decimal:
     """What was paid (received, for an overpaid payment) minus refunds done, on their way or waiting."""
     taken = payment.refunds.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
     return max((payment.amount_received or payment.amount) - taken, ZERO)
+
+
+# --- money received without a request of ours (M-Pesa C2B: the customer paid the till) ---------------
+@transaction.atomic
+def record_received_payment(sale, *, method, amount_received, receipt, user=None, phone_number="",
+                            result_message="") -> Payment:
+    """Record money the provider already took (e.g. an M-Pesa C2B receipt) as a completed payment of a
+    sale waiting for payment, and settle the sale. The caller holds whatever makes `receipt` its own
+    (pos.c2b locks its register row first); the unique (method, receipt) constraint refuses a second use.
+
+    Applies at most what is still due (minus payments in flight); more money than that is recorded as
+    `amount_received` and flagged OVERPAID for the manager (refund or keep as a deposit)."""
+    from django.db import IntegrityError
+
+    from pos.core.errors import ConflictError
+
+    received = _money(amount_received, "amount")
+    if received <= 0:
+        raise ServiceError("The amount received must be greater than zero.", field="amount", code="invalid_amount")
+    sale = lock_sale(sale)
+    if sale.status != SaleStatus.PENDING_PAYMENT:
+        raise ServiceError(f"Sale {sale.receipt_number} is not waiting for payment.", field="sale",
+                           code="not_payable")
+    in_flight = sale.payments.filter(status__in=IN_FLIGHT).aggregate(s=Sum("amount"))["s"] or ZERO
+    due = sale.total - sale.paid_amount - in_flight
+    if due <= 0:
+        raise ServiceError(f"Nothing is left to pay on sale {sale.receipt_number} (a payment may still be in "
+                           "progress: cancel it first).", field="sale", code="nothing_due")
+    if Payment.objects.filter(method=method, receipt=receipt).exists():
+        raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
+                            code="receipt_used")
+    payment = Payment(sale=sale, method=method, amount=min(received, due), currency=sale.currency,
+                      phone_number=(phone_number or "")[:20], receipt=receipt, amount_received=received,
+                      created_by=user, result_message=(result_message or "Received")[:300])
+    _move(payment, P.COMPLETED, TRANSITIONS)
+    payment.completed_at = timezone.now()
+    if received > payment.amount:
+        _flag(payment, Attention.OVERPAID, f"{received - payment.amount} more than sale {sale.receipt_number} "
+                                           "needed: refund the excess or keep it as the customer's deposit.")
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError:
+        raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
+                            code="receipt_used") from None
+    settle_locked_sale(sale)
+    _event(payment, "received", response={"receipt": receipt, "amount": str(received)})
+    return payment

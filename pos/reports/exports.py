@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from pos.core.cells import safe_cell
 from pos.core.money import ZERO
 from pos.reports.queries import return_lines, sale_lines, shop_zone
 
@@ -97,7 +98,7 @@ class _Cells:
             value = row.get(column.key)
             kind = _kind(column, row)
             if value is None or kind not in NUMBER_FORMATS:
-                cells.append(_plain(value))
+                cells.append(safe_cell(_plain(value)))
                 continue
             cell = self.styled.get((n, kind))
             if cell is None:
@@ -169,7 +170,7 @@ def csv_lines(sheets: list[Sheet], titles=True):
         yield writer.writerow([c.header for c in sheet.columns])
         for row in sheet.rows:
             _add_up(sheet, row)
-            yield writer.writerow([_text(row.get(c.key)) for c in sheet.columns])
+            yield writer.writerow([safe_cell(_text(row.get(c.key))) for c in sheet.columns])
         if sheet.with_totals:
             totals = _totals(sheet)
             yield writer.writerow([_text(totals.get(c.key)) for c in sheet.columns])

@@ -9,6 +9,7 @@ from pos.payments.services import handle_callback, pay_cash, request_refund
 from tests.conftest import client_for
 from tests.payments.flows import fresh, make_sale
 
+
 @pytest.mark.django_db
 def test_manager_sees_payments_with_events_and_cannot_edit_them(cashier, manager):
     payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)

@@ -21,7 +21,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, addrport, no_demo, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=1)
-        call_command("createcachetable")
         if not no_demo and "load_demo" in get_commands():
             call_command("load_demo")
         call_command("ensure_schedules")

@@ -1,0 +1,66 @@
+"""Idempotent creation, one implementation for every money- or stock-moving call.
+
+A client sends a key (the `Idempotency-Key` header, or a client-generated reference). The row the
+call creates stores the key (a unique column) and a fingerprint of the request body. A retry with
+the same key and body returns the first row; the same key with another body is a ConflictError.
+Under concurrency the unique constraint decides: the loser's IntegrityError becomes a replay.
+
+    fp = fingerprint([sale.pk, method, str(amount)])
+    payment, created = create_once(Payment, key, fp, lambda: _create(...))
+
+The model needs `idempotency_key` (unique, null=True) and `request_hash` (CharField 64) columns;
+`create()` must store both (key may be None when the client sent none).
+"""
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+
+from pos.core.errors import ConflictError
+
+MAX_KEY_LENGTH = 100
+
+
+def fingerprint(payload) -> str:
+    """A stable SHA-256 of a JSON-able request description (dict keys sorted, Decimals as strings)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def clean_key(value) -> str | None:
+    """A client's key stripped; None when empty. Longer than MAX_KEY_LENGTH is a ConflictError-free
+    ValueError for the caller to turn into a field message."""
+    key = (str(value) if value is not None else "").strip()
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"An idempotency key has at most {MAX_KEY_LENGTH} characters.")
+    return key or None
+
+
+def replay(model, key, request_hash, *, what="request"):
+    """The row created earlier with `key`, or None. The same key with another body is refused."""
+    if not key:
+        return None
+    found = model.objects.filter(idempotency_key=key).first()
+    if found is not None and found.request_hash != request_hash:
+        raise ConflictError(f"This Idempotency-Key was already used for a different {what}.",
+                            field="Idempotency-Key", code="idempotency_conflict")
+    return found
+
+
+def create_once(model, key, request_hash, create, *, what="request"):
+    """(row, created): the row of an earlier call with the same key, else `create()`'s row.
+
+    `create()` runs in its own savepoint, so a concurrent twin's unique-key violation is turned into
+    a replay of the winner's row without breaking the caller's transaction."""
+    key = key or None
+    existing = replay(model, key, request_hash, what=what)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return create(), True
+    except IntegrityError:
+        existing = replay(model, key, request_hash, what=what)
+        if existing is not None:
+            return existing, False
+        raise
