@@ -33,12 +33,12 @@ from pos.sales import receipts
 from pos.sales.models import Sale, SaleStatus
 from pos.sales.services import (
     LineRequest,
-    price_cart,
     cancel_sale,
     close_shift,
     create_sale,
     get_open_shift,
     open_shift,
+    price_cart,
     shift_report,
 )
 

@@ -1,10 +1,12 @@
 """Cash rounding, the receipt and the Z report: properties that hold for any cart, discounts and rounding
 setting (hypothesis, against the real database and services)."""
 
+import contextlib
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pos.core.books import check_books
@@ -21,7 +23,6 @@ from pos.sales.services import (
     open_shift,
     return_items,
     round_cash,
-    shift_report,
 )
 from tests.factories import ProductFactory
 
@@ -100,10 +101,8 @@ def test_the_z_reports_net_vat_is_the_sales_reports_vat_for_the_shift_returns_in
     for item, units in zip(sale.items.all(), back):
         quantity = min(D(units), item.quantity - item.returned_quantity)
         if quantity > 0 and (quantity == quantity.to_integral_value() or item.product.unit != "piece"):
-            try:
+            with contextlib.suppress(ServiceError):  # e.g. a return of a line worth less than a cent
                 return_items(sale, [(item.pk, quantity)], manager, "back")
-            except ServiceError:
-                pass
     report = close_shift(shift, D("0"), cashier)
     after = sales_report(resolve_period("today"), cashier=cashier)["totals"]["vat"]
     assert report.net_tax == after - before
