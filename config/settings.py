@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "pos.sales",
     "pos.payments",
     "pos.reports",
+    "pos.tills",
     "pos.c2b",
 ]
 
@@ -271,6 +272,10 @@ CASH_ROUNDING_RULE = env("CASH_ROUNDING_RULE", "nearest")  # nearest (half up) |
 # Manager PIN at the till: failures before the PIN locks, and for how long (seconds).
 MANAGER_PIN_MAX_FAILURES = int(env("MANAGER_PIN_MAX_FAILURES", "5"))
 MANAGER_PIN_LOCK_SECONDS = int(env("MANAGER_PIN_LOCK_SECONDS", "900"))
+# Offline receipt numbers a till reserves at a time (it asks for the next block when few are left).
+OFFLINE_BLOCK_SIZE = int(env("OFFLINE_BLOCK_SIZE", "50"))
+# How often an open till checks the server is there (and reports its unsynced sales), in seconds.
+OFFLINE_HEARTBEAT_SECONDS = int(env("OFFLINE_HEARTBEAT_SECONDS", "10"))
 LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
 
 # --- Payments -----------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ ROLE_PERMISSIONS = {
     Role.MANAGER: {
         "catalog.category": ALL,
         "catalog.product": ALL,
+        "catalog.quickkey": ALL,
+        "catalog.scalebarcoderule": ALL,
         "inventory.stockmovement": (VIEW, ADD),
         "inventory.stockalert": (VIEW, CHANGE),
         "inventory.stockcount": ALL,
@@ -38,6 +40,7 @@ ROLE_PERMISSIONS = {
     Role.CASHIER: {
         "catalog.category": (VIEW,),
         "catalog.product": (VIEW,),
+        "catalog.quickkey": (VIEW,),
         "sales.sale": (VIEW, ADD),
         "sales.saleitem": (VIEW,),
         "sales.shift": (VIEW, ADD),

@@ -180,8 +180,9 @@ def _fingerprint(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _resolve_products(requests: list[LineRequest]) -> list[Product]:
-    """One query for all lines; unknown or inactive products are refused with the line number."""
+def _resolve_products(requests: list[LineRequest], allow_inactive=False) -> list[Product]:
+    """One query for all lines; unknown or inactive products are refused with the line number (an offline
+    sale keeps a product deactivated after it was sold: `allow_inactive`)."""
     ids = {r.product for r in requests if r.product}
     codes = {r.barcode for r in requests if not r.product}
     found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
@@ -193,7 +194,7 @@ def _resolve_products(requests: list[LineRequest]) -> list[Product]:
         if product is None:
             what = f"product {r.product}" if r.product else f"barcode {r.barcode!r}"
             raise ServiceError(f"Line {n}: unknown {what}.", field="items", code="unknown_product")
-        if not product.is_active:
+        if not product.is_active and not allow_inactive:
             raise ServiceError(f"Line {n}: {product.name} is not for sale (inactive).", field="items",
                                code="inactive_product")
         products.append(product)
@@ -230,24 +231,26 @@ def check_discount_cap(lines, user, authorised_by=None):
 
 
 def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, order_discount_percent=None,
-               authorised_by=None) -> PricedCart:
+               authorised_by=None, recorded=None) -> PricedCart:
     """Validate the wanted lines against the catalogue and price them (nothing is written): line
     discounts (money or percent), the order discount (money, or percent of what is left after the line
-    discounts), the cashier's one discount cap, and the cash rounding line."""
+    discounts), the cashier's one discount cap, and the cash rounding line.
+    `recorded` ([(unit_price, tax_rate)] per line): the prices a till used offline, kept as sold."""
     if not requests:
         raise ServiceError("A sale needs at least one line.", field="items", code="empty")
-    products = _resolve_products(requests)
+    products = _resolve_products(requests, allow_inactive=recorded is not None)
     lines = []
     for n, (request, product) in enumerate(zip(requests, products), start=1):
         quantity = to_quantity(request.quantity)
-        gross = to_money(quantity * product.price)
+        unit_price, tax_rate = recorded[n - 1] if recorded is not None else (product.price, product.tax_rate)
+        gross = to_money(quantity * unit_price)
         if request.discount_percent not in (None, ""):
             discount = percent_of(gross, request.discount_percent)
         else:
             discount = to_money(request.discount)
         _check_line(n, quantity, discount, product, gross)
-        lines.append(PricedLine(product=product, quantity=quantity, unit_price=product.price,
-                                tax_rate=product.tax_rate, gross=gross, discount=discount))
+        lines.append(PricedLine(product=product, quantity=quantity, unit_price=unit_price,
+                                tax_rate=tax_rate, gross=gross, discount=discount))
     if order_discount_percent not in (None, ""):
         order_discount = percent_of(sum((line.gross - line.discount for line in lines), ZERO), order_discount_percent)
     order_discount = to_money(order_discount)
@@ -257,14 +260,16 @@ def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, o
     return PricedCart(lines=lines, order_discount=order_discount, rounding=round_cash(lines_total) - lines_total)
 
 
-def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None) -> list[PricedLine]:
+def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None, recorded=None) -> list[PricedLine]:
     """The priced lines of a cart (see price_cart)."""
-    return price_cart(requests, order_discount, user).lines
+    return price_cart(requests, order_discount, user, recorded=recorded).lines
 
 
-def next_receipt_number() -> str:
-    """The next receipt number, gap-free: the counter row is locked and moves in the caller's transaction."""
-    prefix = settings.RECEIPT_PREFIX
+def next_receipt_number(prefix="") -> str:
+    """The next receipt number, gap-free: the counter row is locked and moves in the caller's transaction.
+    `prefix` picks the series (a till's own, e.g. "T01-", so tills never wait on each other's row);
+    default RECEIPT_PREFIX."""
+    prefix = prefix or settings.RECEIPT_PREFIX
     seq = ReceiptSequence.objects.select_for_update().filter(prefix=prefix).first()
     if seq is None:  # the shop's very first sale
         ReceiptSequence.objects.get_or_create(prefix=prefix)
@@ -491,6 +496,9 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     if waiting:
         raise ServiceError(f"Sales waiting for payment: {', '.join(waiting)}. Take the payment or cancel them "
                            "before closing the shift.", field="shift", code="unpaid_sales")
+    from pos.tills.services import refuse_while_unsynced
+
+    refuse_while_unsynced(shift)
     report = shift_report(shift, counted=counts)
     unknown = set(counts) - {m.method for m in report.methods} - {m for m, _ in _method_choices()}
     if unknown:
@@ -518,7 +526,8 @@ def _method_choices():
 
 
 def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_name="", customer_phone="",
-                note="", idempotency_key="", shift=None, discount_percent=None, authorised_by=None):
+                note="", idempotency_key="", shift=None, receipt_prefix="", discount_percent=None,
+                authorised_by=None):
     """Create and confirm a sale: its stock leaves now, it waits for payment (pending_payment).
 
     `discount` is the order discount in money, or `discount_percent` of what is left after the line
@@ -545,7 +554,7 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
     try:
         with transaction.atomic():
             return _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint,
-                                shift, discount_percent, authorised_by), True
+                                shift, receipt_prefix, discount_percent, authorised_by), True
     except IntegrityError:
         existing = key and _replay(key, fingerprint, cashier)
         if existing:
@@ -567,16 +576,36 @@ def _replay(key, fingerprint, cashier=None):
 
 
 def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint, shift,
-                 discount_percent=None, authorised_by=None):
+                 receipt_prefix="", discount_percent=None, authorised_by=None):
     shift = _selling_shift(cashier, shift)
     cart = price_cart(items, discount, cashier, order_discount_percent=discount_percent, authorised_by=authorised_by)
-    lines = cart.lines
-    receipt_number = next_receipt_number()
+    sale = write_sale(cashier=cashier, shift=shift, lines=cart.lines, discount=cart.order_discount,
+                      rounding=cart.rounding, receipt_number=next_receipt_number(receipt_prefix),
+                      customer_name=customer_name, customer_phone=customer_phone, note=note, key=key,
+                      fingerprint=fingerprint)
+    if discount_cap_applies(cashier) and authorised_by is not None:
+        try:
+            check_discount_cap(cart.lines, cashier)
+        except ServiceError:
+            Authorisation.objects.create(action=OverrideAction.DISCOUNT, sale=sale, authorised_by=authorised_by,
+                                         requested_by=cashier, detail=f"Discount {cart.discount} of {cart.subtotal}")
+    return sale
+
+
+def write_sale(*, cashier, shift, lines, discount, receipt_number, customer_name="", customer_phone="", note="",
+               key=None, fingerprint="", allow_negative=None, rounding=None) -> Sale:
+    """Write a confirmed sale (pending_payment) with its priced lines and post its stock, in the caller's
+    transaction. `allow_negative` lets stock go below zero (a sale made offline already happened).
+    `rounding`: the cash rounding line (default: computed from the lines by round_cash)."""
+    lines_total = sum((line.total for line in lines), ZERO)
+    if rounding is None:
+        rounding = round_cash(lines_total) - lines_total
     sale = Sale.objects.create(
         receipt_number=receipt_number, status=SaleStatus.PENDING_PAYMENT, cashier=cashier, shift=shift,
         customer_name=customer_name, customer_phone=customer_phone, note=note, currency=settings.CURRENCY,
-        subtotal=cart.subtotal, order_discount=cart.order_discount, discount=cart.discount, tax=cart.tax,
-        rounding=cart.rounding, total=cart.total,
+        subtotal=sum((line.gross for line in lines), ZERO), order_discount=to_money(discount),
+        discount=sum((line.discount + line.order_discount for line in lines), ZERO),
+        tax=sum((line.tax for line in lines), ZERO), rounding=rounding, total=lines_total + rounding,
         idempotency_key=key, request_hash=fingerprint, confirmed_at=timezone.now(),
     )
     SaleItem.objects.bulk_create([
@@ -588,13 +617,7 @@ def _create_sale(cashier, items, discount, customer_name, customer_phone, note, 
         for line in lines
     ])
     post_movements([StockChange(line.product.pk, -line.quantity) for line in lines], kind=MovementKind.SALE,
-                   user=cashier, reference=sale.receipt_number)
-    if discount_cap_applies(cashier) and authorised_by is not None:
-        try:
-            check_discount_cap(lines, cashier)
-        except ServiceError:
-            Authorisation.objects.create(action=OverrideAction.DISCOUNT, sale=sale, authorised_by=authorised_by,
-                                         requested_by=cashier, detail=f"Discount {cart.discount} of {cart.subtotal}")
+                   user=cashier, reference=sale.receipt_number, allow_negative=allow_negative)
     return sale
 
 
