@@ -5,6 +5,7 @@ import contextlib
 from decimal import Decimal as D
 
 import pytest
+from django.db import transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from pos.core.errors import ServiceError
 from pos.inventory.services import StockChange, post_movements
 from pos.payments.services import pay_cash
 from pos.reports.queries import resolve_period, sales_report
-from pos.sales.models import SaleReturn, Shift
+from pos.sales.models import SaleReturn
 from pos.sales.receipts import receipt_data, receipt_text
 from pos.sales.services import (
     LineRequest,
@@ -54,32 +55,35 @@ def _make_sale(cashier, manager, cart):
     return sale
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @hsettings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cart=carts(), step=steps, rule=rules)
 def test_receipt_total_is_the_lines_plus_the_rounding_line_and_vat_per_rate_adds_up(manager, settings, cart,
                                                                                     step, rule):
-    settings.CASH_ROUNDING_STEP, settings.CASH_ROUNDING_RULE = step, rule
-    Shift.objects.filter(cashier=manager, status="open").update(status="closed")
-    open_shift(manager, D("0"))
-    sale = _make_sale(manager, manager, cart)
-    items = list(sale.items.all())
-    lines_total = sum(item.total for item in items)
-    assert sale.total == lines_total + sale.rounding
-    assert sale.total % step == 0, "the sale is payable in whole steps, by any method"
-    assert abs(sale.rounding) < step
-    if rule == "down" and sale.total > step:
-        assert sale.rounding <= 0
-    receipt = receipt_data(sale)
-    assert sum(total for _, _, _, total in receipt.vat) == lines_total
-    assert sum(tax for _, _, tax, _ in receipt.vat) == sale.tax == sum(item.tax for item in items)
-    for _, net, tax, total in receipt.vat:
-        assert net + tax == total
-    text = receipt_text(sale)
-    if sale.rounding:
-        assert f"Rounding {sale.rounding:,.2f}".replace(" ", "") in text.replace(" ", "")
-    assert f"{sale.total:,.2f}" in text
-    assert check_books() == []
+    with transaction.atomic():  # each example on a clean slate: rolled back at its end
+        settings.CASH_ROUNDING_STEP, settings.CASH_ROUNDING_RULE = step, rule
+        open_shift(manager, D("0"))
+        sale = _make_sale(manager, manager, cart)
+        items = list(sale.items.all())
+        lines_total = sum(item.total for item in items)
+        assert sale.total == lines_total + sale.rounding
+        assert sale.total % step == 0, "the sale is payable in whole steps, by any method"
+        assert abs(sale.rounding) < step
+        if rule == "down" and sale.total > step:
+            assert sale.rounding <= 0
+        receipt = receipt_data(sale)
+        # VAT per band (per rate) adds up to the lines: taxable + VAT of every band = sum of lines
+        assert sum(taxable + tax for _, _, taxable, tax in receipt.bands) == lines_total
+        assert sum(tax for _, _, _, tax in receipt.bands) == sale.tax == sum(item.tax for item in items)
+        for rate in {item.tax_rate for item in items}:
+            at_rate = [item for item in items if item.tax_rate == rate]
+            assert sum(item.tax for item in at_rate) + sum(item.net for item in at_rate) == sum(i.total for i in at_rate)
+        text = receipt_text(sale)
+        if sale.rounding:
+            assert f"Rounding {sale.rounding:,.2f}".replace(" ", "") in text.replace(" ", "")
+        assert f"{sale.total:,.2f}" in text
+        assert check_books() == []
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
@@ -87,33 +91,33 @@ def test_receipt_total_is_the_lines_plus_the_rounding_line_and_vat_per_rate_adds
 @given(cart=carts(), step=steps, rule=rules, back=st.lists(st.integers(min_value=0, max_value=2), max_size=5))
 def test_the_z_reports_net_vat_is_the_sales_reports_vat_for_the_shift_returns_included(cashier, manager, settings,
                                                                                       cart, step, rule, back):
-    settings.CASH_ROUNDING_STEP, settings.CASH_ROUNDING_RULE = step, rule
-    before = sales_report(resolve_period("today"), cashier=cashier)["totals"]["vat"]  # earlier examples' shifts
-    shift = open_shift(cashier, D("500"))
-    lines, order_percent = cart
-    products = [ProductFactory(price=price, tax_rate=rate, unit="kg" if weighed else "piece")
-                for price, rate, weighed, _, _ in lines]
-    post_movements([StockChange(p.pk, D(100)) for p in products], kind="adjustment", user=manager, note="stock")
-    items = [LineRequest(quantity, product=p.pk, discount_percent=min(percent, D(5)))
-             for p, (_, _, _, quantity, percent) in zip(products, lines)]
-    sale, _ = create_sale(cashier=cashier, items=items, discount_percent=min(order_percent, D(5)))
-    pay_cash(sale, amount_tendered=sale.total + 50, user=cashier)
-    for item, units in zip(sale.items.all(), back):
-        quantity = min(D(units), item.quantity - item.returned_quantity)
-        if quantity > 0 and (quantity == quantity.to_integral_value() or item.product.unit != "piece"):
-            with contextlib.suppress(ServiceError):  # e.g. a return of a line worth less than a cent
-                return_items(sale, [(item.pk, quantity)], manager, "back")
-    report = close_shift(shift, D("0"), cashier)
-    after = sales_report(resolve_period("today"), cashier=cashier)["totals"]["vat"]
-    assert report.net_tax == after - before
-    assert sum(v.net_tax for v in report.vat) == report.net_tax
-    assert sum(v.tax for v in report.vat) == report.tax_total
-    assert sum(v.returned_tax for v in report.vat) == report.returns_tax
-    returned = sum((r.amount for r in SaleReturn.objects.filter(shift=shift)), D(0))
-    assert report.returns_total == returned
-    cash = report.cash
-    assert cash.change == D("50.00") and cash.payments == sale.total
-    assert check_books() == []
+    with transaction.atomic():  # each example on a clean slate: rolled back at its end
+        settings.CASH_ROUNDING_STEP, settings.CASH_ROUNDING_RULE = step, rule
+        shift = open_shift(cashier, D("500"))
+        lines, order_percent = cart
+        products = [ProductFactory(price=price, tax_rate=rate, unit="kg" if weighed else "piece")
+                    for price, rate, weighed, _, _ in lines]
+        post_movements([StockChange(p.pk, D(100)) for p in products], kind="adjustment", user=manager, note="stock")
+        items = [LineRequest(quantity, product=p.pk, discount_percent=min(percent, D(5)))
+                 for p, (_, _, _, quantity, percent) in zip(products, lines)]
+        sale, _ = create_sale(cashier=cashier, items=items, discount_percent=min(order_percent, D(5)))
+        pay_cash(sale, amount_tendered=sale.total + 50, user=cashier)
+        for item, units in zip(sale.items.all(), back):
+            quantity = min(D(units), item.quantity - item.returned_quantity)
+            if quantity > 0 and (quantity == quantity.to_integral_value() or item.product.unit != "piece"):
+                with contextlib.suppress(ServiceError):  # e.g. a return of a line worth less than a cent
+                    return_items(sale, [(item.pk, quantity)], manager, "back")
+        report = close_shift(shift, D("0"), cashier)
+        assert report.net_tax == sales_report(resolve_period("today"), cashier=cashier)["totals"]["vat"]
+        assert sum(v.net_tax for v in report.vat) == report.net_tax
+        assert sum(v.tax for v in report.vat) == report.tax_total
+        assert sum(v.returned_tax for v in report.vat) == report.returns_tax
+        returned = sum((r.amount for r in SaleReturn.objects.filter(shift=shift)), D(0))
+        assert report.returns_total == returned
+        cash = report.cash
+        assert cash.change == D("50.00") and cash.payments == sale.total
+        assert check_books() == []
+        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("amount, step, rule, expected", [
