@@ -236,3 +236,17 @@ def test_a_refused_sale_is_handed_over_and_kept_for_a_manager(api, cashier, mana
     assert refused.resolved_by == manager
     with pytest.raises(Exception, match="Only a manager"):
         tills.resolve_refused(refused, user=cashier, resolution="x")
+
+
+def test_queries_to_accept_an_offline_sale_do_not_grow_with_its_lines(api, cashier, till, stocked, shift,
+                                                                        django_assert_max_num_queries):
+    from tests.factories import ProductFactory
+
+    tills.reserve_block(till, user=cashier, size=5)
+    products = ProductFactory.create_batch(30, price=Decimal("10.00"))
+    client = api(cashier)
+    small = offline_body(till, 1, [(stocked["sugar"], 1, "180.00", "0")], [cash("180.00", "200.00")], shift=shift)
+    big = offline_body(till, 2, [(p, 1, "10.00", "0") for p in products], [cash("300.00", "300.00")], shift=shift)
+    for body in (small, big):
+        with django_assert_max_num_queries(36):
+            assert client.post(SALES, body, format="json").status_code == 201
