@@ -41,6 +41,10 @@ ROLE_PERMISSIONS = {
         "tills.offlinempesacode": (VIEW,),
         "tills.refusedofflinesale": (VIEW, CHANGE),
         "accounts.user": (VIEW,),
+        "fiscal.document": (VIEW,),
+        "fiscal.fiscalitem": (VIEW, CHANGE),
+        "fiscal.device": (VIEW,),
+        "fiscal.call": (VIEW,),
     },
     Role.CASHIER: {
         "catalog.category": (VIEW,),
@@ -71,12 +75,14 @@ ROLE_PERMISSIONS = {
         "c2b.reconciliationrun": (VIEW,),
         "tills.till": (VIEW,),
         "tills.offlinesale": (VIEW,),
+        "fiscal.document": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.cancel_sale", "sales.return_sale", "payments.approve_refund", "reports.view_reports",
-                   "reports.view_profit", "c2b.match_receivedpayment", "tills.review_offlinesale"],
+                   "reports.view_profit", "c2b.match_receivedpayment", "tills.review_offlinesale",
+                   "fiscal.resend_document", "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit"],
 }
