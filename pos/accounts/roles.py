@@ -35,7 +35,15 @@ ROLE_PERMISSIONS = {
         "c2b.receivedpayment": (VIEW, CHANGE),
         "c2b.c2bnotification": (VIEW,),
         "c2b.reconciliationrun": (VIEW,),
+        "tills.till": (VIEW, CHANGE),
+        "tills.receiptblock": (VIEW,),
+        "tills.offlinesale": (VIEW,),
+        "tills.offlinempesacode": (VIEW,),
         "accounts.user": (VIEW,),
+        "fiscal.document": (VIEW,),
+        "fiscal.fiscalitem": (VIEW, CHANGE),
+        "fiscal.device": (VIEW,),
+        "fiscal.call": (VIEW,),
     },
     Role.CASHIER: {
         "catalog.category": (VIEW,),
@@ -64,12 +72,16 @@ ROLE_PERMISSIONS = {
         "payments.refund": (VIEW,),
         "c2b.receivedpayment": (VIEW,),
         "c2b.reconciliationrun": (VIEW,),
+        "tills.till": (VIEW,),
+        "tills.offlinesale": (VIEW,),
+        "fiscal.document": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.cancel_sale", "sales.return_sale", "payments.approve_refund", "reports.view_reports",
-                   "reports.view_profit", "c2b.match_receivedpayment"],
+                   "reports.view_profit", "c2b.match_receivedpayment", "tills.review_offlinesale",
+                   "fiscal.resend_document", "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit"],
 }

@@ -3,12 +3,23 @@ sales flagged for a person (price changed, stock below zero, M-Pesa code not mat
 
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from pos.core.errors import ServiceError
 from pos.tills import services
-from pos.tills.models import OfflineSale, ReceiptBlock, Till
+from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, Till
+
+
+class MpesaCodeInline(TabularInline):
+    model = OfflineMpesaCode
+    fields = ["code", "payment", "confirmed_at", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class UnsyncedFilter(admin.SimpleListFilter):
@@ -65,8 +76,9 @@ class OfflineSaleAdmin(ModelAdmin):
     search_fields = ["sale__receipt_number", "mpesa_code", "client_uuid"]
     date_hierarchy = "received_at"
     list_select_related = ["sale", "till"]
-    actions = ["mark_reviewed"]
+    actions = ["mark_reviewed", "match_codes"]
     readonly_fields = [f.name for f in OfflineSale._meta.fields]
+    inlines = [MpesaCodeInline]
 
     def has_add_permission(self, request):
         return False
@@ -77,12 +89,12 @@ class OfflineSaleAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_review_permission(self, request):
+        return request.user.has_perm("tills.review_offlinesale")
+
     @admin.action(description="Mark as reviewed (stock counted, code matched, price accepted)",
-                  permissions=["view"])
+                  permissions=["review"])
     def mark_reviewed(self, request, queryset):
-        if not (request.user.is_superuser or getattr(request.user, "is_manager", False)):
-            self.message_user(request, "Only a manager may review offline sales.", messages.ERROR)
-            return
         done = 0
         for offline in queryset:
             try:
@@ -91,6 +103,11 @@ class OfflineSaleAdmin(ModelAdmin):
             except ServiceError as err:
                 self.message_user(request, f"{offline}: {err.message}", messages.ERROR)
         self.message_user(request, f"{done} offline sale(s) marked as reviewed.", messages.SUCCESS)
+
+    @admin.action(description="Match typed M-Pesa codes with the M-Pesa register now", permissions=["review"])
+    def match_codes(self, request, queryset):
+        done = services.confirm_offline_codes()
+        self.message_user(request, f"{done} M-Pesa code(s) confirmed by the register.", messages.SUCCESS)
 
 
 @admin.register(ReceiptBlock)

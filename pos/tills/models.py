@@ -100,6 +100,21 @@ class OfflineSale(models.Model):
     class Meta:
         ordering = ["till", "number"]
         constraints = [models.UniqueConstraint(fields=["till", "number"], name="one_offline_sale_per_number")]
+        permissions = [("review_offlinesale", "Can mark flagged offline sales as reviewed")]
 
     def __str__(self):
         return f"{self.till.code} offline #{self.number}"
+
+
+class OfflineMpesaCode(models.Model):
+    """An M-Pesa code the cashier typed offline, on the payment it recorded; confirmed once the C2B
+    register (pos.c2b) holds a receipt with that code and it is linked to the payment."""
+
+    offline_sale = models.ForeignKey(OfflineSale, on_delete=models.PROTECT, related_name="mpesa_codes")
+    payment = models.OneToOneField("payments.Payment", on_delete=models.PROTECT, related_name="offline_code")
+    code = models.CharField(max_length=20, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return self.code

@@ -25,7 +25,7 @@ from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import pay_cash
 from pos.sales import services as sales
 from pos.sales.models import SaleStatus, Shift, ShiftStatus
-from pos.tills.models import OfflineSale, ReceiptBlock, Till
+from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, Till
 
 TILL_HEADER = "X-Till"
 MPESA_CODE = re.compile(r"^[A-Z0-9]{10}$")
@@ -178,7 +178,8 @@ def accept_offline_sale(*, cashier, till, request: OfflineSaleRequest):
         return existing, False
     try:
         with transaction.atomic():
-            return _accept(cashier, till, request, client_uuid, fingerprint), True
+            offline = _accept(cashier, till, request, client_uuid, fingerprint)
+        return offline, True
     except IntegrityError:
         existing = _replay(client_uuid, fingerprint)
         if existing:
@@ -233,7 +234,7 @@ def _accept(cashier, till, request, client_uuid, fingerprint):
     negative = Product.objects.filter(pk__in=[line.product.pk for line in lines], stock_quantity__lt=0).order_by("pk")
     for product in negative:
         notes.append(f"{product.name} ({product.sku}) went to {product.stock_quantity} in stock: count it.")
-    codes = _take_payments(sale, request.payments, cashier, notes)
+    typed = _take_payments(sale, request.payments, cashier, notes)
     sale.refresh_from_db()
     if sale.status != SaleStatus.PAID:
         notes.append(f"Payments recorded offline cover {sale.paid_amount} of {sale.total}: collect the rest.")
@@ -244,9 +245,11 @@ def _accept(cashier, till, request, client_uuid, fingerprint):
     offline = OfflineSale.objects.create(
         client_uuid=client_uuid, till=till, sale=sale, number=request.number, sold_at=sold_at,
         request_hash=fingerprint, price_changed=price_changed, negative_stock=bool(negative),
-        unconfirmed_mpesa=bool(codes), mpesa_code=",".join(codes)[:20], late_shift=late, notes="\n".join(notes),
-        needs_attention=bool(notes), total=sale.total,
+        unconfirmed_mpesa=bool(typed), mpesa_code=",".join(code for _, code in typed)[:20], late_shift=late,
+        notes="\n".join(notes), needs_attention=bool(notes), total=sale.total,
     )
+    OfflineMpesaCode.objects.bulk_create([OfflineMpesaCode(offline_sale=offline, payment=payment, code=code)
+                                          for payment, code in typed])
     till.last_synced_at = timezone.now()
     till.save(update_fields=["last_synced_at"])
     return offline
@@ -260,10 +263,13 @@ def _sold_at(value):
 
 
 def _take_payments(sale, payments, cashier, notes):
-    """Cash as handed over (change computed by pay_cash); M-Pesa paid to the till with the code the
-    cashier typed: recorded as taken, flagged until the code is matched with the M-Pesa statement."""
-    codes = []
-    for n, payment in enumerate(payments, start=1):
+    """Cash as handed over (change computed by pay_cash). M-Pesa paid to the till with the code the cashier
+    typed: when the C2B register already holds that code it settles the sale as a confirmed payment (the
+    register's own matching); otherwise the payment is recorded as taken (the goods left) and flagged until
+    the code arrives (confirm_offline_codes). Returns [(payment, code)] of the unconfirmed ones."""
+    typed = []
+    # cash first: what is left due is then the M-Pesa part, which the register's receipt may settle
+    for n, payment in sorted(enumerate(payments, start=1), key=lambda pair: pair[1].method != Method.CASH):
         amount = to_money(payment.amount)
         if payment.method not in OFFLINE_METHODS:
             raise ServiceError(f"Payment {n}: {payment.method} cannot be taken offline.", field="payments",
@@ -278,28 +284,97 @@ def _take_payments(sale, payments, cashier, notes):
                                    code="not_enough_cash")
             pay_cash(sale, amount_tendered=tendered, user=cashier, amount=amount)
             continue
-        code = (payment.code or "").strip().upper()
+        code = re.sub(r"\s", "", payment.code or "").upper()
         if not MPESA_CODE.match(code):
             notes.append(f"M-Pesa code {code!r} does not look like an M-Pesa receipt (10 letters/digits).")
-        _record_mpesa(sale, amount, code, cashier)
-        codes.append(code)
-        notes.append(f"M-Pesa {amount} with code {code} typed by the cashier offline: match it with the M-Pesa "
-                     "statement.")
-    return codes
+        confirmed = _match_in_register(sale, code, amount, cashier)
+        if confirmed >= amount:
+            continue
+        left = amount - confirmed
+        typed.append((_record_mpesa(sale, left, code, cashier), code))
+        notes.append(f"M-Pesa {left} with code {code} typed by the cashier offline is not in the M-Pesa register "
+                     "yet: it is matched when it arrives, or check the M-Pesa statement.")
+    return typed
+
+
+def _match_in_register(sale, code, amount, cashier) -> Decimal:
+    """Settle with the C2B register's receipt for `code` when it is there (pos.c2b's matching, in a
+    savepoint: a code not received, already used or malformed changes nothing). Returns the amount
+    applied."""
+    try:
+        from pos.c2b.services import match_by_code
+    except ImportError:  # the C2B register is not installed
+        return ZERO
+    try:
+        with transaction.atomic():
+            payment = match_by_code(sale, code, user=cashier)
+    except ServiceError:
+        return ZERO
+    return min(payment.amount, amount)
 
 
 def _record_mpesa(sale, amount, code, cashier):
     """A customer paid the till's M-Pesa number while the shop was offline: the cashier saw the message
-    and typed its code. The payment is recorded as taken (the goods left) with the code kept in
-    result_message; the provider receipt stays empty until the code is matched, so a code typed twice
+    and typed its code. The payment is recorded as taken (the goods left) with the code kept beside it
+    (OfflineMpesaCode); the provider receipt stays empty until the code is matched, so a code typed twice
     never blocks a sale on the unique receipt constraint."""
     sale = sales.lock_sale(sale)
-    Payment.objects.create(
+    payment = Payment.objects.create(
         sale=sale, method=Method.MPESA, amount=amount, currency=settings.CURRENCY, status=PaymentStatus.COMPLETED,
         amount_received=amount, created_by=cashier, completed_at=timezone.now(), result_code="offline",
         result_message=f"Offline M-Pesa code {code} typed by the cashier; not matched yet.",
     )
     sales.settle_locked_sale(sale)
+    return payment
+
+
+def confirm_offline_codes(limit=200) -> int:
+    """Link M-Pesa codes typed offline to the C2B register's receipts that have arrived since: the receipt
+    is marked matched to the payment the till recorded, the payment gets the provider receipt, and the
+    offline sale's flag clears (kept when the amounts differ). Returns how many were confirmed."""
+    try:
+        from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
+    except ImportError:
+        return 0
+    done = 0
+    pending = list(OfflineMpesaCode.objects.filter(confirmed_at__isnull=True).order_by("pk")[:limit])
+    arrived = {r.trans_id: r for r in ReceivedPayment.objects.filter(
+        trans_id__in=[c.code for c in pending], state=ReceiptState.UNMATCHED)}
+    for typed in pending:
+        if typed.code not in arrived:
+            continue
+        with transaction.atomic():
+            receipt = ReceivedPayment.objects.select_for_update().get(pk=arrived[typed.code].pk)
+            typed = OfflineMpesaCode.objects.select_for_update().select_related("payment", "offline_sale").get(
+                pk=typed.pk)
+            if receipt.state != ReceiptState.UNMATCHED or typed.confirmed_at:
+                continue
+            payment = typed.payment
+            if Payment.objects.filter(method=Method.MPESA, receipt=receipt.trans_id).exists():
+                continue
+            payment.receipt = receipt.trans_id
+            payment.amount_received = receipt.amount
+            payment.result_code = "offline-matched"
+            payment.result_message = f"Offline M-Pesa code {typed.code} matched with the C2B register."
+            payment.save(update_fields=["receipt", "amount_received", "result_code", "result_message", "updated_at"])
+            receipt.state, receipt.payment, receipt.match_rule = ReceiptState.MATCHED, payment, MatchRule.CODE
+            receipt.matched_at, receipt.shift_id = timezone.now(), payment.sale.shift_id
+            receipt.save(update_fields=["state", "payment", "match_rule", "matched_at", "shift"])
+            typed.confirmed_at = timezone.now()
+            if receipt.amount != payment.amount:
+                typed.note = f"M-Pesa says {receipt.amount} was paid; the till recorded {payment.amount}."
+            typed.save(update_fields=["confirmed_at", "note"])
+            offline = OfflineSale.objects.select_for_update().get(pk=typed.offline_sale_id)
+            if not offline.mpesa_codes.filter(confirmed_at__isnull=True).exists():
+                offline.unconfirmed_mpesa = False
+                offline.notes = f"{offline.notes}\nM-Pesa {typed.code} confirmed by the C2B register.".strip()
+                if typed.note:
+                    offline.notes += f" {typed.note}"
+                else:
+                    offline.needs_attention = offline.price_changed or offline.negative_stock or offline.late_shift
+                offline.save(update_fields=["unconfirmed_mpesa", "notes", "needs_attention"])
+            done += 1
+    return done
 
 
 # --- manager review ----------------------------------------------------------------------------------------
@@ -307,6 +382,8 @@ def _record_mpesa(sale, amount, code, cashier):
 @transaction.atomic
 def mark_reviewed(offline_sale, *, user) -> OfflineSale:
     """A manager looked at a flagged offline sale (counted the stock, matched the code, accepted the price)."""
+    if not user.has_perm("tills.review_offlinesale"):
+        raise ServiceError("Only a manager may review offline sales.", field="sale", code="not_allowed")
     offline_sale = OfflineSale.objects.select_for_update().get(pk=offline_sale.pk)
     offline_sale.needs_attention = False
     offline_sale.reviewed_at = timezone.now()
