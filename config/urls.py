@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from pos.sales.checkout import admin_home
 from pos.tills import views as till_views
 
+
 def favicon(request):
     """Browsers ask /favicon.ico on every page whatever the page links: the shop's icon, not a 404."""
     return HttpResponsePermanentRedirect(static_url("pos/favicon.ico"))
