@@ -143,7 +143,9 @@ def sales_page(request):
         query = {k: v for k, v in request.GET.items() if k in ("period", "start", "end") and v}
         downloads.append({"label": "Sales lines (Excel)",
                           "href": f"{reverse('reports-api:sales-lines-export')}?{urlencode(query)}"})
-    return _page(request, "reports/sales.html", "Sales report", period, report=report, downloads=downloads, kpis=[("Net sales", fmt(t["net_sales"])), ("Sales", t["sales_count"]),
+    return _page(
+        request, "reports/sales.html", "Sales report", period, report=report, downloads=downloads,
+        kpis=[("Net sales", fmt(t["net_sales"])), ("Sales", t["sales_count"]),
                                  ("Average basket", fmt(t["average_basket"])), ("Discounts", fmt(t["discounts"])),
                                  ("Refunds", fmt(t["refunds"])), ("VAT", fmt(t["vat"]))],
         chart=chart(labels, ("Net sales", [r["net_sales"] for r in timeline], "#2563eb")),
