@@ -3,7 +3,7 @@ whatever the number of sales; Python only merges and derives figures from the ag
 
 Which sales count
 -----------------
-* A sale counts when its status is ``paid``, ``partially_refunded`` or ``refunded``. Open carts,
+* A sale counts when its status is ``paid``, ``partially_returned`` or ``returned``. Open carts,
   sales waiting for payment (``pending_payment``) and ``cancelled`` sales never count.
 * A sale is dated by ``paid_at`` (the moment completed payments covered it), read in the shop's time
   zone (``settings.TIME_ZONE``, Africa/Nairobi): a sale paid at 23:59 belongs to that day, one paid at
@@ -80,7 +80,7 @@ from pos.sales.models import (
     ShiftStatus,
 )
 
-COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED)
+COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 PERIODS = ("today", "week", "month", "year", "custom")
 MAX_CUSTOM_DAYS = 366
 MONEY = DecimalField(max_digits=20, decimal_places=2)
