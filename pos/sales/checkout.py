@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from pos.catalog.services import find_by_barcode
+from pos.catalog.services import lookup_barcode
 from pos.catalog.services import search_products as catalog_search
 from pos.core.api import has_role
 from pos.core.errors import ServiceError
@@ -314,11 +314,14 @@ def page(request):
 @require_GET
 def scan(request):
     code = (request.GET.get("code") or "").strip()
-    product = find_by_barcode(code)
-    if product is None:
+    scan = lookup_barcode(code)  # a product's barcode, or a scale label (weight or price inside)
+    if scan is None:
         raise ServiceError(f"Unknown barcode {code or '(empty)'}: no product for sale has it.", field="code",
                            code="unknown_barcode")
-    return JsonResponse({"product": product_json(product)})
+    answer = {"product": product_json(scan.product)}
+    if scan.quantity is not None:
+        answer["quantity"] = _quantity(scan.quantity)
+    return JsonResponse(answer)
 
 
 @require_GET
