@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.templatetags.static import static
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
     "pos.sales",
     "pos.payments",
     "pos.reports",
+    "pos.tills",
+    "pos.c2b",
+    "pos.fiscal",
 ]
 
 MIDDLEWARE = [
@@ -94,10 +98,15 @@ TEMPLATES = [
     },
 ]
 
+# Connections: persistent by default when DEBUG is off (a new PostgreSQL connection costs ~4 ms, more
+# than the scanner's whole lookup), checked before reuse so a restarted server costs one error-free
+# reconnect. DB_CONN_MAX_AGE=0 closes after every request (the Django default, and the DEBUG default).
+DB_CONN_MAX_AGE = int(env("DB_CONN_MAX_AGE", "0" if DEBUG else "600"))
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=DB_CONN_MAX_AGE,
+        conn_health_checks=DB_CONN_MAX_AGE > 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -119,6 +128,17 @@ if env("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache"}}
+
+# The scanner's barcode lookup answers from each web worker's memory, checked against versions bumped
+# by every change so it is never stale (pos/catalog/lookup.py). local: versions in a shared-memory file
+# of this machine (web and task workers on one machine; the default when DEBUG is off); redis: in the
+# shared cache (REDIS_URL), for web workers on several machines; off: one indexed query per lookup.
+CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
+CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
+CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
+# The sales-lines export streams up to this many lines in the request (~25k lines/s: well inside
+# gunicorn's 30 s timeout); a larger period becomes a background export (202 with the job).
+EXPORT_INLINE_MAX_LINES = int(env("EXPORT_INLINE_MAX_LINES", "300000"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -250,6 +270,17 @@ ALLOW_NEGATIVE_STOCK = env_bool("ALLOW_NEGATIVE_STOCK", False)
 SALE_PAYMENT_TIMEOUT = int(env("SALE_PAYMENT_TIMEOUT", "900"))
 # Highest line discount (percent) a cashier may give; managers and admins are not limited.
 CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10"))
+# Cash rounding (Kenyan tills): a sale's total is rounded to whole multiples of this step (shillings,
+# at least 1) by an explicit rounding line, so every tender (cash, M-Pesa, card) is payable.
+CASH_ROUNDING_STEP = Decimal(env("CASH_ROUNDING_STEP", "1"))
+CASH_ROUNDING_RULE = env("CASH_ROUNDING_RULE", "nearest")  # nearest (half up) | down (never charge more)
+# Manager PIN at the till: failures before the PIN locks, and for how long (seconds).
+MANAGER_PIN_MAX_FAILURES = int(env("MANAGER_PIN_MAX_FAILURES", "5"))
+MANAGER_PIN_LOCK_SECONDS = int(env("MANAGER_PIN_LOCK_SECONDS", "900"))
+# Offline receipt numbers a till reserves at a time (it asks for the next block when few are left).
+OFFLINE_BLOCK_SIZE = int(env("OFFLINE_BLOCK_SIZE", "50"))
+# How often an open till checks the server is there (and reports its unsynced sales), in seconds.
+OFFLINE_HEARTBEAT_SECONDS = int(env("OFFLINE_HEARTBEAT_SECONDS", "10"))
 LOW_STOCK_SCAN_MINUTES = int(env("LOW_STOCK_SCAN_MINUTES", "60"))
 
 # --- Payments -----------------------------------------------------------------------------------
@@ -286,6 +317,19 @@ MPESA_INITIATOR_NAME = env("MPESA_INITIATOR_NAME", "testapi")
 MPESA_SECURITY_CREDENTIAL = env("MPESA_SECURITY_CREDENTIAL")
 MPESA_ALLOWED_IPS = env_list("MPESA_ALLOWED_IPS")
 
+# Lipa na M-Pesa (C2B: the customer pays the till/paybill from their phone), pos/c2b.
+C2B_SHORTCODE = env("C2B_SHORTCODE", MPESA_SHORTCODE)  # the shortcode whose URLs are registered and pulled
+C2B_TILL_NUMBER = env("C2B_TILL_NUMBER", MPESA_TILL_NUMBER)  # shown on the till when customers pay a till
+# The secret in the registered C2B URLs: notifications without it are stored and ignored. REQUIRED in
+# production (long and random, letters/digits only); a fixed value only for the sandbox/tests.
+C2B_URL_TOKEN = env("C2B_URL_TOKEN") or ("sandbox-c2b-token" if DEBUG or env_bool("TESTING") else "")
+C2B_RESPONSE_TYPE = env("C2B_RESPONSE_TYPE", "Completed")  # if our validation URL does not answer
+C2B_VALIDATE_ACCOUNT = env_bool("C2B_VALIDATE_ACCOUNT", False)  # refuse paybill payments naming no waiting sale
+C2B_MATCH_WINDOW_MINUTES = int(env("C2B_MATCH_WINDOW_MINUTES", "15"))
+C2B_RECONCILE_HOURS = int(env("C2B_RECONCILE_HOURS", "6"))  # hourly pull covers this many hours (max 48)
+C2B_PULL_NOMINATED_NUMBER = env("C2B_PULL_NOMINATED_NUMBER")
+SANDBOX_PULL_PAGE_SIZE = int(env("SANDBOX_PULL_PAGE_SIZE", "50"))
+
 AIRTEL_ENV = env("AIRTEL_ENV", "uat")  # uat | production
 AIRTEL_CLIENT_ID = env("AIRTEL_CLIENT_ID")
 AIRTEL_CLIENT_SECRET = env("AIRTEL_CLIENT_SECRET")
@@ -300,11 +344,39 @@ FLUTTERWAVE_SECRET_HASH = env("FLUTTERWAVE_SECRET_HASH") or ("" if FLUTTERWAVE_S
 FLUTTERWAVE_CUSTOMER_EMAIL = env("FLUTTERWAVE_CUSTOMER_EMAIL", "walk-in@example.com")
 CARD_REDIRECT_URL = env("CARD_REDIRECT_URL")  # where the card page returns; default: the checkout page
 
+# --- KRA eTIMS (pos/fiscal; see the README's eTIMS section) --------------------------------------
+# Mode of the device created from these settings when none is configured in the admin:
+# off | demo (the local OSCU simulator) | sandbox (KRA's test system) | production.
+ETIMS_MODE = env("ETIMS_MODE", "demo" if DEBUG else "off")
+ETIMS_PIN = env("ETIMS_PIN", SHOP_KRA_PIN)
+ETIMS_BRANCH_ID = env("ETIMS_BRANCH_ID", "00")
+ETIMS_DEVICE_SERIAL = env("ETIMS_DEVICE_SERIAL", "DEMO-SERIAL-0001")
+ETIMS_BASE_URL = env("ETIMS_BASE_URL")  # empty: the simulator (demo) or KRA's sandbox/production URL
+ETIMS_SIMULATOR_URL = env("ETIMS_SIMULATOR_URL", SANDBOX_BASE_URL.rstrip("/") + "/etims/")
+ETIMS_SIMULATOR_ENABLED = env_bool("ETIMS_SIMULATOR_ENABLED", SANDBOX_ENABLED)
+# Fernet key (urlsafe base64, 32 bytes) that encrypts the device's cmcKey; empty: derived from SECRET_KEY.
+ETIMS_ENCRYPTION_KEY = env("ETIMS_ENCRYPTION_KEY")
+ETIMS_TRANSPORT = env("ETIMS_TRANSPORT", "pos.fiscal.services.transport.OscuTransport")
+ETIMS_HTTP_TIMEOUT = float(env("ETIMS_HTTP_TIMEOUT", "30"))
+ETIMS_RETRY_BASE_SECONDS = int(env("ETIMS_RETRY_BASE_SECONDS", "30"))
+ETIMS_RETRY_MAX_SECONDS = int(env("ETIMS_RETRY_MAX_SECONDS", "900"))
+ETIMS_LEASE_SECONDS = int(env("ETIMS_LEASE_SECONDS", "300"))
+ETIMS_UNSIGNED_ALERT_MINUTES = int(env("ETIMS_UNSIGNED_ALERT_MINUTES", "60"))
+ETIMS_DEFAULT_ITEM_CLASS = env("ETIMS_DEFAULT_ITEM_CLASS", "5059690800")
+# Receipts: paper width (80 or 58 mm) and whether ESC/POS output opens the cash drawer.
+RECEIPT_PAPER_MM = int(env("RECEIPT_PAPER_MM", "80"))
+RECEIPT_KICK_DRAWER = env_bool("RECEIPT_KICK_DRAWER", False)
+
 # --- Admin (django-unfold) ----------------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": SHOP_NAME,
     "SITE_HEADER": SHOP_NAME,
     "SITE_SYMBOL": "point_of_sale",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "sizes": "any", "type": "image/svg+xml", "href": lambda request: static("pos/favicon.svg")},
+        {"rel": "alternate icon", "sizes": "48x48", "type": "image/x-icon",
+         "href": lambda request: static("pos/favicon.ico")},
+    ],
     "DASHBOARD_CALLBACK": "pos.reports.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
@@ -317,9 +389,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 4xx answers (unknown barcode, 403, 404) are INFO without a traceback; 5xx stay ERROR with it
+    "filters": {"quiet_client_errors": {"()": "pos.core.logs.QuietClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["quiet_client_errors"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own default sends "django" to a console handler of its own (DEBUG) and then to ours
+        # through the root: every request error was printed twice. One handler, no propagation.
+        "django": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Spreadsheet exports --------------------------------------------------------------------------

@@ -18,6 +18,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium)"))
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After the run, before the test database is dropped: close every connection to it. A thread of a
+    test (a live server's, a race test's) or a process it started may still hold one, and PostgreSQL
+    refuses to drop a database "being accessed by other users" (the test database was left behind)."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connections
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        connections.close_all()
+
+
 @pytest.fixture
 def needs_postgres(db):
     if connection.vendor != "postgresql":

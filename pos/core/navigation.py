@@ -15,10 +15,17 @@ GROUPS = [
         ("Payments", "payments", "admin:payments_payment_changelist"),
         ("Refunds", "currency_exchange", "admin:payments_refund_changelist"),
         ("Callback log", "webhook", "admin:payments_paymentcallback_changelist"),
+        ("M-Pesa received (C2B)", "phone_android", "admin:c2b_receivedpayment_changelist"),
+        ("C2B notices", "sms", "admin:c2b_c2bnotification_changelist"),
+        ("M-Pesa reconciliation", "rule", "admin:c2b_reconciliationrun_changelist"),
     ]),
     ("Catalogue", ("admin", "manager", "bookkeeper"), [
         ("Products", "inventory_2", "admin:catalog_product_changelist"),
         ("Categories", "category", "admin:catalog_category_changelist"),
+    ]),
+    ("Till setup", ("admin", "manager"), [
+        ("Quick keys", "apps", "admin:catalog_quickkey_changelist"),
+        ("Scale labels", "scale", "admin:catalog_scalebarcoderule_changelist"),
     ]),
     ("Stock", ("admin", "manager", "bookkeeper"), [
         ("Movements", "swap_vert", "admin:inventory_stockmovement_changelist"),
@@ -32,6 +39,7 @@ GROUPS = [
         ("Sales report", "bar_chart", "reports:sales"),
         ("Inventory report", "warehouse", "reports:inventory"),
         ("Profit and loss", "trending_up", "reports:profit"),
+        ("Sales lines export (this month, Excel)", "table_view", "reports-api:sales-lines-export"),
     ]),
     ("Administration", ("admin",), [
         ("Users", "people", "admin:accounts_user_changelist"),

@@ -13,6 +13,7 @@ Modes (each rule applies to requests whose path contains `match`, `times` times,
   fail         answer 500 with a non-provider body, without forwarding (a failing query)
 """
 
+import contextlib
 import http.client
 import threading
 import time
@@ -96,10 +97,8 @@ class FaultProxy:
             return None
         if mode == "drop":
             handler.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 handler.connection.shutdown(2)
-            except OSError:
-                pass
             return None
         return self.answer(handler, status, content_type, data)
 

@@ -93,7 +93,7 @@ def test_sale_lock_the_last_unit_is_returned_once(needs_postgres, sell, cashier,
     item.refresh_from_db()
     assert item.returned_quantity == Decimal("1.000")
     sale.refresh_from_db()
-    assert sale.refunded_amount == Decimal("250.00") and sale.status == "refunded"
+    assert sale.returned_amount == Decimal("250.00") and sale.status == "returned"
     assert check_books() == []
 
 

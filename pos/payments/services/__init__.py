@@ -42,6 +42,7 @@ from pos.payments.services.payments import (
     excess_of,
     initiate_payment,
     pay_cash,
+    record_received_payment,
     verify_payment,
 )
 from pos.payments.services.refunds import (

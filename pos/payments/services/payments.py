@@ -8,6 +8,7 @@ expires a payment; after a completion the sale is settled (pos.sales.services.se
 """
 
 from dataclasses import replace
+from decimal import ROUND_CEILING
 
 from django.conf import settings
 from django.db import transaction
@@ -106,6 +107,12 @@ def _take_cash(sale, *, amount_tendered, user, amount=None, key=None, request_ha
     due, in_flight = _due(sale)
     tendered = _money(amount_tendered, "amount_tendered")
     applied = _money(amount, "amount") if amount is not None else min(tendered, due)
+    if amount is None and 0 < applied < due:
+        # what stays due is whole shillings (M-Pesa and card take no cents): extra cents are change
+        applied = due - (due - applied).to_integral_value(rounding=ROUND_CEILING)
+    elif 0 < due - applied != (due - applied).to_integral_value():
+        raise ServiceError(f"Take whole shillings: {due - applied} would stay due, and M-Pesa or a card cannot take "
+                           "cents.", field="amount", code="cents_left")
     if applied <= 0:
         if due <= 0 and in_flight:
             _refuse_overpayment(due, in_flight)
@@ -402,4 +409,51 @@ def close_unconfirmed_payment(payment, *, user, note="") -> Payment:
     payment.attention, payment.attention_note, payment.next_verify_at = "", "", None
     payment.save()
     _event(payment, "closed by manager", request={"user": str(user), "note": note})
+    return payment
+
+
+# --- money received without a request of ours (M-Pesa C2B: the customer paid the till) ---------------
+@transaction.atomic
+def record_received_payment(sale, *, method, amount_received, receipt, user=None, phone_number="",
+                            result_message="") -> Payment:
+    """Record money the provider already took (e.g. an M-Pesa C2B receipt) as a completed payment of a
+    sale waiting for payment, and settle the sale. The caller holds whatever makes `receipt` its own
+    (pos.c2b locks its register row first); the unique (method, receipt) constraint refuses a second use.
+
+    Applies at most what is still due (minus payments in flight); more money than that is recorded as
+    `amount_received` and flagged OVERPAID for the manager (refund or keep as a deposit)."""
+    from django.db import IntegrityError
+
+    from pos.core.errors import ConflictError
+
+    received = _money(amount_received, "amount")
+    if received <= 0:
+        raise ServiceError("The amount received must be greater than zero.", field="amount", code="invalid_amount")
+    sale = lock_sale(sale)
+    if sale.status != SaleStatus.PENDING_PAYMENT:
+        raise ServiceError(f"Sale {sale.receipt_number} is not waiting for payment.", field="sale",
+                           code="not_payable")
+    due, _ = _due(sale)
+    if due <= 0:
+        raise ServiceError(f"Nothing is left to pay on sale {sale.receipt_number} (a payment may still be in "
+                           "progress: cancel it first).", field="sale", code="nothing_due")
+    if Payment.objects.filter(method=method, receipt=receipt).exists():
+        raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
+                            code="receipt_used")
+    payment = Payment(sale=sale, method=method, amount=min(received, due), currency=sale.currency,
+                      phone_number=(phone_number or "")[:20], receipt=receipt, amount_received=received,
+                      created_by=user, result_message=(result_message or "Received")[:300])
+    _move(payment, P.COMPLETED, TRANSITIONS)
+    payment.completed_at = timezone.now()
+    if received > payment.amount:
+        _flag(payment, Attention.OVERPAID, f"{received - payment.amount} more than sale {sale.receipt_number} "
+                                           "needed: refund the excess or keep it as the customer's deposit.")
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError:
+        raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
+                            code="receipt_used") from None
+    settle_locked_sale(sale)
+    _event(payment, "received", response={"receipt": receipt, "amount": str(received)})
     return payment
