@@ -97,6 +97,7 @@ __all__ = [
     "recheck_callbacks",
     "recheck_money",
     "recheck_refunds",
+    "record_received_payment",
     "refundable_amount",
     "reject_refund",
     "request_refund",
