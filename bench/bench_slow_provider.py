@@ -1,9 +1,10 @@
 """A till is never blocked by a slow provider.
 
-The shop runs under gunicorn (2 workers, the in-server sandbox on the same port) with a real
-django-q2 worker. Baseline: checkout requests over HTTP (POST /api/sales/ then pay_cash) with nothing
-else going on. Loaded: 8 M-Pesa pushes to the sandbox's slow-query number (254700000014: every STK
-Query answers after 14 s), whose 8 success callbacks arrive at our webhook while the same checkout
+The shop runs under gunicorn (2 workers) with a real django-q2 worker; the provider (the sandbox, as
+`manage.py run_sandbox` on a free loopback port) runs apart, as a real provider does. Baseline:
+checkout requests over HTTP (POST /api/sales/sales/ then pay_cash) with nothing else going on.
+Loaded: 8 M-Pesa pushes to the sandbox's slow-query number (254700000014: every STK Query answers
+after 14 s), whose 8 success callbacks arrive at our webhook while the same checkout
 requests are measured. The webhooks store and answer at once; the 14-second confirmations run in
 the task worker, not on the web workers the tills wait on.
 
@@ -34,6 +35,14 @@ from bench.common import (
 )
 
 PHONE_SLOW_QUERY = "0700000014"
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def prepare(n_products=20):
@@ -110,8 +119,9 @@ def main():
     parser.add_argument("--callbacks", type=int, default=8)
     args = parser.parse_args()
     base = f"http://127.0.0.1:{args.port}"
+    provider_port = free_port()
     os.environ.update({
-        "SANDBOX_ENABLED": "1", "SANDBOX_BASE_URL": base + "/sandbox", "PUBLIC_BASE_URL": base,
+        "SANDBOX_ENABLED": "1", "SANDBOX_BASE_URL": f"http://127.0.0.1:{provider_port}/sandbox", "PUBLIC_BASE_URL": base,
         "SANDBOX_SLOW_SECONDS": str(args.slow), "SANDBOX_CALLBACK_DELAY": "1", "PAYMENT_HTTP_TIMEOUT": "30",
         "MPESA_CONSUMER_KEY": "", "MPESA_CONSUMER_SECRET": "", "PAYMENT_VERIFY_AFTER_SECONDS": "120",
         "Q_WORKERS": "2", "Q_SYNC": "0",
@@ -122,8 +132,12 @@ def main():
     from pos.payments.models import Payment, PaymentCallback
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=Path(__file__).resolve().parent.parent,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    provider = subprocess.Popen([sys.executable, "manage.py", "run_sandbox", "--port", str(provider_port)], cwd=root,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(2)
     try:
         with gunicorn(port=args.port, workers=2, threads=1) as url:
             measure(url, token, products, 5)  # warm up
@@ -144,8 +158,9 @@ def main():
                 waited += 1
             completed = Payment.objects.filter(pk__in=ids, status="completed").exclude(receipt="").count()
     finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(timeout=20)
+        for proc in (worker, provider):
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=20)
     rows = [{"run": "baseline (idle provider)", **baseline},
             {"run": f"{arrived} callbacks, query {args.slow:.0f} s", **loaded}]
     table("Checkout over HTTP (create sale + pay cash), ms", rows, ["run", "n", "median_ms", "p95_ms", "max_ms"])

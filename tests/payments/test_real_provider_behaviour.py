@@ -41,7 +41,7 @@ def test_result_codes_as_real_callbacks_carry_them(sandbox, cashier, phone, stat
     assert (payment.status, payment.result_code) == (status, code)
     if code == "SFC_IC0003":
         assert "operator does not exist" in payment.result_message  # the cause is shown
-    assert PaymentCallback.objects.get(payment=payment).outcome == "applied"
+    assert wait_for(lambda: PaymentCallback.objects.filter(payment=payment, outcome="applied").exists())
 
 
 @pytest.mark.django_db(transaction=True)
