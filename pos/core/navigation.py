@@ -23,6 +23,10 @@ GROUPS = [
         ("Products", "inventory_2", "admin:catalog_product_changelist"),
         ("Categories", "category", "admin:catalog_category_changelist"),
     ]),
+    ("Till setup", ("admin", "manager"), [
+        ("Quick keys", "apps", "admin:catalog_quickkey_changelist"),
+        ("Scale labels", "scale", "admin:catalog_scalebarcoderule_changelist"),
+    ]),
     ("Stock", ("admin", "manager", "bookkeeper"), [
         ("Movements", "swap_vert", "admin:inventory_stockmovement_changelist"),
         ("Low-stock alerts", "warning", "admin:inventory_stockalert_changelist"),
@@ -35,6 +39,7 @@ GROUPS = [
         ("Sales report", "bar_chart", "reports:sales"),
         ("Inventory report", "warehouse", "reports:inventory"),
         ("Profit and loss", "trending_up", "reports:profit"),
+        ("Sales lines export (this month, Excel)", "table_view", "reports-api:sales-lines-export"),
     ]),
     ("Administration", ("admin",), [
         ("Users", "people", "admin:accounts_user_changelist"),
