@@ -20,10 +20,9 @@ from pos.catalog.barcodes import MAX_LENGTH as BARCODE_MAX_LENGTH
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.filters import CategoryFilter, ProductFilter
 from pos.catalog.models import Category, Product
-from pos.core.api import role_permission
 from pos.core.errors import ServiceError
+from pos.core.permissions import ActionPermissions
 
-CatalogPermission = role_permission("manager", read=("cashier", "bookkeeper"))
 BAD_REQUEST = OpenApiResponse(description="Invalid input: field name -> list of messages.")
 FORBIDDEN = OpenApiResponse(description="Your role may not change the catalogue.")
 
@@ -92,7 +91,9 @@ class ProductSerializer(serializers.ModelSerializer):
 class CategoryViewSet(viewsets.ModelViewSet):
     queryset = Category.objects.all()
     serializer_class = CategorySerializer
-    permission_classes = [CatalogPermission]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "catalog.view_category", "create": "catalog.add_category",
+                      "update": "catalog.change_category", "partial_update": "catalog.change_category"}
     pagination_class = CatalogPagination
     filterset_class = CategoryFilter
     search_fields = ["name"]
@@ -129,7 +130,10 @@ class CategoryViewSet(viewsets.ModelViewSet):
 class ProductViewSet(viewsets.ModelViewSet):
     queryset = Product.objects.select_related("category")
     serializer_class = ProductSerializer
-    permission_classes = [CatalogPermission]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "catalog.view_product", "create": "catalog.add_product",
+                      "update": "catalog.change_product", "partial_update": "catalog.change_product",
+                      "destroy": "catalog.delete_product"}
     pagination_class = CatalogPagination
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "barcode"]

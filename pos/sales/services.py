@@ -18,6 +18,7 @@ from django.utils import timezone
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
 from pos.core.money import ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.permissions import can, discount_is_capped, may_act_for
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
 from pos.sales.models import (
@@ -126,7 +127,7 @@ def _check_line(n, request, product, gross, user):
         raise ServiceError(f"Line {n}: the discount must be between 0 and the line amount {gross}.",
                            field="items", code="bad_discount")
     limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
-    if getattr(user, "is_cashier", False) and request.discount > to_money(gross * limit / 100):
+    if discount_is_capped(user) and request.discount > to_money(gross * limit / 100):
         raise ServiceError(f"Line {n}: a cashier may give at most {limit}% discount; ask a manager.",
                            field="items", code="discount_not_allowed")
 
@@ -152,7 +153,7 @@ def _check_order_discount(lines, order_discount, user):
     is left after the line discounts); managers and admins are not limited."""
     limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
     left = sum((line.gross - line.discount for line in lines), ZERO)
-    if getattr(user, "is_cashier", False) and order_discount > to_money(left * limit / 100):
+    if discount_is_capped(user) and order_discount > to_money(left * limit / 100):
         raise ServiceError(f"A cashier may give at most {limit}% discount on the sale; ask a manager.",
                            field="discount", code="discount_not_allowed")
 
@@ -336,7 +337,7 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     if shift.status != ShiftStatus.OPEN:
         raise ServiceError(f"Shift #{shift.pk} is already closed.", field="shift", code="shift_closed")
-    if getattr(user, "is_cashier", False) and shift.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, shift.cashier_id):
         raise ServiceError("A cashier may close only their own shift.", field="shift", code="not_allowed")
     counts = {method: _amount(value, f"counted.{method}") for method, value in (counted or {}).items()}
     counts["cash"] = _amount(counted_cash, "counted_cash")
@@ -441,7 +442,7 @@ def cancel_sale(sale, *, user, reason=""):
     """Cancel an open or unpaid sale: its stock comes back. Refused while a payment on it is completed
     or still in progress (cancel or refund that payment first). A cashier cancels only their own sales."""
     sale = lock_sale(sale)
-    if getattr(user, "is_cashier", False) and sale.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, sale.cashier_id):
         raise ServiceError("A cashier may cancel only their own sales.", field="sale", code="not_allowed")
     if sale.status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()} and cannot be "
@@ -551,7 +552,7 @@ def _return_line(sale_return, item, quantity) -> SaleReturnLine:
 
 
 def can_take_returns(user) -> bool:
-    return bool(user and (getattr(user, "is_manager", False) or user.has_perm("sales.return_sale")))
+    return can(user, "sales.return_sale")
 
 
 @transaction.atomic
