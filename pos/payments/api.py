@@ -112,9 +112,10 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
                    responses={200: PaymentSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        payment = self.get_object()  # first: another cashier's payment is a 404 whatever the body
         data = CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        payment = services.cancel_payment(self.get_object(), user=request.user, **data.validated_data)
+        payment = services.cancel_payment(payment, user=request.user, **data.validated_data)
         return Response(PaymentSerializer(payment).data)
 
 

@@ -296,18 +296,19 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(summary="Cancel an unpaid sale (stock back)", request=SaleCancelSerializer, responses=SaleSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        sale = self.get_object()
         data = SaleCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = services.cancel_sale(self.get_object(), user=request.user, reason=data.validated_data["reason"])
+        sale = services.cancel_sale(sale, user=request.user, reason=data.validated_data["reason"])
         return self.answer(sale)
 
     @extend_schema(summary="Take cash for a sale (change computed)", request=PayCashSerializer,
                    responses=SaleSerializer)
     @action(detail=True, methods=["post"])
     def pay_cash(self, request, pk=None):
+        sale = self.get_object()  # first: another cashier's sale is a 404 whatever the body
         data = PayCashSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = self.get_object()
         pay_cash(sale, amount_tendered=data.validated_data["amount_tendered"], user=request.user,
                  amount=data.validated_data["amount"])
         return self.answer(sale)
@@ -404,9 +405,10 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                    request=CloseShiftSerializer, responses=ShiftReportSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
+        shift = self.get_object()  # first: another cashier's shift is a 404 whatever the body
         data = CloseShiftSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        report = services.close_shift(self.get_object(), values["counted_cash"], request.user,
+        report = services.close_shift(shift, values["counted_cash"], request.user,
                                       counted=values["counted"], note=values["note"])
         return Response(ShiftReportSerializer(report).data)
