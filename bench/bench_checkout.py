@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import check_books_or_fail, gunicorn, save, setup_django, table  # noqa: E402
+from bench.common import PGBENCH_DB, check_books_or_fail, gunicorn, save, setup_django, table  # noqa: E402
 
 LINES = 5
 
@@ -125,7 +125,7 @@ def queries_per_checkout(user, ids):
 
 
 def pgbench(clients, seconds):
-    db = "pos_pgbench"
+    db = PGBENCH_DB
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres"}
     subprocess.run(["psql", "-q", "-c", f"DROP DATABASE IF EXISTS {db}", "-c", f"CREATE DATABASE {db}", "postgres"],
                    env=env, check=True, capture_output=True)

@@ -14,12 +14,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/pos_bench"
+# Every name and port the benchmarks use is configurable, so several people (or CI jobs) can run them on
+# one machine: BENCH_DATABASE_URL (the shop's data), BENCH_PORT (gunicorn), PGBENCH_DB (pgbench's own
+# database, dropped and recreated by each run). bench/run.py also takes them as --db/--port/--pgbench-db.
+DEFAULT_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pos_bench")
+BENCH_PORT = int(os.environ.get("BENCH_PORT", "8099"))
+PGBENCH_DB = os.environ.get("PGBENCH_DB", "pos_pgbench")
+# Production runs with Redis (README): the shared cache the catalogue cache and the token cache use.
+# BENCH_REDIS_URL=none benchmarks the shop without it.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def setup_django():
     """Point Django at the benchmark database (PostgreSQL) with the benchmark settings."""
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+    os.environ["DATABASE_URL"] = DEFAULT_DB
+    if BENCH_REDIS_URL != "none":
+        os.environ["REDIS_URL"] = BENCH_REDIS_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -31,7 +41,7 @@ def create_database():
     """Create the benchmark database if it does not exist, and migrate it."""
     import psycopg
 
-    url = os.environ.get("DATABASE_URL", DEFAULT_DB)
+    url = DEFAULT_DB
     name = url.rsplit("/", 1)[1]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -42,8 +52,12 @@ def create_database():
 
 
 def run(cmd, **kwargs):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DATABASE_URL": DEFAULT_DB, **_redis_env()}
     return subprocess.run(cmd, cwd=ROOT, env=env, check=True, **kwargs)
+
+
+def _redis_env():
+    return {} if BENCH_REDIS_URL == "none" else {"REDIS_URL": BENCH_REDIS_URL}
 
 
 def need_tool(name, package=None):
@@ -55,9 +69,13 @@ def need_tool(name, package=None):
 
 
 @contextmanager
-def gunicorn(port=8099, workers=2, threads=1):
-    """Serve the shop with gunicorn (the production server) on loopback until the block ends."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DB_CONN_MAX_AGE": "60"}
+def gunicorn(port=None, workers=2, threads=1, extra_env=None):
+    """Serve the shop with gunicorn (the production server) on loopback until the block ends. The
+    settings are production's (DEBUG off, so its connection and cache defaults): nothing is forced here
+    beyond what `extra_env` asks for."""
+    port = port or BENCH_PORT
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DATABASE_URL": DEFAULT_DB, **_redis_env(),
+           **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}",
          "-w", str(workers), "--threads", str(threads), "--log-level", "warning"],

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "pos.sales",
     "pos.payments",
     "pos.reports",
+    "pos.c2b",
 ]
 
 MIDDLEWARE = [
@@ -94,10 +95,15 @@ TEMPLATES = [
     },
 ]
 
+# Connections: persistent by default when DEBUG is off (a new PostgreSQL connection costs ~4 ms, more
+# than the scanner's whole lookup), checked before reuse so a restarted server costs one error-free
+# reconnect. DB_CONN_MAX_AGE=0 closes after every request (the Django default, and the DEBUG default).
+DB_CONN_MAX_AGE = int(env("DB_CONN_MAX_AGE", "0" if DEBUG else "600"))
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=DB_CONN_MAX_AGE,
+        conn_health_checks=DB_CONN_MAX_AGE > 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -120,6 +126,14 @@ if env("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache"}}
+
+# The scanner's barcode lookup answers from each web worker's memory, checked against versions bumped
+# by every change so it is never stale (pos/catalog/lookup.py). local: versions in a shared-memory file
+# of this machine (web and task workers on one machine; the default when DEBUG is off); redis: in the
+# shared cache (REDIS_URL), for web workers on several machines; off: one indexed query per lookup.
+CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
+CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
+CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -279,6 +293,19 @@ MPESA_TILL_NUMBER = env("MPESA_TILL_NUMBER")  # PartyB for CustomerBuyGoodsOnlin
 MPESA_INITIATOR_NAME = env("MPESA_INITIATOR_NAME", "testapi")
 MPESA_SECURITY_CREDENTIAL = env("MPESA_SECURITY_CREDENTIAL")
 MPESA_ALLOWED_IPS = env_list("MPESA_ALLOWED_IPS")
+
+# Lipa na M-Pesa (C2B: the customer pays the till/paybill from their phone), pos/c2b.
+C2B_SHORTCODE = env("C2B_SHORTCODE", MPESA_SHORTCODE)  # the shortcode whose URLs are registered and pulled
+C2B_TILL_NUMBER = env("C2B_TILL_NUMBER", MPESA_TILL_NUMBER)  # shown on the till when customers pay a till
+# The secret in the registered C2B URLs: notifications without it are stored and ignored. REQUIRED in
+# production (long and random, letters/digits only); a fixed value only for the sandbox/tests.
+C2B_URL_TOKEN = env("C2B_URL_TOKEN") or ("sandbox-c2b-token" if DEBUG or env_bool("TESTING") else "")
+C2B_RESPONSE_TYPE = env("C2B_RESPONSE_TYPE", "Completed")  # if our validation URL does not answer
+C2B_VALIDATE_ACCOUNT = env_bool("C2B_VALIDATE_ACCOUNT", False)  # refuse paybill payments naming no waiting sale
+C2B_MATCH_WINDOW_MINUTES = int(env("C2B_MATCH_WINDOW_MINUTES", "15"))
+C2B_RECONCILE_HOURS = int(env("C2B_RECONCILE_HOURS", "6"))  # hourly pull covers this many hours (max 48)
+C2B_PULL_NOMINATED_NUMBER = env("C2B_PULL_NOMINATED_NUMBER")
+SANDBOX_PULL_PAGE_SIZE = int(env("SANDBOX_PULL_PAGE_SIZE", "50"))
 
 AIRTEL_ENV = env("AIRTEL_ENV", "uat")  # uat | production
 AIRTEL_CLIENT_ID = env("AIRTEL_CLIENT_ID")

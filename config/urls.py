@@ -19,9 +19,11 @@ urlpatterns = [
     path("api/sales/", include("pos.sales.urls")),
     path("api/payments/", include("pos.payments.urls")),
     path("api/reports/", include("pos.reports.urls")),
+    path("api/c2b/", include("pos.c2b.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("sandbox/", include("pos.payments.sandbox.urls")),
+    path("sandbox/", include("pos.c2b.sandbox_urls")),
 ]
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -33,6 +33,9 @@ ROLE_PERMISSIONS = {
         "payments.payment": (VIEW, ADD, CHANGE),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW, ADD, CHANGE),
+        "c2b.receivedpayment": (VIEW, CHANGE),
+        "c2b.c2bnotification": (VIEW,),
+        "c2b.reconciliationrun": (VIEW,),
         "accounts.user": (VIEW,),
     },
     Role.CASHIER: {
@@ -59,12 +62,15 @@ ROLE_PERMISSIONS = {
         "payments.payment": (VIEW,),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW,),
+        "c2b.receivedpayment": (VIEW,),
+        "c2b.reconciliationrun": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
-    Role.MANAGER: ["sales.use_checkout", "sales.cancel_sale", "sales.return_sale", "payments.approve_refund", "reports.view_reports",
-                   "reports.view_profit", "accounts.all_cashiers", "accounts.any_discount"],
+    Role.MANAGER: ["sales.use_checkout", "sales.cancel_sale", "sales.return_sale", "payments.approve_refund",
+                   "reports.view_reports", "reports.view_profit", "accounts.all_cashiers", "accounts.any_discount",
+                   "c2b.match_receivedpayment"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit", "accounts.all_cashiers"],
 }

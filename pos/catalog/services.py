@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from pos.catalog import lookup
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product
 from pos.core.errors import ServiceError
@@ -61,6 +62,7 @@ def save_category(category, *, user=None):
     category._history_user = user
     with transaction.atomic():
         category.save()
+        lookup.categories_changed()
     return category
 
 
@@ -108,6 +110,7 @@ def save_product(product, *, user=None):
                 product.save(force_insert=True)
             else:
                 product.save(update_fields=PRODUCT_FIELDS + ["updated_at"])
+                lookup.products_changed([product.pk])
     except IntegrityError as exc:  # another request took the SKU or barcode between our check and the insert
         raise ServiceError("Another product with this SKU or barcode was saved at the same time.",
                            code="duplicate") from exc
@@ -157,6 +160,7 @@ def save_products(products, *, user=None):
             if changed:
                 bulk_update_with_history(changed, Product, PRODUCT_FIELDS + ["updated_at"],
                                          batch_size=BULK_BATCH_SIZE, default_user=user, default_date=now)
+                lookup.products_changed([product.pk for product in changed])
     except IntegrityError as exc:
         raise ServiceError("Another product with this SKU or barcode was saved at the same time.",
                            code="duplicate") from exc
@@ -194,6 +198,7 @@ def delete_product(product, *, user=None):
             code="product_has_history",
         )
     locked._history_user = user
+    lookup.products_changed([locked.pk])
     locked.delete()
 
 
@@ -202,7 +207,8 @@ def deactivate_product(product, *, user=None):
 
 
 def find_by_barcode(code):
-    """The active product with this barcode, or None. One indexed query (unique index on barcode)."""
+    """The active product with this barcode, or None. One indexed query (unique index on barcode).
+    The API's scanner lookup answers from pos.catalog.lookup (a cache that is never stale)."""
     code = (code or "").strip()
     if not code:
         return None

@@ -75,8 +75,15 @@ def receipt_gaps():
     return problems
 
 
+def mpesa_receipts_missing():
+    """M-Pesa receipts Safaricom listed (Pull Transactions) that the books do not account for (pos.c2b)."""
+    from pos.c2b.services import receipts_missing_from_books
+
+    return receipts_missing_from_books()
+
+
 CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, unpaid_settled_sales, paid_cache_mismatches,
-          over_refunded_payments, receipt_gaps]
+          over_refunded_payments, receipt_gaps, mpesa_receipts_missing]
 
 
 def check_books():

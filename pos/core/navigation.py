@@ -16,6 +16,10 @@ GROUPS = [
         ("Payments", "payments", "admin:payments_payment_changelist", ("payments.view_payment",)),
         ("Refunds", "currency_exchange", "admin:payments_refund_changelist", ("payments.view_refund",)),
         ("Callback log", "webhook", "admin:payments_paymentcallback_changelist", ("payments.view_paymentcallback",)),
+        ("M-Pesa received (C2B)", "phone_android", "admin:c2b_receivedpayment_changelist",
+         ("c2b.view_receivedpayment",)),
+        ("C2B notices", "sms", "admin:c2b_c2bnotification_changelist", ("c2b.view_c2bnotification",)),
+        ("M-Pesa reconciliation", "rule", "admin:c2b_reconciliationrun_changelist", ("c2b.view_reconciliationrun",)),
     ]),
     ("Catalogue", [
         ("Products", "inventory_2", "admin:catalog_product_changelist", ("catalog.view_product",)),

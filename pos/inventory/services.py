@@ -15,6 +15,7 @@ from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from pos.catalog import lookup
 from pos.catalog.models import Category, Product, Unit
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money, to_quantity
@@ -118,6 +119,7 @@ def _write(products, merged, costs, kind, user, reference, note, allow_negative)
         ))
         product.stock_quantity = F("stock_quantity") + quantity
     Product.objects.bulk_update(products.values(), ["stock_quantity", "cost_price"] if repriced else ["stock_quantity"])
+    lookup.products_changed(products)  # the scanner's cached answers show stock
     StockMovement.objects.bulk_create(movements)
     for movement in movements:
         movement.product.stock_quantity = movement.balance_after

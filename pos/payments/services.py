@@ -667,3 +667,51 @@ def refundable_amount(payment) -> Decimal:
     """What was paid (received, for an overpaid payment) minus refunds done, on their way or waiting."""
     taken = payment.refunds.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
     return max((payment.amount_received or payment.amount) - taken, ZERO)
+
+
+# --- money received without a request of ours (M-Pesa C2B: the customer paid the till) ---------------
+@transaction.atomic
+def record_received_payment(sale, *, method, amount_received, receipt, user=None, phone_number="",
+                            result_message="") -> Payment:
+    """Record money the provider already took (e.g. an M-Pesa C2B receipt) as a completed payment of a
+    sale waiting for payment, and settle the sale. The caller holds whatever makes `receipt` its own
+    (pos.c2b locks its register row first); the unique (method, receipt) constraint refuses a second use.
+
+    Applies at most what is still due (minus payments in flight); more money than that is recorded as
+    `amount_received` and flagged OVERPAID for the manager (refund or keep as a deposit)."""
+    from django.db import IntegrityError
+
+    from pos.core.errors import ConflictError
+
+    received = _money(amount_received, "amount")
+    if received <= 0:
+        raise ServiceError("The amount received must be greater than zero.", field="amount", code="invalid_amount")
+    sale = lock_sale(sale)
+    if sale.status != SaleStatus.PENDING_PAYMENT:
+        raise ServiceError(f"Sale {sale.receipt_number} is not waiting for payment.", field="sale",
+                           code="not_payable")
+    in_flight = sale.payments.filter(status__in=IN_FLIGHT).aggregate(s=Sum("amount"))["s"] or ZERO
+    due = sale.total - sale.paid_amount - in_flight
+    if due <= 0:
+        raise ServiceError(f"Nothing is left to pay on sale {sale.receipt_number} (a payment may still be in "
+                           "progress: cancel it first).", field="sale", code="nothing_due")
+    if Payment.objects.filter(method=method, receipt=receipt).exists():
+        raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
+                            code="receipt_used")
+    payment = Payment(sale=sale, method=method, amount=min(received, due), currency=sale.currency,
+                      phone_number=(phone_number or "")[:20], receipt=receipt, amount_received=received,
+                      created_by=user, result_message=(result_message or "Received")[:300])
+    _move(payment, P.COMPLETED, TRANSITIONS)
+    payment.completed_at = timezone.now()
+    if received > payment.amount:
+        _flag(payment, Attention.OVERPAID, f"{received - payment.amount} more than sale {sale.receipt_number} "
+                                           "needed: refund the excess or keep it as the customer's deposit.")
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError:
+        raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
+                            code="receipt_used") from None
+    settle_locked_sale(sale)
+    _event(payment, "received", response={"receipt": receipt, "amount": str(received)})
+    return payment

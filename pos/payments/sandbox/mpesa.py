@@ -178,6 +178,9 @@ def stk_push(request):
     if scenario.result_code == 0:
         tx["receipt"] = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(10))
         state.save(f"mpesa:receipt:{tx['receipt']}", checkout_id)
+        from pos.c2b.sandbox import remember_stk  # Pull Transactions (pos.c2b) lists what was processed
+
+        remember_stk(tx, body)
     state.save(f"mpesa:stk:{checkout_id}", tx)
     if scenario.callbacks:
         deliver(tx["callback_url"], stk_callback(tx), times=scenario.callbacks, delay=delay)

@@ -1,0 +1,23 @@
+"""django-q2 entry points (thin: the work is in services). Schedules are created by pos.core.schedules."""
+
+from pos.c2b import services
+
+SCHEDULES = [
+    {"name": "M-Pesa reconciliation (Pull Transactions, hourly)", "func": "pos.c2b.tasks.reconcile_recent",
+     "schedule_type": "I", "minutes": 60},
+    {"name": "M-Pesa reconciliation (Pull Transactions, nightly, 47 hours)", "func": "pos.c2b.tasks.reconcile_nightly",
+     "schedule_type": "C", "cron": "30 2 * * *"},
+]
+
+
+def _summary(run):
+    return {"listed": run.listed, "new_receipts": run.new_receipts, "stk_completed": run.stk_completed,
+            "flagged": run.flagged, "error": run.error}
+
+
+def reconcile_recent():
+    return _summary(services.reconcile())
+
+
+def reconcile_nightly():
+    return _summary(services.reconcile(hours=47))
