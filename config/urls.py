@@ -6,9 +6,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from pos.sales.checkout import admin_home
+from pos.tills import views as till_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/checkout/sw.js", till_views.service_worker, name="till-sw"),
+    path("admin/checkout/manifest.webmanifest", till_views.manifest, name="till-manifest"),
     path("admin/checkout/", include("pos.sales.checkout_urls")),
     path("admin/reports/", include("pos.reports.admin_urls")),
     path("admin/", admin_home),
@@ -19,6 +22,7 @@ urlpatterns = [
     path("api/sales/", include("pos.sales.urls")),
     path("api/payments/", include("pos.payments.urls")),
     path("api/reports/", include("pos.reports.urls")),
+    path("api/tills/", include("pos.tills.urls")),
     path("api/c2b/", include("pos.c2b.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

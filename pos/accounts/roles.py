@@ -17,6 +17,8 @@ ROLE_PERMISSIONS = {
     Role.MANAGER: {
         "catalog.category": ALL,
         "catalog.product": ALL,
+        "catalog.quickkey": ALL,
+        "catalog.scalebarcoderule": ALL,
         "inventory.stockmovement": (VIEW, ADD),
         "inventory.stockalert": (VIEW, CHANGE),
         "inventory.stockcount": ALL,
@@ -36,11 +38,16 @@ ROLE_PERMISSIONS = {
         "c2b.receivedpayment": (VIEW, CHANGE),
         "c2b.c2bnotification": (VIEW,),
         "c2b.reconciliationrun": (VIEW,),
+        "tills.till": (VIEW, CHANGE),
+        "tills.receiptblock": (VIEW,),
+        "tills.offlinesale": (VIEW,),
+        "tills.offlinempesacode": (VIEW,),
         "accounts.user": (VIEW,),
     },
     Role.CASHIER: {
         "catalog.category": (VIEW,),
         "catalog.product": (VIEW,),
+        "catalog.quickkey": (VIEW,),
         "sales.sale": (VIEW, ADD),
         "sales.saleitem": (VIEW,),
         "sales.shift": (VIEW, ADD),
@@ -64,13 +71,15 @@ ROLE_PERMISSIONS = {
         "payments.refund": (VIEW,),
         "c2b.receivedpayment": (VIEW,),
         "c2b.reconciliationrun": (VIEW,),
+        "tills.till": (VIEW,),
+        "tills.offlinesale": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.use_checkout", "sales.cancel_sale", "sales.return_sale", "payments.approve_refund",
                    "reports.view_reports", "reports.view_profit", "accounts.all_cashiers", "accounts.any_discount",
-                   "c2b.match_receivedpayment"],
+                   "c2b.match_receivedpayment", "tills.review_offlinesale"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit", "accounts.all_cashiers"],
 }

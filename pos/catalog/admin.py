@@ -27,7 +27,7 @@ from unfold.decorators import display
 from pos.catalog import services
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
-from pos.catalog.models import Category, Product
+from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
 from pos.core.errors import ServiceError
 from pos.core.permissions import can
@@ -131,13 +131,13 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
     list_editable = ["price", "reorder_level", "is_active"]
     list_filter = [("category", RelatedDropdownFilter), StockStateFilter, ("is_active", BooleanRadioFilter),
                    ("price", RangeNumericFilter)]
-    search_fields = ["name", "sku", "barcode"]
+    search_fields = ["name", "sku", "barcode", "plu"]
     list_select_related = ["category"]
     autocomplete_fields = ["category"]
     readonly_fields = ["stock_quantity", "movements", "created_at", "updated_at"]
     list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["name", "category", "sku", "barcode", "unit", "image", "is_active"]}),
+        (None, {"fields": ["name", "category", "sku", "barcode", "plu", "unit", "image", "is_active"]}),
         ("Price", {"fields": ["price", "cost_price", "tax_rate"]}),
         ("Stock", {"fields": ["stock_quantity", "movements", "reorder_level"],
                    "description": "Stock changes only through stock movements, goods received and counts."}),
@@ -153,6 +153,16 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
         """The product's stock ledger (the movement list filtered on it)."""
         return history_link(obj.pk) if obj.pk else "-"
 
+    def get_search_results(self, request, queryset, search_term):
+        """The admin's search and the product boxes (goods received, quick keys) find any word or part of a
+        word of the name, SKU or barcode, a scanned barcode first (pos.catalog.search)."""
+        if not search_term.strip():
+            return queryset, False
+        matched = services.rank_search(queryset, search_term)
+        if search_term.strip().isdigit():  # a PLU typed in the box
+            matched = matched | queryset.filter(plu=search_term.strip().lstrip("0") or "0")
+        return matched, False
+
     def save_model(self, request, obj, form, change):
         services.save_product(obj, user=request.user)
 
@@ -162,3 +172,62 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
     def delete_queryset(self, request, queryset):
         for product in queryset:
             services.delete_product(product, user=request.user)
+
+
+@admin.register(ScaleBarcodeRule)
+class ScaleBarcodeRuleAdmin(ModelAdmin):
+    """How the scale's labels are read (pos.catalog.scale): the till scans them into the product whose PLU
+    is on the label, at the label's weight or price."""
+
+    list_display = ["name", "prefix", "layout", "value_kind", "value_decimals", "is_active"]
+    list_filter = ["value_kind", "is_active"]
+    fields = ["name", "prefix", "item_digits", "value_check_digit", "value_kind", "value_digits", "value_decimals",
+              "is_active"]
+
+    @display(description="layout")
+    def layout(self, obj):
+        value = ("W" if obj.value_kind == "weight" else "P") * obj.value_digits
+        return f"{obj.prefix} {'I' * obj.item_digits} {'V ' if obj.value_check_digit else ''}{value} C"
+
+    def save_model(self, request, obj, form, change):
+        services.save_scale_rule(obj, user=request.user)
+
+
+class QuickKeyForm(forms.ModelForm):
+    class Meta:
+        model = QuickKey
+        fields = ["product", "label", "colour", "image", "position", "is_active"]
+
+    def clean_product(self):
+        product = self.cleaned_data.get("product")
+        if product is not None and not product.is_active:
+            raise forms.ValidationError("A quick key needs a product that is for sale (active).")
+        return product
+
+
+@admin.register(QuickKey)
+class QuickKeyAdmin(ModelAdmin):
+    """The till's quick keys grid: favourite products (produce, bread, unbarcoded goods), in order."""
+
+    form = QuickKeyForm
+    list_display = ["tile", "product", "colour", "position", "is_active"]
+    list_editable = ["colour", "position", "is_active"]
+    list_filter = [("is_active", BooleanRadioFilter)]
+    search_fields = ["label", "product__name", "product__plu"]
+    autocomplete_fields = ["product"]
+    list_select_related = ["product"]
+    ordering = ["position", "pk"]
+
+    @display(description="tile")
+    def tile(self, obj):
+        return str(obj)
+
+    def save_model(self, request, obj, form, change):
+        services.save_quick_key(obj, user=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_quick_key(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for key in queryset:
+            services.delete_quick_key(key, user=request.user)

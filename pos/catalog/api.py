@@ -1,6 +1,7 @@
 """Catalogue API: thin serializers and viewsets; every write goes through pos.catalog.services."""
 
 from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -8,12 +9,13 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, viewsets
+from rest_framework import filters, mixins, serializers, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from pos.catalog import lookup, services
@@ -22,7 +24,8 @@ from pos.catalog.barcodes import MAX_LENGTH as BARCODE_MAX_LENGTH
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.filters import CategoryFilter, ProductFilter
 from pos.catalog.lookup import CachedTokenAuthentication
-from pos.catalog.models import Category, Product
+from pos.catalog.models import Category, Product, QuickKey
+from pos.catalog.search import rank_search
 from pos.core.errors import ServiceError
 from pos.core.permissions import ActionPermissions
 
@@ -37,6 +40,20 @@ def _not_negative(label):
 class CatalogPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class ProductSearchFilter(filters.SearchFilter):
+    """?search=: any word or part of a word of the name, SKU or barcode, ranked (pos.catalog.search)."""
+
+    search_description = ("Any word or part of a word of the name, SKU or barcode (2 characters at least). "
+                          "Ranked: exact barcode/SKU, then name prefix, then word prefix, then contains, then "
+                          "(PostgreSQL) similar spelling. An explicit `ordering` replaces the rank.")
+
+    def filter_queryset(self, request, queryset, view):
+        text = request.query_params.get(self.search_param, "")
+        if not text.strip():
+            return queryset
+        return rank_search(queryset, text, ordered=not request.query_params.get("ordering"))
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -115,7 +132,10 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List products",
-                       description="Paginated; search matches name, SKU and barcode."),
+                       description="Paginated. `search` finds any word or part of a word of the name, SKU or "
+                                   "barcode, best match first: exact barcode or SKU, name starting with the "
+                                   "text, every word starting a word of the name, contained, then (PostgreSQL) "
+                                   "similar spelling, so 'milk' finds every milk and 'sugr' finds sugar."),
     create=extend_schema(summary="Create a product (manager, admin)",
                          responses={201: ProductSerializer, 400: BAD_REQUEST, 403: FORBIDDEN}),
     retrieve=extend_schema(summary="One product"),
@@ -139,6 +159,7 @@ class ProductViewSet(viewsets.ModelViewSet):
                       "destroy": "catalog.delete_product"}
     pagination_class = CatalogPagination
     filterset_class = ProductFilter
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter, ProductSearchFilter]
     search_fields = ["name", "sku", "barcode"]
     ordering_fields = ["name", "sku", "price", "stock_quantity", "reorder_level", "id"]
     ordering = ["name"]
@@ -164,6 +185,10 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Find an active product by barcode (the scanner's lookup)",
+        description="A scale label (EAN-13 starting with 2 that a Scale label rule reads) answers the product "
+                    "whose PLU is on the label, plus `scale_label`: {rule, kind: weight|price, quantity in the "
+                    "product's unit, amount: the label's price or null}. Ordinary barcodes have no "
+                    "`scale_label` key.",
         parameters=[OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Scanned code.")],
         responses={200: ProductSerializer, 404: OpenApiResponse(description="No active product with this barcode.")},
         filters=False,
@@ -174,6 +199,57 @@ class ProductViewSet(viewsets.ModelViewSet):
         # The scanner's hot path: the answer (ProductSerializer's JSON) comes from pos.catalog.lookup,
         # from memory while the product is unchanged; no serializer, no queryset, no filters.
         body = lookup.lookup(code)
-        if body is None:
+        if body is not None:
+            return HttpResponse(body, content_type="application/json")
+        # Not a product's barcode: maybe a scale label (weight or price inside, pos.catalog.scale).
+        scan = services.lookup_scale_label(code)
+        if scan is None:
             raise NotFound(f"No product with barcode {code}.")
-        return HttpResponse(body, content_type="application/json")
+        data = ProductSerializer(scan.product).data
+        data["scale_label"] = {
+            "rule": scan.label.rule.name, "kind": scan.label.rule.value_kind,
+            "quantity": str(scan.quantity), "amount": None if scan.amount is None else str(scan.amount),
+        }
+        return Response(data)
+
+
+class QuickKeyProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "name", "sku", "barcode", "plu", "price", "tax_rate", "unit", "stock_quantity"]
+
+
+class QuickKeySerializer(serializers.ModelSerializer):
+    product = QuickKeyProductSerializer(read_only=True)
+    label = serializers.SerializerMethodField(help_text="Text on the tile: the key's label or the product's name.")
+    image = serializers.SerializerMethodField(help_text="URL of the tile's picture (the key's, else the "
+                                                        "product's), or null: show the colour.")
+
+    class Meta:
+        model = QuickKey
+        fields = ["id", "label", "colour", "image", "position", "product"]
+
+    def get_label(self, key) -> str:
+        return key.label or key.product.name
+
+    def get_image(self, key) -> str | None:
+        image = key.image or key.product.image
+        if not image:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(image.url) if request else image.url
+
+
+@extend_schema_view(list=extend_schema(
+    summary="The till's quick keys (favourite products, in order)",
+    description="Active keys of active products, ordered as the managers set them in the admin (Quick keys). "
+                "Not paginated: a grid holds a few dozen tiles."))
+class QuickKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = QuickKeySerializer
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "catalog.view_product"}
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        return services.quick_keys()

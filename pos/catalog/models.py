@@ -43,6 +43,11 @@ class Product(models.Model):
     name = models.CharField(max_length=200, db_index=True)
     sku = models.CharField("SKU", max_length=64, unique=True)
     barcode = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    plu = models.CharField(
+        "PLU", max_length=6, unique=True, null=True, blank=True,
+        help_text="Item code on the scale's labels (weighed or priced goods), digits, e.g. 4011. "
+                  "A label whose rule (Scale label rules) reads this code scans into this product.",
+    )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     price = MoneyField("selling price (VAT incl.)", validators=[MinValueValidator(Decimal("0.00"))])
     cost_price = MoneyField(default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0.00"))])
@@ -79,3 +84,76 @@ class Product(models.Model):
     @property
     def currency(self):
         return settings.CURRENCY
+
+
+class ScaleValue(models.TextChoices):
+    WEIGHT = "weight", "Weight"
+    PRICE = "price", "Price"
+
+
+class ScaleBarcodeRule(models.Model):
+    """How to read an EAN-13 printed by a scale (GS1 "restricted circulation" prefixes 20-29): a prefix, the
+    item code (the product's PLU), an optional check digit over the value, the value (a weight or a price)
+    and the EAN-13 check digit. E.g. prefix 20 + 5-digit PLU + 5-digit weight in grams + check digit:
+    2000123012346 is PLU 123 at 1.234 kg. pos.catalog.scale reads labels with these rules."""
+
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=3, unique=True,
+                              help_text="The label's first digits, e.g. 20 (weight) or 22 (price).")
+    item_digits = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1),
+                                                                          MaxValueValidator(6)],
+                                                   help_text="Digits of the item code (the product's PLU).")
+    value_kind = models.CharField(max_length=10, choices=ScaleValue.choices, default=ScaleValue.WEIGHT)
+    value_check_digit = models.BooleanField(
+        default=False, help_text="A check digit over the value sits between the item code and the value "
+                                 "(some scales' price labels); it is skipped.")
+    value_digits = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(3),
+                                                                           MaxValueValidator(6)])
+    value_decimals = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(3)],
+        help_text="Decimals of the value: 3 for a weight in grams read as kg, 2 for a price in cents, "
+                  "0 for whole shillings.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["prefix"]
+        verbose_name = "scale label rule"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def length(self):
+        return len(self.prefix) + self.item_digits + int(self.value_check_digit) + self.value_digits + 1
+
+
+class QuickKeyColour(models.TextChoices):
+    GREEN = "green", "Green"
+    ORANGE = "orange", "Orange"
+    RED = "red", "Red"
+    YELLOW = "yellow", "Yellow"
+    BLUE = "blue", "Blue"
+    PURPLE = "purple", "Purple"
+    BROWN = "brown", "Brown"
+    GREY = "grey", "Grey"
+
+
+class QuickKey(models.Model):
+    """A tile of the till's quick keys grid: a favourite product (produce, bread, unbarcoded goods) the
+    cashier adds with one touch or one key. The shop's managers choose and order them in the admin."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="quick_keys")
+    label = models.CharField(max_length=30, blank=True, help_text="Short text on the tile; empty: the name.")
+    colour = models.CharField(max_length=10, choices=QuickKeyColour.choices, default=QuickKeyColour.GREEN)
+    image = models.ImageField(upload_to="quick-keys/", blank=True,
+                              help_text="Picture on the tile; empty: the product's picture, if any.")
+    position = models.PositiveSmallIntegerField(default=0, db_index=True, help_text="Smaller comes first.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "quick key"
+        constraints = [models.UniqueConstraint(fields=["product"], name="quick_key_one_per_product")]
+
+    def __str__(self):
+        return self.label or self.product.name

@@ -16,11 +16,20 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from pos.catalog import lookup
 from pos.catalog.barcodes import clean_barcode
-from pos.catalog.models import Category, Product
+from pos.catalog.models import Category, Product, QuickKey
+from pos.catalog.scale import (  # noqa: F401
+    Scan,
+    check_rule,
+    lookup_barcode,
+    lookup_scale_label,
+    normalise_plu,
+    read_label,
+)
+from pos.catalog.search import rank_search, search_products  # noqa: F401  (services is the import point)
 from pos.core.errors import ServiceError
 from pos.core.money import to_money, to_quantity
 
-PRODUCT_FIELDS = ["name", "sku", "barcode", "category", "price", "cost_price", "tax_rate", "unit",
+PRODUCT_FIELDS = ["name", "sku", "barcode", "plu", "category", "price", "cost_price", "tax_rate", "unit",
                   "reorder_level", "image", "is_active"]
 CATEGORY_FIELDS = ["name", "parent", "is_active"]
 BULK_BATCH_SIZE = 1000
@@ -88,6 +97,7 @@ def normalise_product(product):
     if product.reorder_level is not None:
         product.reorder_level = to_quantity(product.reorder_level)
     product.barcode = clean_barcode(product.barcode)
+    product.plu = normalise_plu(product.plu)
 
 
 def save_product(product, *, user=None):
@@ -204,6 +214,45 @@ def delete_product(product, *, user=None):
 
 def deactivate_product(product, *, user=None):
     return update_product(product, user=user, is_active=False)
+
+
+def save_scale_rule(rule, *, user=None):
+    """Validate and save a scale label rule (its digits must make an EAN-13)."""
+    check_rule(rule)
+    try:
+        rule.full_clean()
+    except ValidationError as exc:
+        _raise_first(exc)
+    with transaction.atomic():
+        rule.save()
+    return rule
+
+
+# --- quick keys ------------------------------------------------------------------------------------
+
+def save_quick_key(key, *, user=None):
+    """Validate and save a quick key of the till's grid (one per product, an active product)."""
+    key.label = (key.label or "").strip()
+    if key.product_id and not Product.objects.filter(pk=key.product_id, is_active=True).exists():
+        raise ServiceError("A quick key needs a product that is for sale (active).", field="product",
+                           code="inactive_product")
+    try:
+        key.full_clean()
+    except ValidationError as exc:
+        _raise_first(exc)
+    with transaction.atomic():
+        key.save()
+    return key
+
+
+def delete_quick_key(key, *, user=None):
+    key.delete()
+
+
+def quick_keys():
+    """The till's grid: active keys of active products, in order, with their products (one query)."""
+    return (QuickKey.objects.filter(is_active=True, product__is_active=True)
+            .select_related("product").order_by("position", "pk"))
 
 
 def find_by_barcode(code):

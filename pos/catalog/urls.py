@@ -1,12 +1,13 @@
-"""Mounted at /api/products/. The category, low-stock and barcode routes come before the product detail
+"""Mounted at /api/products/. The category, quick-key, low-stock and barcode routes come before the product detail
 route, and product ids are digits only, so no word is ever taken for an id."""
 
 from rest_framework.routers import SimpleRouter
 
-from pos.catalog.api import CategoryViewSet, ProductViewSet
+from pos.catalog.api import CategoryViewSet, ProductViewSet, QuickKeyViewSet
 
 categories = SimpleRouter()
 categories.register("categories", CategoryViewSet, basename="category")
+categories.register("quick-keys", QuickKeyViewSet, basename="quick-key")
 products = SimpleRouter()
 products.register("", ProductViewSet, basename="product")
 

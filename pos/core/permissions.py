@@ -76,3 +76,9 @@ def discount_is_capped(user) -> bool:
     """A person without accounts.any_discount gives at most CASHIER_MAX_DISCOUNT_PERCENT (a system
     operation, user None, is not capped)."""
     return user is not None and not can(user, ANY_DISCOUNT)
+
+
+def requires(*perms):
+    """A DRF permission class needing every one of `perms` (for function views: `@permission_classes`)."""
+    return type("Requires_" + "_".join(p.replace(".", "_") for p in perms), (permissions.BasePermission,),
+                {"has_permission": lambda self, request, view: can(request.user, *perms)})

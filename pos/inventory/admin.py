@@ -8,8 +8,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -67,6 +70,26 @@ def run_service(model_admin, request, objects, operation, done):
             model_admin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
     if ok:
         model_admin.message_user(request, f"{ok} {done}.", messages.SUCCESS)
+
+
+def confirm_page(model_admin, request, obj, *, question, confirm_label, details=(), warning=""):
+    """A confirmation page (GET) for a change-page button; the button's view acts on POST only."""
+    context = {
+        **model_admin.admin_site.each_context(request), "title": question, "question": question,
+        "details": details, "warning": warning, "confirm_label": confirm_label, "opts": model_admin.model._meta,
+        "back_url": reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]),
+    }
+    return TemplateResponse(request, "admin/inventory/confirm.html", context)
+
+
+def run_one(model_admin, request, obj, operation, done):
+    """Run a service on one object from its own page and go back to that page with the outcome."""
+    try:
+        operation(obj)
+        model_admin.message_user(request, done, messages.SUCCESS)
+    except ServiceError as exc:
+        model_admin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+    return redirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]))
 
 
 # --- Movements ------------------------------------------------------------------------------------
@@ -217,7 +240,15 @@ class StockCountLineInline(TabularInline):
     formset = CountLinesFormSet
     fields = ["product", "expected_quantity", "counted_quantity", "variance", "unit_cost", "variance_value",
               "movements"]
+    blind_fields = ["product", "counted_quantity"]
     readonly_fields = ["product", "expected_quantity", "variance", "unit_cost", "variance_value", "movements"]
+
+    def get_fields(self, request, obj=None):
+        """A blind count in progress shows the counter the product and the count only: no expected
+        quantity, no variance (nor the ledger, which tells the stock)."""
+        if obj is not None and obj.blind and obj.status == CountStatus.IN_PROGRESS:
+            return self.blind_fields
+        return self.fields
     extra = 0
     can_delete = False
     per_page = 100
@@ -247,7 +278,7 @@ class StockCountLineInline(TabularInline):
 class StartCountForm(forms.ModelForm):
     class Meta:
         model = StockCount
-        fields = ["category", "note"]
+        fields = ["category", "note", "blind"]
 
     def clean(self):
         cleaned = super().clean()
@@ -269,6 +300,7 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
     list_filter_submit = True
     list_select_related = ["category", "started_by"]
     actions = ["complete_selected", "cancel_selected"]
+    actions_detail = ["complete_count"]
     inlines = [StockCountLineInline]
 
     def get_queryset(self, request):
@@ -281,8 +313,8 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["category", "note"]
-        return ["category", "note", "status", "started_by", "started_at", "completed_by", "completed_at",
+            return ["category", "note", "blind"]
+        return ["category", "note", "blind", "status", "started_by", "started_at", "completed_by", "completed_at",
                 "cancelled_by", "cancelled_at", "variance_total"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -294,7 +326,10 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_count_permission(self, request):
+    def has_count_permission(self, request, object_id=None):
+        if object_id is not None and not StockCount.objects.filter(pk=object_id,
+                                                                  status=CountStatus.IN_PROGRESS).exists():
+            return False
         return request.user.has_perm("inventory.change_stockcount")
 
     @display(description="status", label={"in_progress": "info", "completed": "success", "cancelled": "danger"})
@@ -315,7 +350,7 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            count = services.start_count(user=request.user, category=obj.category, note=obj.note)
+            count = services.start_count(user=request.user, category=obj.category, note=obj.note, blind=obj.blind)
             obj.pk, obj.started_by, obj.started_at = count.pk, count.started_by, count.started_at
             obj._state.adding = False
 
@@ -327,8 +362,28 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @admin.action(description="Complete selected counts (post the variances)", permissions=["count"])
     def complete_selected(self, request, queryset):
-        run_service(self, request, queryset, lambda count: services.complete_count(count, user=request.user),
+        """A count with lines left uncounted is refused here: open it and confirm on its page."""
+        run_service(self, request, queryset,
+                    lambda count: services.complete_count(count, user=request.user, allow_uncounted=False),
                     "count(s) completed")
+
+    @action(description="Complete count", url_path="complete", permissions=["count"], icon="task_alt")
+    def complete_count(self, request, object_id):
+        """The count's own Complete button: a confirmation page (saying how many lines are not counted),
+        then the service on POST."""
+        count = get_object_or_404(StockCount.objects.with_totals(), pk=object_id)
+        if not self.has_count_permission(request, object_id):
+            raise PermissionDenied
+        if request.method == "POST":
+            return run_one(self, request, count, lambda c: services.complete_count(c, user=request.user),
+                           f"{count} completed: the variances are posted.")
+        uncounted = count.lines_total - count.counted_lines
+        warning = (f"{uncounted} of {count.lines_total} lines are not counted. Completing now leaves their stock "
+                   "as it is." if uncounted else "")
+        return confirm_page(self, request, count, question=f"Complete {count}?", confirm_label="Complete count",
+                            details=[f"{count.counted_lines} of {count.lines_total} lines counted.",
+                                     "One stock movement is posted for each counted line that differs."],
+                            warning=warning)
 
     @admin.action(description="Cancel selected counts", permissions=["count"])
     def cancel_selected(self, request, queryset):
@@ -356,11 +411,33 @@ class SupplierAdmin(ModelAdmin):
         return False
 
 
+class GoodsReceiptLineForm(forms.ModelForm):
+    class Meta:
+        model = GoodsReceiptLine
+        fields = ["product", "quantity", "unit_cost"]
+
+    def clean(self):
+        """The service's line rules (whole pieces, positive quantity, cost) as the manager types."""
+        cleaned = super().clean()
+        product, quantity, cost = cleaned.get("product"), cleaned.get("quantity"), cleaned.get("unit_cost")
+        if product is not None and quantity is not None and cost is not None:
+            try:
+                cleaned["quantity"], cleaned["unit_cost"] = services.check_receipt_line(product, quantity, cost,
+                                                                                        product.name)
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
 class GoodsReceiptLineInline(TabularInline):
+    """Lines by scanner or typing: the product box searches name, SKU, barcode and PLU (a scanned barcode
+    finds its product first)."""
+
     model = GoodsReceiptLine
+    form = GoodsReceiptLineForm
     fields = ["product", "quantity", "unit_cost", "value"]
     readonly_fields = ["value"]
-    raw_id_fields = ["product"]
+    autocomplete_fields = ["product"]
     extra = 3
 
     def _draft(self, obj):
@@ -396,6 +473,7 @@ class GoodsReceiptAdmin(SimpleHistoryAdmin, ModelAdmin):
     readonly_fields = ["status", "created_by", "posted_by", "posted_at"]
     inlines = [GoodsReceiptLineInline]
     actions = ["post_selected"]
+    actions_detail = ["post_note"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(lines_total=Count("lines")).prefetch_related("lines")
@@ -407,7 +485,10 @@ class GoodsReceiptAdmin(SimpleHistoryAdmin, ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_post_permission(self, request):
+    def has_post_permission(self, request, object_id=None):
+        if object_id is not None and not GoodsReceipt.objects.filter(pk=object_id,
+                                                                    status=ReceiptStatus.DRAFT).exists():
+            return False
         return request.user.has_perm("inventory.change_goodsreceipt")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -429,6 +510,22 @@ class GoodsReceiptAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.save_receipt_draft(obj, user=request.user)
+
+    @action(description="Post note (stock in)", url_path="post", permissions=["post"], icon="inventory")
+    def post_note(self, request, object_id):
+        """The note's own Post button: a confirmation page with what will come in, then the service on POST."""
+        receipt = get_object_or_404(GoodsReceipt.objects.select_related("supplier"), pk=object_id)
+        if not self.has_post_permission(request, object_id):
+            raise PermissionDenied
+        if request.method == "POST":
+            return run_one(self, request, receipt, lambda r: services.post_receipt(r, user=request.user),
+                           f"{receipt} posted: the stock is in.")
+        lines = list(receipt.lines.select_related("product"))
+        total = sum((line.value for line in lines), Decimal("0.00"))
+        return confirm_page(
+            self, request, receipt, question=f"Post {receipt} from {receipt.supplier}?", confirm_label="Post note",
+            details=[*(f"{line} at {line.unit_cost}" for line in lines), f"Value at cost: {total}",
+                     "Posted notes can no longer be changed."])
 
     @admin.action(description="Post selected notes (stock in, average cost)", permissions=["post"])
     def post_selected(self, request, queryset):

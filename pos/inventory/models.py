@@ -105,6 +105,9 @@ class StockCount(models.Model):
     status = models.CharField(max_length=12, choices=CountStatus.choices, default=CountStatus.IN_PROGRESS,
                               db_index=True)
     note = models.TextField(blank=True)
+    blind = models.BooleanField(
+        "blind count", default=False,
+        help_text="Hide the expected quantities (and variances) from the counters until the count is completed.")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
@@ -138,6 +141,9 @@ class StockCountLine(models.Model):
     class Meta:
         ordering = ["product__name"]
         constraints = [models.UniqueConstraint(fields=["count", "product"], name="one_line_per_product_per_count")]
+
+    def __str__(self):
+        return self.product.name if self.product_id else "New line"
 
     @property
     def variance(self):
@@ -211,6 +217,9 @@ class GoodsReceiptLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="grn_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="grn_line_cost_not_negative"),
         ]
+
+    def __str__(self):
+        return f"{self.product.name} × {self.quantity.normalize():f}" if self.product_id else "New line"
 
     @property
     def value(self):

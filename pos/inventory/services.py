@@ -299,6 +299,18 @@ def _whole_pieces(product, quantity, label):
         raise ServiceError(f"{label}: {product.name} is counted in whole pieces.", field="lines", code="bad_quantity")
 
 
+def check_receipt_line(product, quantity, unit_cost, label="Line"):
+    """The rules of one goods-received line (the API, the admin's lines and posting all ask this):
+    a positive quantity, whole pieces for goods sold by the piece, a cost not below zero."""
+    quantity, unit_cost = to_quantity(quantity), to_money(unit_cost)
+    if quantity <= 0:
+        raise ServiceError(f"{label}: quantity must be greater than zero.", field="lines", code="bad_quantity")
+    if unit_cost < 0:
+        raise ServiceError(f"{label}: unit cost cannot be negative.", field="lines", code="bad_cost")
+    _whole_pieces(product, quantity, label)
+    return quantity, unit_cost
+
+
 @transaction.atomic
 def create_receipt(*, supplier, lines, user, supplier_reference="", note=""):
     """A draft goods-received note with its lines; nothing moves until it is posted."""
@@ -314,12 +326,7 @@ def create_receipt(*, supplier, lines, user, supplier_reference="", note=""):
         product = products.get(line.product)
         if product is None:
             raise ServiceError(f"Line {n}: unknown product {line.product}.", field="lines", code="unknown_product")
-        quantity, unit_cost = to_quantity(line.quantity), to_money(line.unit_cost)
-        if quantity <= 0:
-            raise ServiceError(f"Line {n}: quantity must be greater than zero.", field="lines", code="bad_quantity")
-        if unit_cost < 0:
-            raise ServiceError(f"Line {n}: unit cost cannot be negative.", field="lines", code="bad_cost")
-        _whole_pieces(product, quantity, f"Line {n}")
+        quantity, unit_cost = check_receipt_line(product, line.quantity, line.unit_cost, f"Line {n}")
         rows.append(GoodsReceiptLine(product=product, quantity=quantity, unit_cost=unit_cost))
     receipt = GoodsReceipt.objects.create(supplier=supplier, supplier_reference=supplier_reference, note=note,
                                          created_by=user)
@@ -354,9 +361,11 @@ def post_receipt(receipt, *, user):
     which moves each product's cost price to the weighted average. Posting twice is refused."""
     receipt = GoodsReceipt.objects.select_for_update().get(pk=receipt.pk)
     ensure_receipt_draft(receipt)
-    lines = list(receipt.lines.all())
+    lines = list(receipt.lines.select_related("product"))
     if not lines:
         raise ServiceError("Add at least one line before posting.", field="lines", code="empty")
+    for n, line in enumerate(lines, start=1):  # lines saved before a rule existed, or around the form
+        check_receipt_line(line.product, line.quantity, line.unit_cost, f"Line {n} ({line.product.name})")
     post_movements([StockChange(line.product_id, line.quantity, line.unit_cost) for line in lines],
                    kind=MovementKind.PURCHASE, user=user, reference=receipt.reference,
                    note=f"{receipt.supplier} {receipt.supplier_reference}".strip())
@@ -403,10 +412,11 @@ def count_scope(category=None):
 
 
 @transaction.atomic
-def start_count(*, user, category=None, note=""):
-    """Start a count: snapshot the expected quantity and unit cost of each product of count_scope()."""
+def start_count(*, user, category=None, note="", blind=False):
+    """Start a count: snapshot the expected quantity and unit cost of each product of count_scope().
+    A blind count hides the expected quantities from the counters until it is completed."""
     snapshot = list(count_scope(category).values_list("pk", "stock_quantity", "cost_price"))
-    count = StockCount.objects.create(category=category, note=note, started_by=user)
+    count = StockCount.objects.create(category=category, note=note, started_by=user, blind=blind)
     StockCountLine.objects.bulk_create([
         StockCountLine(count=count, product_id=pk, expected_quantity=qty, unit_cost=cost)
         for pk, qty, cost in snapshot
@@ -465,7 +475,7 @@ def record_counts(count, entries, *, user):
 
 
 @transaction.atomic
-def complete_count(count, *, user):
+def complete_count(count, *, user, allow_uncounted=True):
     """Post one `count` movement (reference COUNT-<id>) per line whose counted quantity differs from
     the snapshot, then lock the count. Returns the movements.
 
@@ -477,9 +487,14 @@ def complete_count(count, *, user):
     the snapshot than the count found), completion is refused like any other stock write.
     """
     count = _lock_count(count)
-    lines = [line for line in count.lines.all() if line.counted_quantity is not None]
+    every = list(count.lines.all())
+    lines = [line for line in every if line.counted_quantity is not None]
     if not lines:
         raise ServiceError("Enter at least one counted quantity before completing.", field="lines", code="empty")
+    if not allow_uncounted and len(lines) < len(every):
+        raise ServiceError(f"{len(every) - len(lines)} of {len(every)} lines are not counted yet: confirm to "
+                           "complete the count without them (their stock stays as it is).", field="lines",
+                           code="uncounted_lines")
     changes = [StockChange(line.product_id, line.variance, line.unit_cost) for line in lines if line.variance]
     movements = post_movements(changes, kind=MovementKind.COUNT, user=user, reference=count.reference,
                                note=f"Stock count #{count.pk}")

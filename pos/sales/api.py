@@ -34,6 +34,7 @@ from pos.sales.models import (
     Shift,
     ShiftTotal,
 )
+from pos.tills.services import receipt_prefix_for
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QUANTITY = {"max_digits": 14, "decimal_places": 3}
@@ -281,6 +282,10 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                    409: OpenApiResponse(description="Idempotency-Key reused with another body")},
     )
     def create(self, request):
+        if "client_uuid" in request.data:  # a sale the till made offline, replayed by its outbox
+            from pos.tills.api import create_offline_sale
+
+            return create_offline_sale(self, request)
         key = idempotency_key(request)
         data = SaleCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -290,6 +295,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         sale, created = services.create_sale(
             cashier=request.user, items=lines, discount=values["discount"], customer_name=values["customer_name"],
             customer_phone=values["customer_phone"], note=values["note"], idempotency_key=key,
+            receipt_prefix=receipt_prefix_for(request),
         )
         return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -13,8 +13,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
-from django.db.models.functions import Upper
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,8 +20,8 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from pos.catalog.models import Product
 from pos.catalog.services import find_by_barcode
+from pos.catalog.services import search_products as catalog_search
 from pos.core.errors import ServiceError
 from pos.core.money import CENT, ZERO, to_money
 from pos.core.permissions import can, discount_is_capped, own_rows
@@ -41,6 +39,7 @@ from pos.sales.services import (
     open_shift,
     shift_report,
 )
+from pos.tills.services import receipt_prefix_for
 
 SEARCH_LIMIT = 20
 MAX_LINES = 300
@@ -268,20 +267,9 @@ def _own_open_shift(request):
 # --- the page ---------------------------------------------------------------------------------------------
 
 def search_products(text, limit=SEARCH_LIMIT):
-    """Active products whose name starts with the text (as typed, lower, Capitalised, Title or UPPER case),
-    or whose SKU or barcode starts with it, at most `limit`, never the whole catalogue.
-
-    Each prefix is a range scan of an index (on PostgreSQL the varchar_pattern_ops twin Django adds to
-    every indexed CharField), OR-ed in a bitmap. Sorting by UPPER(name) keeps the planner from walking the
-    plain name index in order and filtering the whole table instead (measured: 9 ms instead of 48 ms for a
-    prefix matching 5,000 of 50,000 products)."""
-    text = " ".join(text.split())[:60]
-    if len(text) < 2:
-        return []
-    match = Q(sku__startswith=text.upper()) | Q(barcode__startswith=text)
-    for variant in {text, text.lower(), text.capitalize(), text.title(), text.upper()}:
-        match |= Q(name__startswith=variant)
-    return list(Product.objects.active().filter(match).order_by(Upper("name"), "pk")[:limit])
+    """Active products matching any word or part of a word of the name, SKU or barcode, best first, at most
+    `limit` (pos.catalog.services.search_products: one indexed query, never the whole catalogue)."""
+    return catalog_search(text, limit=limit)
 
 
 SHORTCUTS = [
@@ -363,7 +351,7 @@ def sales(request):
     items, discount, _ = read_cart(data, request.user)
     sale, created = create_sale(cashier=request.user, items=items, discount=discount,
                                 customer_phone=str(data.get("customer_phone") or "").strip()[:20],
-                                idempotency_key=key)
+                                idempotency_key=key, receipt_prefix=receipt_prefix_for(request))
     if sale.cashier_id != request.user.pk:
         raise ServiceError("This Idempotency-Key belongs to another cashier's sale.", field="Idempotency-Key",
                            code="idempotency_conflict")

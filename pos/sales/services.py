@@ -98,8 +98,9 @@ def _fingerprint(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _resolve_products(requests: list[LineRequest]) -> list[Product]:
-    """One query for all lines; unknown or inactive products are refused with the line number."""
+def _resolve_products(requests: list[LineRequest], allow_inactive=False) -> list[Product]:
+    """One query for all lines; unknown or inactive products are refused with the line number (an offline
+    sale keeps a product deactivated after it was sold: `allow_inactive`)."""
     ids = {r.product for r in requests if r.product}
     codes = {r.barcode for r in requests if not r.product}
     found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
@@ -111,7 +112,7 @@ def _resolve_products(requests: list[LineRequest]) -> list[Product]:
         if product is None:
             what = f"product {r.product}" if r.product else f"barcode {r.barcode!r}"
             raise ServiceError(f"Line {n}: unknown {what}.", field="items", code="unknown_product")
-        if not product.is_active:
+        if not product.is_active and not allow_inactive:
             raise ServiceError(f"Line {n}: {product.name} is not for sale (inactive).", field="items",
                                code="inactive_product")
         products.append(product)
@@ -132,18 +133,20 @@ def _check_line(n, request, product, gross, user):
                            field="items", code="discount_not_allowed")
 
 
-def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None) -> list[PricedLine]:
-    """Validate the wanted lines against the catalogue and price them (nothing is written)."""
+def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None, recorded=None) -> list[PricedLine]:
+    """Validate the wanted lines against the catalogue and price them (nothing is written).
+    `recorded` ([(unit_price, tax_rate)] per line): the prices a till used offline, kept as sold."""
     if not requests:
         raise ServiceError("A sale needs at least one line.", field="items", code="empty")
-    products = _resolve_products(requests)
+    products = _resolve_products(requests, allow_inactive=recorded is not None)
     lines = []
     for n, (request, product) in enumerate(zip(requests, products), start=1):
         quantity = to_quantity(request.quantity)
-        gross = to_money(quantity * product.price)
+        unit_price, tax_rate = recorded[n - 1] if recorded is not None else (product.price, product.tax_rate)
+        gross = to_money(quantity * unit_price)
         _check_line(n, LineRequest(quantity, discount=to_money(request.discount)), product, gross, user)
-        lines.append(PricedLine(product=product, quantity=quantity, unit_price=product.price,
-                                tax_rate=product.tax_rate, gross=gross, discount=to_money(request.discount)))
+        lines.append(PricedLine(product=product, quantity=quantity, unit_price=unit_price,
+                                tax_rate=tax_rate, gross=gross, discount=to_money(request.discount)))
     _check_order_discount(lines, to_money(order_discount), user)
     return price_lines(lines, order_discount)
 
@@ -158,9 +161,11 @@ def _check_order_discount(lines, order_discount, user):
                            field="discount", code="discount_not_allowed")
 
 
-def next_receipt_number() -> str:
-    """The next receipt number, gap-free: the counter row is locked and moves in the caller's transaction."""
-    prefix = settings.RECEIPT_PREFIX
+def next_receipt_number(prefix="") -> str:
+    """The next receipt number, gap-free: the counter row is locked and moves in the caller's transaction.
+    `prefix` picks the series (a till's own, e.g. "T01-", so tills never wait on each other's row);
+    default RECEIPT_PREFIX."""
+    prefix = prefix or settings.RECEIPT_PREFIX
     seq = ReceiptSequence.objects.select_for_update().filter(prefix=prefix).first()
     if seq is None:  # the shop's very first sale
         ReceiptSequence.objects.get_or_create(prefix=prefix)
@@ -345,6 +350,9 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     if waiting:
         raise ServiceError(f"Sales waiting for payment: {', '.join(waiting)}. Take the payment or cancel them "
                            "before closing the shift.", field="shift", code="unpaid_sales")
+    from pos.tills.services import refuse_while_unsynced
+
+    refuse_while_unsynced(shift)
     report = shift_report(shift, counted=counts)
     unknown = set(counts) - {m.method for m in report.methods} - {m for m, _ in _method_choices()}
     if unknown:
@@ -372,7 +380,7 @@ def _method_choices():
 
 
 def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_name="", customer_phone="",
-                note="", idempotency_key="", shift=None):
+                note="", idempotency_key="", shift=None, receipt_prefix=""):
     """Create and confirm a sale: its stock leaves now, it waits for payment (pending_payment).
 
     With an idempotency key, a retry with the same body returns the first sale (created=False); the
@@ -392,7 +400,7 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
     try:
         with transaction.atomic():
             return _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint,
-                                shift), True
+                                shift, receipt_prefix), True
     except IntegrityError:
         existing = key and _replay(key, fingerprint)
         if existing:
@@ -408,10 +416,19 @@ def _replay(key, fingerprint):
     return sale
 
 
-def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint, shift):
+def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint, shift,
+                 receipt_prefix=""):
     shift = _selling_shift(cashier, shift)
     lines = build_lines(items, discount, cashier)
-    receipt_number = next_receipt_number()
+    return write_sale(cashier=cashier, shift=shift, lines=lines, discount=discount,
+                      receipt_number=next_receipt_number(receipt_prefix), customer_name=customer_name,
+                      customer_phone=customer_phone, note=note, key=key, fingerprint=fingerprint)
+
+
+def write_sale(*, cashier, shift, lines, discount, receipt_number, customer_name="", customer_phone="", note="",
+               key=None, fingerprint="", allow_negative=None) -> Sale:
+    """Write a confirmed sale (pending_payment) with its priced lines and post its stock, in the caller's
+    transaction. `allow_negative` lets stock go below zero (a sale made offline already happened)."""
     sale = Sale.objects.create(
         receipt_number=receipt_number, status=SaleStatus.PENDING_PAYMENT, cashier=cashier, shift=shift,
         customer_name=customer_name, customer_phone=customer_phone, note=note, currency=settings.CURRENCY,
@@ -429,7 +446,7 @@ def _create_sale(cashier, items, discount, customer_name, customer_phone, note, 
         for line in lines
     ])
     post_movements([StockChange(line.product.pk, -line.quantity) for line in lines], kind=MovementKind.SALE,
-                   user=cashier, reference=sale.receipt_number)
+                   user=cashier, reference=sale.receipt_number, allow_negative=allow_negative)
     return sale
 
 

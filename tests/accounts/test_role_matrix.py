@@ -69,6 +69,9 @@ MATRIX = [
     ("GET", "/api/c2b/received/", BACK), ("GET", "/api/c2b/received/{id}/", BACK),
     ("POST", "/api/c2b/received/{id}/deposit/", WRITE), ("POST", "/api/c2b/received/{id}/match/", WRITE),
     ("GET", "/api/c2b/till/{sale_id}/", TILL), ("POST", "/api/c2b/till/{sale_id}/match/", TILL),
+    ("GET", "/api/products/quick-keys/", ALL),
+    ("POST", "/api/tills/{device_id}/blocks/", TILL), ("POST", "/api/tills/{device_id}/status/", TILL),
+    ("GET", "/api/tills/catalogue/", TILL), ("POST", "/api/tills/register/", TILL),
 ]
 PUBLIC = {"/api/auth/login/"}  # and the providers' webhooks/notices (below)
 # Operations on one cashier's object: another cashier gets 404 (it does not exist for them).
@@ -119,6 +122,8 @@ def _url(path, objects):
         if part == "{id}":
             owner = parts[n - 1]
             parts[n] = str(objects[key.get(owner, "product")])
+        elif part == "{device_id}":
+            parts[n] = "00000000-0000-0000-0000-000000000000"
         elif part == "{sale_id}":
             parts[n] = str(objects["sale"])
         elif part == "{code}":

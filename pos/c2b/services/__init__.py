@@ -30,4 +30,5 @@ from pos.c2b.services.registration import (  # noqa: F401
     c2b_urls,
     register_pull,
     register_urls,
+    register_with_sandbox_in_background,
 )

@@ -67,3 +67,44 @@ def register_pull(shortcode=None, nominated_number=None) -> dict:
         raise ServiceError(f"Daraja refused the Pull Transactions registration: {message}", field="mpesa",
                            code="registration_refused")
     return answer
+
+
+def register_with_sandbox_in_background(log=None, timeout=60.0):
+    """`runshop`: once the web server answers, register the C2B URLs (and Pull Transactions) with the M-Pesa
+    simulator it serves, so "the customer pays the till" works in the demo without a phone. Only while
+    M-Pesa is simulated (no credentials): with real Daraja, register once with `manage.py register_c2b`."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    from pos.payments.gateways.mpesa import MpesaGateway
+    from pos.payments.sandbox.http import enabled
+
+    if not MpesaGateway.uses_sandbox() or not enabled("mpesa") or not settings.C2B_URL_TOKEN:
+        return None
+
+    def run():
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    register_urls()
+                    register_pull()
+                except ServiceError as exc:
+                    if exc.code != "provider_unreachable" or time.monotonic() > deadline:
+                        if log:
+                            log.write(f"C2B URLs not registered with the sandbox: {exc.message}\n")
+                        return
+                    time.sleep(1)
+                    continue
+                if log:
+                    log.write(f"C2B URLs registered with the M-Pesa sandbox for {settings.C2B_SHORTCODE}: customers "
+                              f"can pay the till at {settings.SANDBOX_BASE_URL}/mpesa/c2b/phone/\n")
+                return
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="c2b-register", daemon=True)
+    thread.start()
+    return thread

@@ -51,6 +51,7 @@ class Command(BaseCommand):
             counts = {"users": self.load_users(), "categories": self.load_categories()}
             counts["suppliers"] = int(Supplier.objects.get_or_create(name=SUPPLIER["name"], defaults=SUPPLIER)[1])
             counts["products"] = self.load_products()
+            counts["scale label rules"], counts["quick keys"] = self.load_shop_floor()
         if not any(counts.values()):
             self.stdout.write("Demo data already exists: nothing changed.")
             return
@@ -95,3 +96,30 @@ class Command(BaseCommand):
                 adjust_stock(product, opening, user=stocker, reason="Opening stock")
             created += 1
         return created
+
+    def load_shop_floor(self):
+        """The common scale label layouts (20: weight in grams, 21: price in cents, 5-digit PLU), PLUs for the
+        fresh produce (the item code in their in-store barcode, 20 PPPPP 00000 C) and a quick keys grid of
+        produce and bread. Only what is missing is added."""
+        from pos.catalog.models import QuickKey, ScaleBarcodeRule
+
+        rules = 0
+        for name, prefix, kind, decimals in [("Scale: weight in grams", "20", "weight", 3),
+                                             ("Scale: price in cents", "21", "price", 2)]:
+            if not ScaleBarcodeRule.objects.filter(prefix=prefix).exists():
+                services.save_scale_rule(ScaleBarcodeRule(name=name, prefix=prefix, item_digits=5, value_kind=kind,
+                                                          value_digits=5, value_decimals=decimals))
+                rules += 1
+        produce = Product.objects.filter(category__name="Fresh Produce", barcode__startswith="20", plu__isnull=True)
+        for product in produce:
+            services.update_product(product, plu=product.barcode[2:7])
+        keys = 0
+        if not QuickKey.objects.exists():
+            colours = ["red", "orange", "yellow", "green", "purple", "brown", "blue", "grey"]
+            favourites = list(Product.objects.filter(category__name__in=["Fresh Produce", "Bakery"], is_active=True)
+                              .order_by("-category__name", "sku")[:16])
+            for position, product in enumerate(favourites, start=1):
+                services.save_quick_key(QuickKey(product=product, position=position,
+                                                 colour=colours[position % len(colours)]))
+                keys += 1
+        return rules, keys

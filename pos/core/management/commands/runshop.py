@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from pos.c2b.services import register_with_sandbox_in_background
+
 
 class Command(BaseCommand):
     help = "Migrate, load the demo shop once, create schedules, start a task worker and serve the shop."
@@ -25,6 +27,7 @@ class Command(BaseCommand):
             call_command("load_demo")
         call_command("ensure_schedules")
         worker = None if no_worker else self.start_worker()
+        register_with_sandbox_in_background(self.stdout)  # M-Pesa simulated: "customer pays the till" works
         # Stopping the shop with SIGTERM (kill, systemd) must stop the worker too, as Ctrl-C does.
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         self.stdout.write(self.style.SUCCESS(

@@ -1,0 +1,116 @@
+/* The till's Lipa na M-Pesa panel (pos/c2b): the customer pays the shop's till or paybill from their own
+ * phone while the sale waits.
+ *
+ * An Alpine component nested in the checkout page's `checkout` component (templates/checkout/_c2b.html):
+ * it reads the page's `sale` and uses its `ensureSale()`, `refreshSale()`, `money()`, `info()`, `fail()` and
+ * `focusScanner()`. Every server call goes through pos/static/pos/api.js. While the sale waits it polls
+ * GET /api/c2b/till/<sale>/ every POLL_MS: the server matches what it can prove (the account number is the
+ * sale's reference, or the only waiting sale of that amount) and answers the money matched and the money
+ * arriving unmatched; the cashier can also pick a payment from the list or type the code from the SMS.
+ */
+(function () {
+  "use strict";
+
+  const POLL_MS = 2000;
+
+  function c2bPanel() {
+    return {
+      c2b: { view: null, code: "", timer: null, busy: false, seen: {}, error: "" },
+
+      init() {
+        this.c2b.timer = setInterval(() => this.c2bPoll(), POLL_MS);
+        this.$watch("sale", () => this.c2bPoll());
+        this.c2bPoll();
+      },
+      destroy() {
+        clearInterval(this.c2b.timer);
+      },
+      c2bUrl(action = "") {
+        return this.$root.dataset.tillUrl.replace(/\/0\/$/, `/${this.sale.id}/`) + action;
+      },
+      get c2bWaiting() {
+        return Boolean(this.sale && this.sale.status === "pending_payment");
+      },
+      async c2bStart() {
+        // "The customer pays from their phone": confirm the sale so it has its reference and waits.
+        if (this.busy || this.c2b.busy) return;
+        if (typeof this.canTender === "function" && !this.canTender()) return;
+        this.c2b.busy = true;
+        try {
+          await this.ensureSale();
+          await this.c2bPoll();
+          this.info(`Ask the customer to pay ${this.money(this.c2b.view ? this.c2b.view.sale.due : this.sale.balance_due)}`
+            + " by M-Pesa: the payment appears here by itself.");
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.c2b.busy = false;
+        }
+      },
+      async c2bPoll() {
+        if (!this.c2bWaiting) {
+          this.c2b.view = null;
+          return;
+        }
+        const saleId = this.sale.id;
+        let view;
+        try {
+          view = await window.posApi.api("GET", this.c2bUrl(), null, { timeoutMs: 8000 });
+        } catch (err) {
+          this.c2b.error = err.network ? "M-Pesa payments cannot be checked right now (no network)." : err.message;
+          return;
+        }
+        if (!this.sale || this.sale.id !== saleId) return;
+        this.c2b.error = "";
+        await this.c2bTake(view);
+      },
+      async c2bTake(view) {
+        this.c2b.view = view;
+        const fresh = view.matched.filter((m) => !this.c2b.seen[m.trans_id]);
+        fresh.forEach((m) => { this.c2b.seen[m.trans_id] = true; });
+        if (view.sale.paid !== this.sale.paid_amount || view.sale.status !== this.sale.status) {
+          // the page shows the sale as the server has it now (paid: the receipt screen)
+          await this.refreshSale().catch(() => null);
+        }
+        if (fresh.length) {
+          const what = fresh.map((m) => `${m.trans_id} ${this.money(m.applied)}`).join(", ");
+          const left = view.sale.status === "paid" ? "" : ` Still due: ${this.money(view.sale.due)}.`;
+          this.info(`M-Pesa payment ${what} matched.${left}`);
+        }
+      },
+      async c2bMatch(body) {
+        if (!this.c2bWaiting || this.c2b.busy) return;
+        this.c2b.busy = true;
+        try {
+          const view = await window.posApi.api("POST", this.c2bUrl("match/"), body, { timeoutMs: 10000 });
+          this.c2b.code = "";
+          await this.c2bTake(view);
+          if (typeof this.focusScanner === "function") this.focusScanner();
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.c2b.busy = false;
+        }
+      },
+      c2bPick(row) {
+        return this.c2bMatch({ receipt: row.id });
+      },
+      c2bMatchCode() {
+        const code = this.c2b.code.trim();
+        if (!code) {
+          this.fail("Type the M-Pesa code from the customer's SMS.");
+          return null;
+        }
+        return this.c2bMatch({ code });
+      },
+      c2bAge(seconds) {
+        if (seconds < 60) return `${seconds} s ago`;
+        return `${Math.floor(seconds / 60)} min ago`;
+      },
+    };
+  }
+
+  document.addEventListener("alpine:init", () => {
+    window.Alpine.data("c2bPanel", c2bPanel);
+  });
+})();

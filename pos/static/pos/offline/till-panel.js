@@ -1,0 +1,268 @@
+/* The cashier's offline panel (Alpine component `offlineTill`, template tills/offline_panel.html).
+ *
+ * Always: the online/offline indicator, the count of unsynced sales and the till's code. When the
+ * network is gone (or the cashier chooses "Sell offline") it covers the checkout page and sells from the
+ * cached catalogue: scan, search, quantities, discounts within the cashier's limit, cash with change and
+ * M-Pesa paid to the till with the code the cashier types. What needs the internet (M-Pesa push, Airtel,
+ * card, returns and refunds) is shown greyed with the reason. Every sale goes to the outbox (till.js)
+ * before its receipt is shown.
+ */
+(function () {
+  "use strict";
+
+  // Scans are looked up in IndexedDB asynchronously but applied in scan order, and a tender key waits for
+  // the scans before it, so a fast scanner followed by F4 charges every item. Outside Alpine's reactive
+  // data: its proxy breaks Promise methods.
+  let scans = Promise.resolve();
+
+  function offlineTill() {
+    const till = window.dukaTill;
+    return {
+      available: Boolean(till),
+      online: true, unsynced: 0, rejected: 0, syncing: false, tillCode: "", lastSync: null, numbersLeft: 0,
+      catalogueCount: 0, shiftId: null,
+      active: false,
+      lines: [], orderPercent: "0", scanText: "", message: null, dialog: null,
+      search: { text: "", results: [], active: 0 },
+      cash: { given: "" }, mpesa: { code: "" }, receipt: null, busy: false, outbox: [],
+
+      init() {
+        if (!till) return;
+        till.subscribe((s) => {
+          const wasOnline = this.online;
+          this.online = s.online;
+          this.unsynced = s.unsynced;
+          this.rejected = s.rejected;
+          this.syncing = s.syncing;
+          this.tillCode = s.till ? s.till.code : "";
+          this.lastSync = s.lastSync;
+          this.numbersLeft = s.numbersLeft;
+          this.catalogueCount = s.catalogueCount;
+          this.shiftId = s.shift ? s.shift.id : null;
+          if (s.ready && !s.online && (wasOnline || !this.active)) this.activate();
+          this.refreshOutbox();
+        });
+        window.addEventListener("keydown", (event) => this.onKey(event), true);
+      },
+
+      // ---- showing -----------------------------------------------------------------------------------------
+      activate() {
+        this.active = true;
+        document.body.classList.add("till-offline-active");
+        this.focus("till-scan");
+      },
+      leave() {
+        if (this.lines.length || !this.online) return;
+        window.location.reload();
+      },
+      get canLeave() {
+        return this.online && !this.lines.length && !this.dialog;
+      },
+      get statusText() {
+        if (!this.online) return "Offline";
+        return this.syncing ? "Online, syncing" : "Online";
+      },
+      focus(id, tries = 40) {
+        requestAnimationFrame(() => {
+          const el = document.getElementById(id);
+          if (el && el.offsetParent !== null) el.focus();
+          else if (tries > 0) this.focus(id, tries - 1);
+        });
+      },
+      fail(text) {
+        this.message = { kind: "error", text };
+      },
+      money(value) {
+        return `${till.config.currency} ${String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
+      },
+      async refreshOutbox() {
+        this.outbox = await till.outboxList(8);
+      },
+
+      // ---- keyboard ------------------------------------------------------------------------------------------
+      onKey(event) {
+        if (!this.active) return;
+        const keys = { F2: () => this.openSearch(""), F4: () => this.openCash(), F8: () => this.openMpesa() };
+        if (event.key === "Escape" && this.dialog) {
+          event.preventDefault();
+          event.stopPropagation();
+          this.closeDialog();
+        } else if (keys[event.key]) {
+          event.preventDefault();
+          event.stopPropagation();
+          if (!this.dialog || this.dialog === "receipt") keys[event.key]();
+        } else if (/^F\d+$/.test(event.key)) {
+          event.preventDefault();
+          event.stopPropagation();
+        }
+      },
+
+      // ---- cart ----------------------------------------------------------------------------------------------
+      get priced() {
+        try {
+          return till.priceCart(this.lines, this.orderPercent, till.config.max_discount);
+        } catch (err) {
+          return { error: err.message, lines: [], subtotal: 0, discount: 0, tax: 0, total: 0 };
+        }
+      },
+      lineTotal(i) {
+        const line = this.priced.lines[i];
+        return line ? this.money(till.money(line.total)) : "…";
+      },
+      amount(field) {
+        return this.money(till.money(this.priced[field] || 0));
+      },
+      async submitScan() {
+        const text = this.scanText.trim();
+        this.scanText = "";
+        if (this.dialog === "receipt") this.newSale();
+        if (!text) return;
+        const lookup = till.lookup(text);
+        scans = scans.then(async () => {
+          const product = await lookup;
+          if (product) {
+            this.message = null;
+            this.add(product);
+          } else if (/[a-z]/i.test(text)) {
+            this.openSearch(text);
+          } else {
+            this.fail(`Barcode ${text} is not in this till's catalogue (${this.catalogueCount} products cached).`);
+          }
+        }).catch((err) => this.fail(err.message));
+        await scans;
+      },
+      add(product) {
+        const i = this.lines.findIndex((l) => l.product === product.id);
+        if (i >= 0) {
+          const units = till.toUnits(this.lines[i].quantity, 3) + 1000;
+          this.lines[i].quantity = till.fromUnits(units, 3).replace(/\.?0+$/, "");
+        } else {
+          this.lines.push({
+            product: product.id, name: product.name, price: product.price, tax_rate: product.tax_rate,
+            unit: product.unit, quantity: "1", discount_percent: "0",
+          });
+        }
+        if (!this.dialog) this.focus("till-scan");
+      },
+      remove(i) {
+        this.lines.splice(i, 1);
+        this.focus("till-scan");
+      },
+
+      // ---- search --------------------------------------------------------------------------------------------
+      openSearch(text) {
+        this.search = { text: text || "", results: [], active: 0 };
+        this.dialog = "search";
+        this.focus("till-search");
+        if (text) this.runSearch();
+      },
+      async runSearch() {
+        const text = this.search.text;
+        const results = await till.search(text);
+        if (text === this.search.text) {
+          this.search.results = results;
+          this.search.active = 0;
+        }
+      },
+      pick(product = this.search.results[this.search.active]) {
+        if (!product) return;
+        this.closeDialog();
+        this.add(product);
+      },
+      moveResult(step) {
+        const n = this.search.results.length;
+        if (n) this.search.active = (this.search.active + step + n) % n;
+      },
+      closeDialog() {
+        this.dialog = null;
+        this.focus("till-scan");
+      },
+
+      // ---- tender --------------------------------------------------------------------------------------------
+      ready() {
+        if (!this.lines.length) {
+          this.fail("Scan a product first.");
+          return false;
+        }
+        if (this.priced.error) {
+          this.fail(this.priced.error);
+          return false;
+        }
+        return true;
+      },
+      async openCash() {
+        await scans;
+        if (!this.ready()) return;
+        this.cash = { given: till.money(this.priced.total) };
+        this.dialog = "cash";
+        this.focus("till-cash-given");
+      },
+      get change() {
+        const given = till.cents(this.cash.given);
+        if (given === null || given < this.priced.total) return null;
+        return till.money(given - this.priced.total);
+      },
+      async openMpesa() {
+        await scans;
+        if (!this.ready()) return;
+        this.mpesa = { code: "" };
+        this.dialog = "mpesa";
+        this.focus("till-mpesa-code");
+      },
+      get codeOk() {
+        return /^[A-Z0-9]{10}$/.test(this.mpesa.code.trim().toUpperCase());
+      },
+      async payCash() {
+        const given = till.cents(this.cash.given);
+        if (given === null || given < this.priced.total) {
+          this.fail(`Cash given must be at least ${this.amount("total")}.`);
+          return;
+        }
+        await this.record([{ method: "cash", amount: till.money(this.priced.total), amount_tendered: till.money(given) }]);
+      },
+      async payMpesa() {
+        if (!this.codeOk) {
+          this.fail("Type the M-Pesa code from the customer's message: 10 letters and digits.");
+          return;
+        }
+        await this.record([{ method: "mpesa", amount: till.money(this.priced.total), code: this.mpesa.code.trim().toUpperCase() }]);
+      },
+      async record(payments) {
+        if (this.busy) return;
+        this.busy = true;
+        try {
+          const sale = await till.recordSale({ lines: this.lines, orderPercent: this.orderPercent, payments });
+          this.receipt = sale; // only now: the sale is in IndexedDB
+          this.lines = [];
+          this.orderPercent = "0";
+          this.message = null;
+          this.dialog = "receipt";
+          this.focus("till-scan");
+          if (this.online) till.sync();
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+      printReceipt() {
+        window.print();
+        this.focus("till-scan");
+      },
+      newSale() {
+        this.receipt = null;
+        this.dialog = null;
+        this.lines = [];
+        this.orderPercent = "0";
+        this.focus("till-scan");
+      },
+      syncNow() {
+        till.heartbeat();
+      },
+    };
+  }
+
+  document.addEventListener("alpine:init", () => {
+    window.Alpine.data("offlineTill", offlineTill);
+  });
+})();

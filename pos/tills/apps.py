@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TillsConfig(AppConfig):
+    name = "pos.tills"
+    label = "tills"
+    verbose_name = "Tills"

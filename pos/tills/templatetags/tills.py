@@ -1,0 +1,28 @@
+from django import template
+from django.conf import settings
+from django.urls import reverse
+from django.utils.html import json_script
+
+from pos.core.permissions import discount_is_capped
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def till_config(context):
+    """What the offline till needs to know about the page and the user, as a JSON script element."""
+    user = context["request"].user
+    is_cashier = discount_is_capped(user)
+    config = {
+        "user": user.pk, "username": user.get_username(), "currency": settings.CURRENCY,
+        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if is_cashier else "100",
+        "block_low": max(5, settings.OFFLINE_BLOCK_SIZE // 2),
+        "heartbeat_seconds": settings.OFFLINE_HEARTBEAT_SECONDS,
+        "urls": {
+            "register": reverse("till-register"), "catalogue": reverse("till-catalogue"),
+            "blocks": "/api/tills/{device}/blocks/", "status": "/api/tills/{device}/status/",
+            "sales": "/api/sales/sales/", "shift_current": "/api/sales/shifts/current/",
+            "sw": reverse("till-sw"), "page": reverse("checkout:page"),
+        },
+    }
+    return json_script(config, "till-config")
