@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "pos.reports",
     "pos.tills",
     "pos.c2b",
+    "pos.fiscal",
 ]
 
 MIDDLEWARE = [
@@ -325,6 +326,29 @@ FLUTTERWAVE_SECRET_KEY = env("FLUTTERWAVE_SECRET_KEY")
 FLUTTERWAVE_SECRET_HASH = env("FLUTTERWAVE_SECRET_HASH") or ("" if FLUTTERWAVE_SECRET_KEY else "sandbox-secret-hash")
 FLUTTERWAVE_CUSTOMER_EMAIL = env("FLUTTERWAVE_CUSTOMER_EMAIL", "walk-in@example.com")
 CARD_REDIRECT_URL = env("CARD_REDIRECT_URL")  # where the card page returns; default: the checkout page
+
+# --- KRA eTIMS (pos/fiscal; see the README's eTIMS section) --------------------------------------
+# Mode of the device created from these settings when none is configured in the admin:
+# off | demo (the local OSCU simulator) | sandbox (KRA's test system) | production.
+ETIMS_MODE = env("ETIMS_MODE", "demo" if DEBUG else "off")
+ETIMS_PIN = env("ETIMS_PIN", SHOP_KRA_PIN)
+ETIMS_BRANCH_ID = env("ETIMS_BRANCH_ID", "00")
+ETIMS_DEVICE_SERIAL = env("ETIMS_DEVICE_SERIAL", "DEMO-SERIAL-0001")
+ETIMS_BASE_URL = env("ETIMS_BASE_URL")  # empty: the simulator (demo) or KRA's sandbox/production URL
+ETIMS_SIMULATOR_URL = env("ETIMS_SIMULATOR_URL", SANDBOX_BASE_URL.rstrip("/") + "/etims/")
+ETIMS_SIMULATOR_ENABLED = env_bool("ETIMS_SIMULATOR_ENABLED", SANDBOX_ENABLED)
+# Fernet key (urlsafe base64, 32 bytes) that encrypts the device's cmcKey; empty: derived from SECRET_KEY.
+ETIMS_ENCRYPTION_KEY = env("ETIMS_ENCRYPTION_KEY")
+ETIMS_TRANSPORT = env("ETIMS_TRANSPORT", "pos.fiscal.services.transport.OscuTransport")
+ETIMS_HTTP_TIMEOUT = float(env("ETIMS_HTTP_TIMEOUT", "30"))
+ETIMS_RETRY_BASE_SECONDS = int(env("ETIMS_RETRY_BASE_SECONDS", "30"))
+ETIMS_RETRY_MAX_SECONDS = int(env("ETIMS_RETRY_MAX_SECONDS", "900"))
+ETIMS_LEASE_SECONDS = int(env("ETIMS_LEASE_SECONDS", "300"))
+ETIMS_UNSIGNED_ALERT_MINUTES = int(env("ETIMS_UNSIGNED_ALERT_MINUTES", "60"))
+ETIMS_DEFAULT_ITEM_CLASS = env("ETIMS_DEFAULT_ITEM_CLASS", "5059690800")
+# Receipts: paper width (80 or 58 mm) and whether ESC/POS output opens the cash drawer.
+RECEIPT_PAPER_MM = int(env("RECEIPT_PAPER_MM", "80"))
+RECEIPT_KICK_DRAWER = env_bool("RECEIPT_KICK_DRAWER", False)
 
 # --- Admin (django-unfold) ----------------------------------------------------------------------
 UNFOLD = {

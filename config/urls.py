@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/fiscal/", include("pos.fiscal.urls")),
+    path("sandbox/etims/", include("pos.fiscal.simulator_urls")),
     path("sandbox/", include("pos.payments.sandbox.urls")),
     path("sandbox/", include("pos.c2b.sandbox_urls")),
 ]

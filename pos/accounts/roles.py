@@ -43,6 +43,10 @@ ROLE_PERMISSIONS = {
         "tills.offlinesale": (VIEW,),
         "tills.offlinempesacode": (VIEW,),
         "accounts.user": (VIEW,),
+        "fiscal.document": (VIEW,),
+        "fiscal.fiscalitem": (VIEW, CHANGE),
+        "fiscal.device": (VIEW,),
+        "fiscal.call": (VIEW,),
     },
     Role.CASHIER: {
         "catalog.category": (VIEW,),
@@ -73,13 +77,15 @@ ROLE_PERMISSIONS = {
         "c2b.reconciliationrun": (VIEW,),
         "tills.till": (VIEW,),
         "tills.offlinesale": (VIEW,),
+        "fiscal.document": (VIEW,),
     },
 }
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.use_checkout", "sales.cancel_sale", "sales.return_sale", "payments.approve_refund",
                    "reports.view_reports", "reports.view_profit", "accounts.all_cashiers", "accounts.any_discount",
-                   "c2b.match_receivedpayment", "tills.review_offlinesale"],
+                   "c2b.match_receivedpayment", "tills.review_offlinesale", "fiscal.resend_document",
+                   "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit", "accounts.all_cashiers"],
 }

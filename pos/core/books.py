@@ -99,5 +99,15 @@ def offline_receipt_gaps():
 CHECKS.append(offline_receipt_gaps)
 
 
+def unsigned_fiscal_documents():
+    """Sales and credit notes KRA has not signed after ETIMS_UNSIGNED_ALERT_MINUTES (pos.fiscal)."""
+    from pos.fiscal.services import unsigned_documents
+
+    return unsigned_documents()
+
+
+CHECKS.append(unsigned_fiscal_documents)
+
+
 def check_books():
     return [problem for check in CHECKS for problem in check()]

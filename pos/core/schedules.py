@@ -11,7 +11,7 @@ from importlib import import_module
 
 from django.apps import apps
 
-APPS = ["pos.inventory", "pos.sales", "pos.payments", "pos.reports", "pos.c2b", "pos.tills"]
+APPS = ["pos.inventory", "pos.sales", "pos.payments", "pos.reports", "pos.c2b", "pos.tills", "pos.fiscal"]
 
 
 def declared_schedules():

@@ -19,6 +19,7 @@ from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
 from pos.core.money import ZERO, allocate, tax_included, to_money, to_quantity
 from pos.core.permissions import can, discount_is_capped, may_act_for
+from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
 from pos.sales.models import (
@@ -529,6 +530,7 @@ def settle_locked_sale(sale) -> Sale:
         transition(sale, SaleStatus.PAID)
         sale.paid_at = timezone.now()
         fields += ["status", "paid_at"]
+        fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
     sale.save(update_fields=fields)
     return sale
 
@@ -607,6 +609,7 @@ def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
     sale_return.amount = sum((line.amount for line in lines), ZERO)
     sale_return.tax = sum((line.tax for line in lines), ZERO)
     sale_return.save()
+    fiscal_hooks.return_taken(sale_return)  # its credit note is signed after the commit
     SaleReturnLine.objects.bulk_create(lines)
     SaleItem.objects.bulk_update([line.sale_item for line in lines], ["returned_quantity"])
     post_movements([StockChange(line.sale_item.product_id, line.quantity) for line in lines],

@@ -69,7 +69,9 @@ MATRIX = [
     ("GET", "/api/c2b/received/", BACK), ("GET", "/api/c2b/received/{id}/", BACK),
     ("POST", "/api/c2b/received/{id}/deposit/", WRITE), ("POST", "/api/c2b/received/{id}/match/", WRITE),
     ("GET", "/api/c2b/till/{sale_id}/", TILL), ("POST", "/api/c2b/till/{sale_id}/match/", TILL),
-    ("GET", "/api/products/quick-keys/", ALL),
+    ("GET", "/api/products/quick-keys/", ALL), ("GET", "/api/c2b/received/shift-summary/", BACK),
+    ("GET", "/api/fiscal/day/", BACK), ("GET", "/api/fiscal/documents/", BACK),
+    ("GET", "/api/fiscal/documents/{id}/", BACK), ("POST", "/api/fiscal/documents/{id}/resend/", WRITE),
     ("POST", "/api/tills/{device_id}/blocks/", TILL), ("POST", "/api/tills/{device_id}/status/", TILL),
     ("GET", "/api/tills/catalogue/", TILL), ("POST", "/api/tills/register/", TILL),
 ]
@@ -116,7 +118,8 @@ def objects(users):
 def _url(path, objects):
     key = {"alerts": "alert", "counts": "count", "movements": "movement", "receipts": "receipt",
            "suppliers": "supplier", "payments": "payment", "refunds": "refund", "categories": "category",
-           "jobs": "job", "shifts": "shift", "sales": "sale", "received": "received"}
+           "jobs": "job", "shifts": "shift", "sales": "sale", "received": "received",
+           "documents": "received"}
     parts = path.strip("/").split("/")
     for n, part in enumerate(parts):
         if part == "{id}":

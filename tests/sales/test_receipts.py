@@ -1,5 +1,6 @@
 """Receipts: a PDF that parses and says what the sale says, an 80 mm text layout, ESC/POS bytes."""
 
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -42,24 +43,89 @@ def test_pdf_parses_and_shows_the_receipt_number_total_and_shop(sale, settings, 
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
     for expected in (sale.receipt_number, f"{sale.total:,.2f}", settings.SHOP_NAME, settings.SHOP_KRA_PIN,
-                     "Cash tendered", "2,000.00", "Change", "Refund owed"):
+                     "Cash tendered", "2,000.00", "Change", "Refund owed", "360.00B", "Items"):
         assert expected in text
 
 
 @pytest.mark.django_db
-def test_thermal_text_fits_48_columns_and_breaks_vat_down_by_rate(sale, settings):
+def test_thermal_text_fits_48_columns_with_tax_letters_and_the_a_to_e_table(sale, settings):
     text = receipt_text(sale)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 48
     assert settings.SHOP_NAME.upper() in text and f"KRA PIN {settings.SHOP_KRA_PIN}" in text
-    vat_rows = {line.split()[0]: line.split()[1:] for line in lines if line[:1].isdigit() and "%" in line[:8]}
+    # each line's total carries its eTIMS tax letter: B 16 %, A exempt, E 8 %
+    assert any(line.endswith("360.00B") for line in lines)
+    assert any(line.endswith("65.00A") for line in lines)
+    assert any(line.endswith("1,234.50E") for line in lines)
+    bands = {line.split()[0]: line.split()[2:] for line in lines if line[:1] in "ABCDE" and line[1:4] == "   "}
+    assert list(bands) == ["A", "B", "C", "D", "E"]
     items = {item.tax_rate: item for item in sale.items.all()}
-    assert set(vat_rows) == {"16%", "8%", "0%"}
-    sugar = items[D("16.00")]
-    assert vat_rows["16%"] == [f"{sugar.total - sugar.tax:,.2f}", f"{sugar.tax:,.2f}", f"{sugar.total:,.2f}"]
+    sugar, milk, long_one = items[D("16.00")], items[D("0.00")], items[D("8.00")]
+    assert bands["B"] == [f"{sugar.total - sugar.tax:,.2f}", f"{sugar.tax:,.2f}"] == ["300.91", "48.14"]
+    assert bands["A"] == [f"{milk.total:,.2f}", "0.00"] and bands["C"] == ["0.00", "0.00"]
+    assert bands["E"] == [f"{long_one.total - long_one.tax:,.2f}", f"{long_one.tax:,.2f}"]
     assert f"{sale.total:,.2f}" in next(line for line in lines if line.startswith("TOTAL KES"))
     assert any(line.startswith("Change") and line.endswith(f"{sale.change_due:,.2f}") for line in lines)
+    assert any(line.startswith("Items") and line.endswith("3") for line in lines)
     assert "Returned: 1" in text and "Refund owed" in text
+    assert "COPY" not in text and "COPY" in receipt_text(sale, copy=True)
+
+
+@pytest.fixture
+def weighed_sale(cashier, manager, till):
+    """1.25 kg of rice and 2 pieces of soap, paid by M-Pesa and card (stored completed payments)."""
+    from pos.payments.models import Payment
+    from pos.sales.services import settle_sale
+
+    rice = ProductFactory(name="Rice loose", price=D("240.00"), unit="kg")
+    soap = ProductFactory(name="Soap bar", price=D("50.00"))
+    give_stock([rice, soap], user=manager)
+    sale, _ = create_sale(cashier=cashier, items=[LineRequest(D("1.25"), product=rice.pk),
+                                                  LineRequest(D("2"), product=soap.pk)])
+    Payment.objects.create(sale=sale, method="mpesa", amount=D("300.00"), status="completed",
+                           receipt="QJK3ABC123", phone_number="254708374149")
+    Payment.objects.create(sale=sale, method="card", amount=D("100.00"), status="completed", receipt="FLW-778899")
+    settle_sale(sale)
+    sale.refresh_from_db()
+    return sale
+
+
+@pytest.mark.django_db
+def test_every_format_shows_units_and_the_mobile_money_and_card_references(weighed_sale, tmp_path):
+    text = receipt_text(weighed_sale)
+    assert "1.25 kg x 240.00" in text and "  2 x 50.00" in text and "2.000" not in text
+    assert "Ref QJK3ABC123" in text and "Ref FLW-778899" in text
+    html = receipt_html(weighed_sale)
+    assert "1.25 kg x 240.00" in html and "QJK3ABC123" in html and "FLW-778899" in html
+    escpos = receipt_escpos(weighed_sale)
+    assert b"1.25 kg x 240.00" in escpos and b"QJK3ABC123" in escpos and b"FLW-778899" in escpos
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(receipt_pdf(weighed_sale))
+    pdf_text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    for expected in ("1.25 kg x 240.00", "2 x 50.00", "QJK3ABC123", "FLW-778899", "300.00B"):
+        assert expected in pdf_text
+
+
+@pytest.mark.django_db
+def test_58mm_paper_gives_32_columns_and_a_58mm_page(sale, settings):
+    settings.RECEIPT_PAPER_MM = 58
+    lines = receipt_text(sale).splitlines()
+    assert max(len(line) for line in lines) <= 32 and len(max(lines, key=len)) >= 30
+    html = receipt_html(sale)
+    assert "size: 58mm " in html and 'data-paper-mm="58"' in html
+
+
+@pytest.mark.django_db
+def test_escpos_kicks_the_cash_drawer_only_when_set(sale, settings):
+    kick = b"\x1bp\x00"
+    assert kick not in receipt_escpos(sale)
+    settings.RECEIPT_KICK_DRAWER = True
+    data = receipt_escpos(sale)
+    assert data.startswith(kick) and b"\x1dV" in data
+    assert kick not in receipt_escpos(sale, copy=True)  # a reprint does not open the drawer
 
 
 @pytest.mark.django_db
@@ -68,5 +134,9 @@ def test_escpos_bytes_and_printable_html(sale):
     assert data.startswith(b"\x1b") and sale.receipt_number.encode() in data
     assert b"\x1dV" in data  # the paper cut
     html = receipt_html(sale)
-    assert "@page" in html and "80mm" in html and "<pre class=\"receipt\" id=\"receipt\">" in html
-    assert sale.receipt_number in html
+    assert "<pre class=\"receipt\" id=\"receipt\">" in html and sale.receipt_number in html
+    # one page exactly as tall as the receipt: a valid size (two lengths) and no margin
+    rule = re.search(r"@page \{ size: (\d+)mm ([\d.]+)mm; margin: 0; \}", html)
+    assert rule and rule.group(1) == "80"
+    lines = receipt_text(sale).count("\n")
+    assert float(rule.group(2)) == pytest.approx(8 + lines * 3.0, abs=0.2)

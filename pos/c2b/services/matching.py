@@ -80,7 +80,11 @@ def sales_named_by(bill_ref: str):
 
 
 def _unmatched_in_window(now=None):
-    return ReceivedPayment.objects.filter(state=ReceiptState.UNMATCHED, received_at__gte=window_start(now))
+    """Unmatched money paid in the window (by M-Pesa's time: a receipt found hours later by the
+    reconciliation is old money, not a payment arriving now)."""
+    start = window_start(now)
+    return ReceivedPayment.objects.filter(
+        Q(trans_time__gte=start) | Q(trans_time__isnull=True), state=ReceiptState.UNMATCHED, received_at__gte=start)
 
 
 def provable_sale(receipt, sales=None):
@@ -116,9 +120,12 @@ def auto_match_for_sale(sale):
     """Money that arrived before (or while) the sale started waiting: match what provably pays it."""
     matched = []
     sales = waiting_sales()
-    if not any(s.pk == sale.pk for s in sales):
+    this = next((s for s in sales if s.pk == sale.pk), None)
+    if this is None or this.due <= 0:
         return matched
-    for receipt in _unmatched_in_window().order_by("received_at", "pk"):
+    # Only receipts that could pay this sale: its amount due, or an account number (checked in Python).
+    could = _unmatched_in_window().filter(Q(amount=this.due) | ~Q(bill_ref=""))
+    for receipt in could.order_by("received_at", "pk"):
         found, rule = provable_sale(receipt, sales)
         if found is not None and found.pk == sale.pk:
             try:
@@ -204,7 +211,7 @@ def _payer(receipt) -> str:
 def _row(receipt, now):
     return {"id": receipt.pk, "trans_id": receipt.trans_id, "amount": str(receipt.amount),
             "payer": _payer(receipt), "account": receipt.bill_ref, "received_at": receipt.received_at.isoformat(),
-            "age_seconds": int((now - receipt.received_at).total_seconds())}
+            "age_seconds": max(0, int((now - (receipt.trans_time or receipt.received_at)).total_seconds()))}
 
 
 def till_view(sale):
