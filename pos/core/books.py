@@ -109,5 +109,15 @@ def unsigned_fiscal_documents():
 CHECKS.append(unsigned_fiscal_documents)
 
 
+def rollup_mismatches():
+    """The reports' daily rollups equal the sales lines and returns they sum (pos.reports.rollups)."""
+    from pos.reports.rollups import mismatches
+
+    return mismatches()
+
+
+CHECKS.append(rollup_mismatches)
+
+
 def check_books():
     return [problem for check in CHECKS for problem in check()]

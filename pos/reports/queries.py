@@ -44,6 +44,7 @@ import heapq
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -69,6 +70,7 @@ from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money, to_quantity
 from pos.inventory.models import AlertStatus, StockAlert, StockMovement
 from pos.payments.models import Method, Payment, PaymentStatus, Refund, RefundStatus
+from pos.reports.models import SalesRollup
 from pos.sales.models import (
     Sale,
     SaleItem,
@@ -210,6 +212,7 @@ RETURN_FIGURES = {
     "returns_count": lambda: Count("sale_return_id", distinct=True),
 }
 ADDITIVE = (*LINE_FIGURES, *RETURN_FIGURES, "sales_count")
+ROLLUP_FIGURES = (*ADDITIVE, "lines")
 
 
 def sale_lines(since, until, cashier=None):
@@ -269,6 +272,108 @@ def grouped(since, until, by=(), cashier=None, count_sales="lines"):
             else:
                 into.update(row)
     return merged
+
+
+ROLLUP_KEYS = {"day": "day", "cashier": "cashier_id", "product": "key_id", "category": "key_id"}
+ROLLUP_DIM = {"product": "p", "category": "c"}
+
+
+def rolled(period, by=(), cashier=None):
+    """The same figures as grouped(), read from the daily rollups (pos.reports.rollups) of the period's
+    days: ~days x keys rows instead of a join over the lines. `by`: ("day" and/or "cashier"), or one of
+    "product" / "category" (+ "day"/"cashier"). The number of sales per product or category counts each
+    sale once per product / category it holds, as grouped() does."""
+    dims = [ROLLUP_DIM[name] for name in by if name in ROLLUP_DIM]
+    if dims == ["p"] and "day" not in by:  # products over the period: whole years and months in one row each
+        spans = Q()
+        for dim, first, last in product_spans(period):
+            spans |= Q(dim=dim, day__gte=first, day__lte=last)
+        rows = SalesRollup.objects.filter(spans)
+    else:
+        rows = SalesRollup.objects.filter(dim=dims[0] if dims else "d", day__gte=period.start, day__lte=period.end)
+    if cashier is not None:
+        rows = rows.filter(cashier_id=cashier.pk)
+    columns = [ROLLUP_KEYS[name] for name in by]
+    figures = {name: Sum(name) for name in ROLLUP_FIGURES}
+    if not columns:
+        found = rows.aggregate(**figures)
+        return {(): {**empty_figures(), **{k: v for k, v in found.items() if v is not None}}} if found["lines"] else {}
+    return {tuple(row.pop(c) for c in columns): {**empty_figures(), **row}
+            for row in rows.order_by().values(*columns).annotate(**figures)}
+
+
+def _month_end(day):
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def product_spans(period, today=None):
+    """[(dim, first, last)] of product rollup rows that cover the period's days with the fewest rows:
+    whole years ("y"), whole months ("m"), then days ("p"). A year or month counts as whole when the
+    period covers it up to today (no sale is dated later)."""
+    today = today or shop_today()
+    spans, day = [], period.start
+    while day <= period.end:
+        year_end = date(day.year, 12, 31)
+        if (day.month, day.day) == (1, 1) and min(year_end, today) <= period.end:
+            spans.append(("y", day, day))
+            day = year_end + timedelta(days=1)
+            continue
+        month_end = _month_end(day)
+        if day.day == 1 and min(month_end, today) <= period.end:
+            spans.append(("m", day, day))
+            day = month_end + timedelta(days=1)
+            continue
+        last = min(period.end, month_end)
+        if spans and spans[-1][0] == "p" and spans[-1][2] == day - timedelta(days=1):
+            spans[-1] = ("p", spans[-1][1], last)
+        else:
+            spans.append(("p", day, last))
+        day = last + timedelta(days=1)
+    return spans
+
+
+RANK_SQL = {
+    "net_sales": "SUM(total) - SUM(returned_amount)",
+    "gross_margin": "SUM(total) - SUM(tax) - SUM(returned_amount) + SUM(returned_tax) - SUM(cost) + SUM(returned_cost)",
+}
+
+
+def _number(value, places):
+    if value is None:
+        return ZERO if places else 0
+    if not places:
+        return int(value)
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+
+
+def rolled_products(period, rank, page, cashier=None):
+    """(the page's product rows of the rollups, best first by `rank`, as {(product id,): figures}; how
+    many products there are). The ranking and the cut happen in the database: only the page's rows
+    come back, whatever the number of products."""
+    if page.limit is None:
+        raw = rolled(period, ("product",), cashier)
+        return raw, None
+    sums = ", ".join(f"SUM({name})" for name in ROLLUP_FIGURES)
+    spans = product_spans(period)
+    where = "(" + " OR ".join("(dim = %s AND day >= %s AND day <= %s)" for _ in spans) + ")"
+    params = [value for span in spans for value in span]
+    if cashier is not None:
+        where, params = where + " AND cashier_id = %s", [*params, cashier.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key_id, {sums}, COUNT(*) OVER () FROM {SalesRollup._meta.db_table} WHERE {where} "
+                       f"GROUP BY key_id ORDER BY {RANK_SQL[rank]} DESC, key_id LIMIT %s OFFSET %s",
+                       [*params, page.limit, page.offset])
+        found = cursor.fetchall()
+    if not found and page.offset:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(DISTINCT key_id) FROM {SalesRollup._meta.db_table} WHERE {where}", params)
+            return {}, cursor.fetchone()[0]
+    places = {name: 3 if name.endswith("quantity") else 0 if name.endswith("count") or name == "lines" else 2
+              for name in ROLLUP_FIGURES}
+    raw = {(row[0],): {**empty_figures(), **{name: _number(value, places[name])
+                                              for name, value in zip(ROLLUP_FIGURES, row[1:-1], strict=True)}}
+           for row in found}
+    return raw, found[0][-1] if found else 0
 
 
 def _roll_up(rows, key):
@@ -414,11 +519,18 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
     since, until = period.since, period.until
     unit = "hour" if period.by_hour else "day"
     with report_session():
-        timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
-        per_product = grouped(since, until, ("product",), cashier)
-        per_category = grouped(since, until, ("category",), cashier)
-        by_product, product_count = _products(per_product, sales_figures, "net_sales", products,
-                                              categories := _category_names())
+        if period.by_hour:  # one day, by hour: its lines (a day's worth)
+            product_count = None
+            timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
+            per_product = grouped(since, until, ("product",), cashier)
+            per_category = grouped(since, until, ("category",), cashier)
+        else:  # whole days: the daily rollups
+            timeline = rolled(period, ("day", "cashier"), cashier)
+            per_product, product_count = rolled_products(period, "net_sales", products, cashier)
+            per_category = rolled(period, ("category",), cashier)
+        by_product, counted = _products(per_product, sales_figures, "net_sales",
+                                        products if product_count is None else Page(), categories := _category_names())
+        product_count = counted if product_count is None else product_count
         cashier_names = dict(get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
             "pk", "username"))
         by_method = payments_by_method(since, until, cashier)
@@ -445,24 +557,20 @@ def profit_report(period: Period, *, products: Page = ALL):
     """Profit and loss of the period: revenue net of VAT, COGS, gross margin and margin %, by day,
     product and category; returns netted in the period they were taken. Two passes over the lines (by
     day, by product); the categories add up their products."""
-    since, until = period.since, period.until
     with report_session():
-        per_day = grouped(since, until, ("day",), count_sales=None)
-        # Counting sales makes PostgreSQL sort the lines by product, faster here than hashing 100k
-        # groups of numeric sums (and the figure costs nothing more).
-        per_product = grouped(since, until, ("product",))
-        by_product, product_count = _products(per_product, profit_figures, "gross_margin", products,
-                                              categories := _category_names())
-        category_of = {pid: category for pid, (_, _, category) in _product_labels(
-            [pid for (pid,) in per_product]).items()}
+        per_day = rolled(period, ("day",))
+        per_product, product_count = rolled_products(period, "gross_margin", products)
+        per_category = rolled(period, ("category",))
+        by_product, counted = _products(per_product, profit_figures, "gross_margin",
+                                        products if product_count is None else Page(), categories := _category_names())
+        product_count = counted if product_count is None else product_count
     return {
         "period": period.as_dict(),
         "totals": profit_figures(_roll_up(per_day, lambda group: ()).get((), empty_figures())),
         "by_day": _zero_time_rows(period, per_day, profit_figures, "day"),
         "by_product": by_product,
         "product_count": product_count,
-        "by_category": _category_rows(_roll_up(per_product, lambda group: (category_of.get(group[0]),)),
-                                      profit_figures, "gross_margin", categories),
+        "by_category": _category_rows(per_category, profit_figures, "gross_margin", categories),
     }
 
 

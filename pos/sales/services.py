@@ -22,6 +22,7 @@ from pos.core.permissions import can, discount_is_capped, may_act_for
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
+from pos.reports import rollups
 from pos.sales.models import (
     ReceiptSequence,
     Sale,
@@ -532,6 +533,8 @@ def settle_locked_sale(sale) -> Sale:
         fields += ["status", "paid_at"]
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
     sale.save(update_fields=fields)
+    if "paid_at" in fields:
+        rollups.record_sale(sale)  # the reports' daily sums, in this transaction
     return sale
 
 
@@ -618,6 +621,7 @@ def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
     transition(sale, SaleStatus.REFUNDED if everything_back else SaleStatus.PARTIALLY_REFUNDED)
     sale.refunded_amount += sale_return.amount
     sale.save(update_fields=["status", "refunded_amount"])
+    rollups.record_return(sale_return)  # the reports' daily sums, in this transaction
     return sale_return
 
 

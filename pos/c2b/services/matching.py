@@ -168,9 +168,23 @@ def _find(code):
                            code="invalid_code")
     receipt = ReceivedPayment.objects.filter(trans_id=code).first()
     if receipt is None:
-        raise ServiceError(f"M-Pesa has not told the shop about {code} yet. Check the code, wait a minute and "
-                           "try again, or take another payment.", field="code", code="receipt_not_received")
+        asked = ask_mpesa_soon()
+        raise ServiceError(f"M-Pesa has not told the shop about {code} yet. Check the code; "
+                           + ("the shop is asking M-Pesa now: try it again in a minute, " if asked else "")
+                           + "or take another payment.", field="code", code="receipt_not_received")
     return receipt
+
+
+def ask_mpesa_soon() -> bool:
+    """A code the shop never heard of: its confirmation may be lost. Queue a reconciliation of the last hour
+    (at most one a minute, whatever the number of tills asking). True when one was queued."""
+    from django.core.cache import cache
+    from django_q.tasks import async_task
+
+    if not cache.add("c2b:reconcile-requested", 1, timeout=60):
+        return False
+    async_task("pos.c2b.tasks.reconcile_last_hour")
+    return True
 
 
 def match_by_code(sale, code, *, user, rule=MatchRule.CODE):
