@@ -42,6 +42,7 @@ ROLE_PERMISSIONS = {
         "tills.receiptblock": (VIEW,),
         "tills.offlinesale": (VIEW,),
         "tills.offlinempesacode": (VIEW,),
+        "tills.refusedofflinesale": (VIEW, CHANGE),
         "accounts.user": (VIEW,),
         "fiscal.document": (VIEW,),
         "fiscal.fiscalitem": (VIEW, CHANGE),

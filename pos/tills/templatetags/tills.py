@@ -21,6 +21,7 @@ def till_config(context):
         "urls": {
             "register": reverse("till-register"), "catalogue": reverse("till-catalogue"),
             "blocks": "/api/tills/{device}/blocks/", "status": "/api/tills/{device}/status/",
+            "refused": "/api/tills/{device}/refused/",
             "sales": "/api/sales/sales/", "shift_current": "/api/sales/shifts/current/",
             "sw": reverse("till-sw"), "page": reverse("checkout:page"),
         },
