@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.templatetags.static import static
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -355,6 +356,11 @@ UNFOLD = {
     "SITE_TITLE": SHOP_NAME,
     "SITE_HEADER": SHOP_NAME,
     "SITE_SYMBOL": "point_of_sale",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "sizes": "any", "type": "image/svg+xml", "href": lambda request: static("pos/favicon.svg")},
+        {"rel": "alternate icon", "sizes": "48x48", "type": "image/x-icon",
+         "href": lambda request: static("pos/favicon.ico")},
+    ],
     "DASHBOARD_CALLBACK": "pos.reports.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
@@ -367,9 +373,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 4xx answers (unknown barcode, 403, 404) are INFO without a traceback; 5xx stay ERROR with it
+    "filters": {"quiet_client_errors": {"()": "pos.core.logs.QuietClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["quiet_client_errors"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own default sends "django" to a console handler of its own (DEBUG) and then to ours
+        # through the root: every request error was printed twice. One handler, no propagation.
+        "django": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Spreadsheet exports --------------------------------------------------------------------------

@@ -25,6 +25,10 @@ GROUPS = [
         ("Products", "inventory_2", "admin:catalog_product_changelist", ("catalog.view_product",)),
         ("Categories", "category", "admin:catalog_category_changelist", ("catalog.view_category",)),
     ]),
+    ("Till setup", [
+        ("Quick keys", "apps", "admin:catalog_quickkey_changelist", ("catalog.view_quickkey",)),
+        ("Scale labels", "scale", "admin:catalog_scalebarcoderule_changelist", ("catalog.view_scalebarcoderule",)),
+    ]),
     ("Stock", [
         ("Movements", "swap_vert", "admin:inventory_stockmovement_changelist", ("inventory.view_stockmovement",)),
         ("Low-stock alerts", "warning", "admin:inventory_stockalert_changelist", ("inventory.view_stockalert",)),
@@ -38,6 +42,8 @@ GROUPS = [
         ("Sales report", "bar_chart", "reports:sales", ("reports.view_reports",)),
         ("Inventory report", "warehouse", "reports:inventory", ("reports.view_reports",)),
         ("Profit and loss", "trending_up", "reports:profit", ("reports.view_profit",)),
+        ("Sales lines export (this month, Excel)", "table_view", "reports-api:sales-lines-export",
+         ("reports.view_reports", "reports.view_profit")),
     ]),
     ("Administration", [
         ("Users", "people", "admin:accounts_user_changelist", ("accounts.view_user",)),

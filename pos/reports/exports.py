@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -328,11 +330,17 @@ def _local(moment):
     return timezone.localtime(moment, shop_zone())
 
 
+def cashier_name(user):
+    """The cashier's full name in SQL (first and last name), else the username: `user` is the relation path."""
+    full = Trim(Concat(F(f"{user}__first_name"), Value(" "), F(f"{user}__last_name"), output_field=CharField()))
+    return Coalesce(NullIf(full, Value("")), F(f"{user}__username"), output_field=CharField())
+
+
 def ledger_rows(period):
     """Every sale line paid in the period, then every returned line taken in it (negative amounts),
     read in chunks: constant memory whatever the period."""
     sold = sale_lines(period.since, period.until).order_by("sale__paid_at", "id").values_list(
-        "sale__paid_at", "sale__receipt_number", "sale__cashier__username", "sku", "name",
+        "sale__paid_at", "sale__receipt_number", cashier_name("sale__cashier"), "sku", "name",
         "product__category__name", "quantity", "unit_price", "gross", "discount", "order_discount", "total",
         "tax_rate", "tax", "cost")
     for (at, receipt, cashier, sku, name, category, qty, price, gross, discount, share, total, rate, tax,
@@ -343,7 +351,7 @@ def ledger_rows(period):
                "discount": discount + share, "total": total, "tax_rate": rate, "tax": tax, "net": total - tax,
                "cost": cost}
     back = return_lines(period.since, period.until).order_by("sale_return__created_at", "id").values_list(
-        "sale_return__created_at", "sale_item__sale__receipt_number", "sale_item__sale__cashier__username",
+        "sale_return__created_at", "sale_item__sale__receipt_number", cashier_name("sale_item__sale__cashier"),
         "sale_item__sku", "sale_item__name", "sale_item__product__category__name", "quantity",
         "sale_item__unit_price", "sale_item__tax_rate", "amount", "tax", "cost")
     for at, receipt, cashier, sku, name, category, qty, price, rate, amount, tax, cost in back.iterator(

@@ -89,6 +89,11 @@ REPORT_WORK_MEM = "160MB"
 LABELS_BY_ID = 5000  # more product ids than this: read the names of the whole catalogue in one query
 
 
+def person_name(first, last, username):
+    """A cashier as reports show them: their full name, else their username."""
+    return " ".join(part for part in (first, last) if part) or username
+
+
 def shop_zone():
     return ZoneInfo(settings.TIME_ZONE)
 
@@ -531,14 +536,15 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
         by_product, counted = _products(per_product, sales_figures, "net_sales",
                                         products if product_count is None else Page(), categories := _category_names())
         product_count = counted if product_count is None else product_count
-        cashier_names = dict(get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
-            "pk", "username"))
+        cashier_names = {pk: person_name(first, last, username) for pk, first, last, username in
+                         get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
+                             "pk", "first_name", "last_name", "username")}
         by_method = payments_by_method(since, until, cashier)
     times = _roll_up(timeline, lambda group: (group[0],))
     total = _roll_up(timeline, lambda group: ()).get((), empty_figures())
     return {
         "period": period.as_dict(),
-        "cashier": cashier.username if cashier is not None else None,
+        "cashier": person_name(cashier.first_name, cashier.last_name, cashier.username) if cashier else None,
         "totals": with_basket(sales_figures(total)),
         "by_day": _zero_time_rows(period, _roll_up(times, lambda group: (_local_date(group[0]),)), sales_figures,
                                   "day"),
@@ -732,7 +738,9 @@ def open_shifts():
     shifts = Shift.objects.filter(status=ShiftStatus.OPEN)
     sales = {r["shift_id"]: r for r in Sale.objects.filter(shift__in=shifts, status__in=COUNTED).order_by().values(
         "shift_id").annotate(sales_count=Count("id"), sales_total=_money_sum("total"))}
-    rows = shifts.order_by("opened_at").values("id", "opened_at", "opening_float", cashier_name=F("cashier__username"))
-    return [{**_money_row(r, "opening_float"), "cashier": r["cashier_name"],
+    rows = shifts.order_by("opened_at").values("id", "opened_at", "opening_float", "cashier__first_name",
+                                               "cashier__last_name", "cashier__username")
+    return [{**_money_row(r, "opening_float"),
+             "cashier": person_name(r["cashier__first_name"], r["cashier__last_name"], r["cashier__username"]),
              "sales_count": sales.get(r["id"], {}).get("sales_count", 0),
              "sales_total": to_money(sales.get(r["id"], {}).get("sales_total", ZERO))} for r in rows]

@@ -33,7 +33,8 @@ def shift_summary(shift):
     cash = report.cash
     closed = shift.status == ShiftStatus.CLOSED
     return {
-        "shift_id": shift.pk, "kind": report.kind, "status": shift.status, "cashier": shift.cashier.username,
+        "shift_id": shift.pk, "kind": report.kind, "status": shift.status,
+        "cashier": shift.cashier.get_full_name() or shift.cashier.username,
         "opened_at": shift.opened_at, "closed_at": shift.closed_at, "generated_at": report.generated_at,
         "opening_float": shift.opening_float,
         "sales_count": report.sales_count, "sales_total": report.sales_total,

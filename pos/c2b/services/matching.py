@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
 from pos.core.permissions import can
-from pos.payments.models import Method, PaymentStatus
+from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import record_received_payment
 from pos.sales.models import Sale, SaleStatus
 
@@ -84,7 +84,8 @@ def _unmatched_in_window(now=None):
     reconciliation is old money, not a payment arriving now)."""
     start = window_start(now)
     return ReceivedPayment.objects.filter(
-        Q(trans_time__gte=start) | Q(trans_time__isnull=True), state=ReceiptState.UNMATCHED, received_at__gte=start)
+        Q(trans_time__gte=start) | Q(trans_time__isnull=True), state=ReceiptState.UNMATCHED, received_at__gte=start,
+    ).exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id"))))
 
 
 def provable_sale(receipt, sales=None):
