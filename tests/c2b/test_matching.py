@@ -203,3 +203,19 @@ def test_shift_summary_api(post_c2b, sell, shift, manager):
     assert answer.json() == {"unmatched": {"count": 1, "total": "42.50"}, "matched": {"count": 1, "total": "100.00"},
                              "deposit": {"count": 0, "total": "0.00"}}
     assert api_client_for(manager).get("/api/c2b/received/shift-summary/?shift=x").status_code == 400
+
+
+def test_account_number_of_a_sale_waiting_longer_than_the_window_still_proves_it(post_c2b, sell):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pos.sales.models import Sale
+
+    old = sell("510.00")
+    Sale.objects.filter(pk=old.pk).update(confirmed_at=timezone.now() - timedelta(minutes=40))
+    recent = sell("510.00")  # the only sale of 510 in the window: the amount rule alone would pick it
+    post_c2b("confirmation", c2b_body("SKOLDREF01", "510.00", bill_ref=services.sale_reference(old), kind="Pay Bill"))
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == "paid" and recent.status == "pending_payment"

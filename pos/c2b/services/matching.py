@@ -70,6 +70,11 @@ def waiting_sales(now=None):
     return sales
 
 
+def _due(sale):
+    in_flight = sale.payments.filter(status__in=IN_FLIGHT).aggregate(s=Sum("amount"))["s"] or ZERO
+    return sale.total - sale.paid_amount - in_flight
+
+
 def sales_named_by(bill_ref: str):
     """Sales waiting for payment (any age) whose short reference is `bill_ref`."""
     digits = _key(bill_ref)
@@ -90,13 +95,14 @@ def _unmatched_in_window(now=None):
 
 def provable_sale(receipt, sales=None):
     """(sale, rule) when the receipt provably pays one waiting sale, else (None, why)."""
-    sales = waiting_sales() if sales is None else sales
     if receipt.bill_ref:
-        named = [sale for sale in sales if _names(receipt.bill_ref, sale)]
+        # The account number is proof whatever the sale's age (it may have waited longer than the window).
+        named = sales_named_by(receipt.bill_ref)
         if len(named) == 1:
-            return (named[0], MatchRule.REFERENCE) if named[0].due > 0 else (None, "the named sale is paid")
+            return (named[0], MatchRule.REFERENCE) if _due(named[0]) > 0 else (None, "the named sale is paid")
         if len(named) > 1:
             return None, "the account number names several waiting sales"
+    sales = waiting_sales() if sales is None else sales
     same_amount = [sale for sale in sales if sale.due == receipt.amount]
     if len(same_amount) != 1:
         return None, f"{len(same_amount)} waiting sales are due {receipt.amount}"
@@ -124,8 +130,9 @@ def auto_match_for_sale(sale):
     this = next((s for s in sales if s.pk == sale.pk), None)
     if this is None or this.due <= 0:
         return matched
-    # Only receipts that could pay this sale: its amount due, or an account number (checked in Python).
-    could = _unmatched_in_window().filter(Q(amount=this.due) | ~Q(bill_ref=""))
+    # Only receipts that could pay this sale: of its amount due, or with an account number ending in its
+    # reference (checked exactly by provable_sale).
+    could = _unmatched_in_window().filter(Q(amount=this.due) | Q(bill_ref__endswith=sale_reference(sale)))
     for receipt in could.order_by("received_at", "pk"):
         found, rule = provable_sale(receipt, sales)
         if found is not None and found.pk == sale.pk:
