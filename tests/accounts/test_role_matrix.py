@@ -73,6 +73,7 @@ MATRIX = [
     ("GET", "/api/fiscal/day/", BACK), ("GET", "/api/fiscal/documents/", BACK),
     ("GET", "/api/fiscal/documents/{id}/", BACK), ("POST", "/api/fiscal/documents/{id}/resend/", WRITE),
     ("POST", "/api/tills/{device_id}/blocks/", TILL), ("POST", "/api/tills/{device_id}/status/", TILL),
+    ("POST", "/api/tills/{device_id}/refused/", TILL),
     ("GET", "/api/tills/catalogue/", TILL), ("POST", "/api/tills/register/", TILL),
 ]
 PUBLIC = {"/api/auth/login/"}  # and the providers' webhooks/notices (below)
