@@ -8,8 +8,8 @@ the ledger exports are refused to cashiers (403).
 """
 
 import json
-import tempfile
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -583,24 +583,30 @@ class SalesLinesExportView(ReportView):
         summary="Sales lines export (bookkeeper's ledger)", tags=["reports"],
         parameters=[*PERIOD_PARAMS, format_param("xlsx", "csv", default="xlsx")],
         description="One row per sale line paid in the period, then one per returned line (negative amounts), "
-                    "with date and time in the shop's zone. csv streams; xlsx is written to a temporary file "
-                    "first. For very large periods start a background export instead (jobs endpoint).",
+                    "with date and time in the shop's zone. Both formats stream (the first bytes at once, "
+                    "memory flat). A period of more than EXPORT_INLINE_MAX_LINES lines is not answered in the "
+                    "request: it is queued as a background export and the answer is 202 with the job (the "
+                    "jobs endpoint's answer: poll status_url, then download_url).",
         responses={(200, exports.XLSX_TYPE): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR,
-                   400: BAD_INPUT, 403: REFUSED},
+                   202: ExportJobOut, 400: BAD_INPUT, 403: REFUSED},
     )
     def get(self, request):
         period = self.period()
+        fmt = request.accepted_renderer.format
+        if queries.line_count(period) > settings.EXPORT_INLINE_MAX_LINES:
+            job = services.start_sales_lines_export(user=request.user, period=period, file_format=fmt)
+            job.refresh_from_db()
+            body = ExportJobOut(job, context={"request": request}).data
+            return HttpResponse(json.dumps(body, default=str), status=status.HTTP_202_ACCEPTED,
+                                content_type="application/json")
         sheet = exports.ledger_sheet(period)
-        if request.accepted_renderer.format == "csv":
+        if fmt == "csv":
             response = StreamingHttpResponse(exports.csv_lines([sheet], titles=False),
                                              content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{exports.ledger_filename(period, "csv")}"'
-            return response
-        spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes (and deletes) it
-        exports.write_xlsx([sheet], spool)
-        spool.seek(0)
-        return FileResponse(spool, as_attachment=True, filename=exports.ledger_filename(period, "xlsx"),
-                            content_type=exports.XLSX_TYPE)
+        else:
+            response = StreamingHttpResponse(exports.xlsx_chunks([sheet]), content_type=exports.XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{exports.ledger_filename(period, fmt)}"'
+        return response
 
 
 class ExportJobsView(ReportView):

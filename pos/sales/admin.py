@@ -38,8 +38,8 @@ STATUS_COLOURS = {
     SaleStatus.OPEN: "info",
     SaleStatus.PENDING_PAYMENT: "warning",
     SaleStatus.PAID: "success",
-    SaleStatus.PARTIALLY_REFUNDED: "warning",
-    SaleStatus.REFUNDED: "danger",
+    SaleStatus.PARTIALLY_RETURNED: "warning",
+    SaleStatus.RETURNED: "danger",
     SaleStatus.CANCELLED: "danger",
 }
 
@@ -116,7 +116,7 @@ class SaleAdmin(MoneyHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["receipt_number", "status", "cashier", "shift", "customer_name", "customer_phone"]}),
         ("Money", {"fields": ["subtotal", "discount", "order_discount", "tax", "total", "paid_amount", "change_due",
-                              "refunded_amount", "currency"]}),
+                              "returned_amount", "currency"]}),
         ("Times", {"fields": ["created_at", "confirmed_at", "paid_at", "cancelled_at", "cancelled_by",
                               "cancel_reason", "note"]}),
     ]
@@ -161,7 +161,7 @@ class SaleAdmin(MoneyHistoryAdmin):
                 total=Sum("total", filter=~Q(status=SaleStatus.CANCELLED), default=ZERO),
                 tax=Sum("tax", filter=~Q(status=SaleStatus.CANCELLED), default=ZERO),
                 paid=Sum("paid_amount", default=ZERO),
-                refunded=Sum("refunded_amount", default=ZERO),
+                refunded=Sum("returned_amount", default=ZERO),
             )
         return response
 

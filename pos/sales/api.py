@@ -71,7 +71,7 @@ class SaleSerializer(serializers.ModelSerializer):
     class Meta:
         model = Sale
         fields = ["id", "receipt_number", "status", "items", "subtotal", "discount", "order_discount", "tax", "total",
-                  "paid_amount", "balance_due", "change_due", "refunded_amount", "currency", "cashier",
+                  "paid_amount", "balance_due", "change_due", "returned_amount", "currency", "cashier",
                   "cashier_name", "shift", "customer_name", "customer_phone", "payments", "created_at",
                   "confirmed_at", "paid_at", "cancelled_at", "cancel_reason"]
         read_only_fields = fields
