@@ -163,7 +163,7 @@ def make_sales(n_lines):
         raw = c.cursor
         _copy_model(raw, Sale, ["id", "receipt_number", "status", "cashier_id", "shift_id", "customer_name",
                                   "customer_phone", "subtotal", "order_discount", "discount", "tax", "total",
-                                  "paid_amount", "change_due", "refunded_amount", "currency", "request_hash", "note",
+                                  "paid_amount", "change_due", "returned_amount", "currency", "request_hash", "note",
                                   "cancel_reason", "created_at", "confirmed_at", "paid_at"], sales)
         _copy_model(raw, SaleItem, ["id", "sale_id", "product_id", "name", "sku", "barcode", "quantity",
                                       "unit_price", "unit_cost", "tax_rate", "gross", "discount", "order_discount",
