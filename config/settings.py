@@ -121,6 +121,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["pos.accounts.backends.PermissionBackend"]
 
 # A cache shared by every process (web workers and task workers): the payment providers' OAuth
 # tokens live here. Redis when REDIS_URL is set, else a database table.
