@@ -1,50 +1,51 @@
 """The admin sidebar, grouped by role. Items a user may not use are hidden (unfold `permission`)."""
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from pos.core.api import has_role
 
 GROUPS = [
-    ("Till", ("admin", "manager", "cashier"), [
-        ("Checkout", "point_of_sale", "checkout:page"),
-        ("Sales", "receipt_long", "admin:sales_sale_changelist"),
-        ("Shifts", "schedule", "admin:sales_shift_changelist"),
-        ("Returns", "assignment_return", "admin:sales_salereturn_changelist"),
+    (_("Till"), ("admin", "manager", "cashier"), [
+        (_("Checkout"), "point_of_sale", "checkout:page"),
+        (_("Sales"), "receipt_long", "admin:sales_sale_changelist"),
+        (_("Shifts"), "schedule", "admin:sales_shift_changelist"),
+        (_("Returns"), "assignment_return", "admin:sales_salereturn_changelist"),
     ]),
-    ("Payments", ("admin", "manager", "bookkeeper"), [
-        ("Payments", "payments", "admin:payments_payment_changelist"),
-        ("Refunds", "currency_exchange", "admin:payments_refund_changelist"),
-        ("Callback log", "webhook", "admin:payments_paymentcallback_changelist"),
-        ("M-Pesa received (C2B)", "phone_android", "admin:c2b_receivedpayment_changelist"),
-        ("C2B notices", "sms", "admin:c2b_c2bnotification_changelist"),
-        ("M-Pesa reconciliation", "rule", "admin:c2b_reconciliationrun_changelist"),
+    (_("Payments"), ("admin", "manager", "bookkeeper"), [
+        (_("Payments"), "payments", "admin:payments_payment_changelist"),
+        (_("Refunds"), "currency_exchange", "admin:payments_refund_changelist"),
+        (_("Callback log"), "webhook", "admin:payments_paymentcallback_changelist"),
+        (_("M-Pesa received (C2B)"), "phone_android", "admin:c2b_receivedpayment_changelist"),
+        (_("C2B notices"), "sms", "admin:c2b_c2bnotification_changelist"),
+        (_("M-Pesa reconciliation"), "rule", "admin:c2b_reconciliationrun_changelist"),
     ]),
-    ("Catalogue", ("admin", "manager", "bookkeeper"), [
-        ("Products", "inventory_2", "admin:catalog_product_changelist"),
-        ("Categories", "category", "admin:catalog_category_changelist"),
+    (_("Catalogue"), ("admin", "manager", "bookkeeper"), [
+        (_("Products"), "inventory_2", "admin:catalog_product_changelist"),
+        (_("Categories"), "category", "admin:catalog_category_changelist"),
     ]),
-    ("Till setup", ("admin", "manager"), [
-        ("Quick keys", "apps", "admin:catalog_quickkey_changelist"),
-        ("Scale labels", "scale", "admin:catalog_scalebarcoderule_changelist"),
+    (_("Till setup"), ("admin", "manager"), [
+        (_("Quick keys"), "apps", "admin:catalog_quickkey_changelist"),
+        (_("Scale labels"), "scale", "admin:catalog_scalebarcoderule_changelist"),
     ]),
-    ("Stock", ("admin", "manager", "bookkeeper"), [
-        ("Movements", "swap_vert", "admin:inventory_stockmovement_changelist"),
-        ("Low-stock alerts", "warning", "admin:inventory_stockalert_changelist"),
-        ("Stock counts", "fact_check", "admin:inventory_stockcount_changelist"),
-        ("Goods received", "local_shipping", "admin:inventory_goodsreceipt_changelist"),
-        ("Suppliers", "store", "admin:inventory_supplier_changelist"),
+    (_("Stock"), ("admin", "manager", "bookkeeper"), [
+        (_("Movements"), "swap_vert", "admin:inventory_stockmovement_changelist"),
+        (_("Low-stock alerts"), "warning", "admin:inventory_stockalert_changelist"),
+        (_("Stock counts"), "fact_check", "admin:inventory_stockcount_changelist"),
+        (_("Goods received"), "local_shipping", "admin:inventory_goodsreceipt_changelist"),
+        (_("Suppliers"), "store", "admin:inventory_supplier_changelist"),
     ]),
-    ("Reports", ("admin", "manager", "bookkeeper"), [
-        ("Dashboard", "dashboard", "admin:index"),
-        ("Sales report", "bar_chart", "reports:sales"),
-        ("Inventory report", "warehouse", "reports:inventory"),
-        ("Profit and loss", "trending_up", "reports:profit"),
-        ("Sales lines export (this month, Excel)", "table_view", "reports-api:sales-lines-export"),
+    (_("Reports"), ("admin", "manager", "bookkeeper"), [
+        (_("Dashboard"), "dashboard", "admin:index"),
+        (_("Sales report"), "bar_chart", "reports:sales"),
+        (_("Inventory report"), "warehouse", "reports:inventory"),
+        (_("Profit and loss"), "trending_up", "reports:profit"),
+        (_("Sales lines export (this month, Excel)"), "table_view", "reports-api:sales-lines-export"),
     ]),
-    ("Administration", ("admin",), [
-        ("Users", "people", "admin:accounts_user_changelist"),
-        ("Groups", "group", "admin:auth_group_changelist"),
-        ("Scheduled tasks", "event_repeat", "admin:django_q_schedule_changelist"),
+    (_("Administration"), ("admin",), [
+        (_("Users"), "people", "admin:accounts_user_changelist"),
+        (_("Groups"), "group", "admin:auth_group_changelist"),
+        (_("Scheduled tasks"), "event_repeat", "admin:django_q_schedule_changelist"),
     ]),
 ]
 
