@@ -123,6 +123,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["pos.accounts.backends.PermissionBackend"]
 
 # A cache shared by every process (web workers and task workers): the payment providers' OAuth
 # tokens live here. Redis when REDIS_URL is set, else a database table.
@@ -138,6 +139,9 @@ else:
 CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
 CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
 CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
+# The sales-lines export streams up to this many lines in the request (~25k lines/s: well inside
+# gunicorn's 30 s timeout); a larger period becomes a background export (202 with the job).
+EXPORT_INLINE_MAX_LINES = int(env("EXPORT_INLINE_MAX_LINES", "300000"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

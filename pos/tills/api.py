@@ -13,13 +13,13 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from pos.core.api import role_permission
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import requires
 from pos.tills import services
 from pos.tills.models import ReceiptBlock, Till
 
-Sellers = role_permission("manager", "cashier")
+Sellers = requires("sales.add_sale")
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 

@@ -67,6 +67,18 @@ def test_rollups_give_the_lines_figures_for_any_period(shop, start, end):
                 assert Decimal(rolled[key][name]) == Decimal(figures[name]), (by, key, name)
 
 
+@pytest.mark.parametrize("start,end", [(D, D1), (date(2026, 1, 1), date(2026, 12, 31))])
+def test_a_cashiers_own_figures_come_from_the_rollups_too(shop, cashier, start, end):
+    p = period(start, end)
+    for by in [("product",), ("category",), ("day", "cashier")]:
+        live = queries.grouped(p.since, p.until, by, cashier=cashier)
+        if "day" in by:
+            live = {(queries._local_date(k[0]), k[1]): v for k, v in live.items()}
+        rolled = queries.rolled(p, by, cashier=cashier)
+        assert {k: Decimal(v["total"]) for k, v in rolled.items()} == {k: Decimal(v["total"]) for k, v in live.items()}
+        assert {k: v["sales_count"] for k, v in rolled.items()} == {k: v["sales_count"] for k, v in live.items()}
+
+
 def test_a_year_of_products_reads_one_row_per_product_and_whole_year():
     today = date(2026, 11, 26)
     assert queries.product_spans(period(date(2026, 1, 1), today), today) == [("y", date(2026, 1, 1),
