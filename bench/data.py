@@ -108,6 +108,7 @@ def make_sales(n_lines):
 
     if Sale.objects.count() * LINES_PER_SALE >= n_lines:
         print(f"sales: {Sale.objects.count()} sales already there")
+        ensure_rollups()
         return
     rng = random.Random(SEED + 1)
     started = time.perf_counter()
@@ -162,7 +163,7 @@ def make_sales(n_lines):
         raw = c.cursor
         _copy_model(raw, Sale, ["id", "receipt_number", "status", "cashier_id", "shift_id", "customer_name",
                                   "customer_phone", "subtotal", "order_discount", "discount", "tax", "total",
-                                  "paid_amount", "change_due", "refunded_amount", "currency", "request_hash", "note",
+                                  "paid_amount", "change_due", "returned_amount", "currency", "request_hash", "note",
                                   "cancel_reason", "created_at", "confirmed_at", "paid_at"], sales)
         _copy_model(raw, SaleItem, ["id", "sale_id", "product_id", "name", "sku", "barcode", "quantity",
                                       "unit_price", "unit_cost", "tax_rate", "gross", "discount", "order_discount",
@@ -184,6 +185,24 @@ def make_sales(n_lines):
                   [first_number + n_sales - 1])
         c.execute("ANALYZE")
     print(f"sales: {n_sales} sales / {len(items)} lines in {time.perf_counter() - started:.1f} s")
+    ensure_rollups()
+
+
+def ensure_rollups():
+    """The reports' daily rollups of the copied sales (the services keep them up to date; COPY does not)."""
+    from django.db import connection
+
+    from pos.reports import rollups
+    from pos.reports.models import SalesRollup
+    from pos.sales.models import Sale
+
+    if not Sale.objects.exists() or SalesRollup.objects.exists():
+        return
+    started = time.perf_counter()
+    rows = rollups.rebuild()
+    with connection.cursor() as c:
+        c.execute(f"ANALYZE {SalesRollup._meta.db_table}")
+    print(f"rollups: {rows} rows in {time.perf_counter() - started:.1f} s")
 
 
 def main():

@@ -81,7 +81,8 @@ def goals():
             if "seconds" not in row:
                 continue
             lines = row.get("rows", 0)
-            out.append(("xlsx export, first byte < 1 s", f"{row['first_byte_s']:.2f} s", row["first_byte_s"] < 1))
+            out.append(("xlsx export, first byte < 1 s (and the first lines)",
+                        f"{row['first_byte_s']:.3f} s ({row['first_rows_s']:.2f} s)", row["first_rows_s"] < 1))
             scaled = row["seconds"] * 100_000 / max(lines, 1)
             out.append((f"xlsx export of 100k lines < 5 s ({lines:,} exported)",
                         f"{row['seconds']:.2f} s ({row['rows_per_s']:,} rows/s)", scaled < 5))

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.templatetags.static import static
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -120,6 +121,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["pos.accounts.backends.PermissionBackend"]
 
 # A cache shared by every process (web workers and task workers): the payment providers' OAuth
 # tokens live here. Redis when REDIS_URL is set, else a database table.
@@ -135,6 +137,9 @@ else:
 CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
 CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
 CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
+# The sales-lines export streams up to this many lines in the request (~25k lines/s: well inside
+# gunicorn's 30 s timeout); a larger period becomes a background export (202 with the job).
+EXPORT_INLINE_MAX_LINES = int(env("EXPORT_INLINE_MAX_LINES", "300000"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -266,6 +271,13 @@ ALLOW_NEGATIVE_STOCK = env_bool("ALLOW_NEGATIVE_STOCK", False)
 SALE_PAYMENT_TIMEOUT = int(env("SALE_PAYMENT_TIMEOUT", "900"))
 # Highest line discount (percent) a cashier may give; managers and admins are not limited.
 CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10"))
+# Cash rounding (Kenyan tills): a sale's total is rounded to whole multiples of this step (shillings,
+# at least 1) by an explicit rounding line, so every tender (cash, M-Pesa, card) is payable.
+CASH_ROUNDING_STEP = Decimal(env("CASH_ROUNDING_STEP", "1"))
+CASH_ROUNDING_RULE = env("CASH_ROUNDING_RULE", "nearest")  # nearest (half up) | down (never charge more)
+# Manager PIN at the till: failures before the PIN locks, and for how long (seconds).
+MANAGER_PIN_MAX_FAILURES = int(env("MANAGER_PIN_MAX_FAILURES", "5"))
+MANAGER_PIN_LOCK_SECONDS = int(env("MANAGER_PIN_LOCK_SECONDS", "900"))
 # Offline receipt numbers a till reserves at a time (it asks for the next block when few are left).
 OFFLINE_BLOCK_SIZE = int(env("OFFLINE_BLOCK_SIZE", "50"))
 # How often an open till checks the server is there (and reports its unsynced sales), in seconds.
@@ -354,6 +366,11 @@ UNFOLD = {
     "SITE_TITLE": SHOP_NAME,
     "SITE_HEADER": SHOP_NAME,
     "SITE_SYMBOL": "point_of_sale",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "sizes": "any", "type": "image/svg+xml", "href": lambda request: static("pos/favicon.svg")},
+        {"rel": "alternate icon", "sizes": "48x48", "type": "image/x-icon",
+         "href": lambda request: static("pos/favicon.ico")},
+    ],
     "DASHBOARD_CALLBACK": "pos.reports.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
@@ -366,9 +383,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 4xx answers (unknown barcode, 403, 404) are INFO without a traceback; 5xx stay ERROR with it
+    "filters": {"quiet_client_errors": {"()": "pos.core.logs.QuietClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["quiet_client_errors"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own default sends "django" to a console handler of its own (DEBUG) and then to ours
+        # through the root: every request error was printed twice. One handler, no propagation.
+        "django": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Spreadsheet exports --------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -8,8 +10,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from pos.sales.checkout import admin_home
 from pos.tills import views as till_views
 
+
+def favicon(request):
+    """Browsers ask /favicon.ico on every page whatever the page links: the shop's icon, not a 404."""
+    return HttpResponsePermanentRedirect(static_url("pos/favicon.ico"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("favicon.ico", favicon),
     path("admin/checkout/sw.js", till_views.service_worker, name="till-sw"),
     path("admin/checkout/manifest.webmanifest", till_views.manifest, name="till-manifest"),
     path("admin/checkout/", include("pos.sales.checkout_urls")),

@@ -5,34 +5,31 @@ Till panel (cashiers: own sales only, another cashier's sale is a 404):
     POST /api/c2b/till/{sale_id}/match/    {"code": "<SMS code>"} or {"receipt": <id picked from the list>}
 Back office (managers; bookkeepers read):
     GET  /api/c2b/received/?state=unmatched          the register of received M-Pesa money
+    GET  /api/c2b/received/shift-summary/?shift=<id> money received in a shift: matched / deposit / unmatched
     POST /api/c2b/received/{id}/match/ {"sale": id}  match unmatched money to a sale waiting for payment
     POST /api/c2b/received/{id}/deposit/ {"note"}    keep it as the customer's deposit / overpayment
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pos.c2b import services
-from pos.c2b.models import MatchRule, ReceivedPayment
-from pos.core.api import has_role, role_permission
-from pos.sales.models import Sale
+from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
+from pos.core.permissions import ActionPermissions, can, own_rows
+from pos.sales.models import Sale, Shift
 
 
 class TillPermission(permissions.BasePermission):
     def has_permission(self, request, view):
-        user = request.user
-        return has_role(user, "cashier", "manager") or bool(user and user.has_perm("sales.use_checkout"))
+        return can(request.user, "sales.use_checkout")
 
 
 def _sale_for(request, pk):
-    sales = Sale.objects.all()
-    if getattr(request.user, "is_cashier", False):
-        sales = sales.filter(cashier=request.user)
-    return get_object_or_404(sales, pk=pk)
+    return get_object_or_404(own_rows(Sale.objects.all(), request.user), pk=pk)
 
 
 TILL_ANSWER = inline_serializer("C2BTillView", {
@@ -100,11 +97,27 @@ class DepositInput(serializers.Serializer):
 
 class ReceivedPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReceivedPaymentSerializer
-    permission_classes = [role_permission("manager", read=("bookkeeper",))]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "c2b.view_receivedpayment", "match": "c2b.match_receivedpayment",
+                      "deposit": "c2b.match_receivedpayment"}
     queryset = ReceivedPayment.objects.select_related("payment__sale")
     filterset_fields = ["state", "source", "flagged", "shift"]
     search_fields = ["trans_id", "bill_ref", "first_name", "last_name"]
     ordering_fields = ["received_at", "amount"]
+
+    @extend_schema(parameters=[OpenApiParameter("shift", int, required=True)],
+                   responses={200: inline_serializer("C2BShiftSummary", {
+                       state: inline_serializer(f"C2BShiftSummary{state.title()}", {
+                           "count": serializers.IntegerField(),
+                           "total": serializers.DecimalField(max_digits=14, decimal_places=2)})
+                       for state in ReceiptState.values})},
+                   summary="M-Pesa money received during a shift: matched, deposits, still unmatched")
+    @action(detail=False, methods=["get"], url_path="shift-summary")
+    def shift_summary(self, request):
+        shift_id = serializers.IntegerField(min_value=1).run_validation(request.query_params.get("shift"))
+        summary = services.shift_summary(get_object_or_404(Shift, pk=shift_id))
+        return Response({state: {"count": row["count"], "total": f"{row['total']:.2f}"}
+                         for state, row in summary.items()})
 
     @extend_schema(request=MatchToSaleInput, responses={200: ReceivedPaymentSerializer})
     @action(detail=True, methods=["post"])

@@ -21,3 +21,8 @@ def reconcile_recent():
 
 def reconcile_nightly():
     return _summary(services.reconcile(hours=47))
+
+
+def reconcile_last_hour():
+    """Queued when a cashier types an M-Pesa code the shop never heard of (its confirmation may be lost)."""
+    return _summary(services.reconcile(hours=1))

@@ -22,16 +22,16 @@ from unfold.contrib.import_export.forms import (
     ImportForm,
     SelectableFieldsExportForm,
 )
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from pos.catalog import services
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
-from pos.core.api import has_role
 from pos.core.errors import ServiceError
-from pos.inventory.admin import history_link
+from pos.core.permissions import can
+from pos.inventory.admin import confirm_page, history_link, run_one, run_service
 
 STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 
@@ -82,7 +82,7 @@ class CatalogImportExportAdmin(ModelAdmin, ImportExportModelAdmin):
         return response
 
     def has_export_permission(self, request):
-        return has_role(request.user, "manager", "bookkeeper")
+        return self.has_view_permission(request) and can(request.user, "reports.view_reports")
 
 
 @admin.register(Category)
@@ -163,15 +163,69 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
             matched = matched | queryset.filter(plu=search_term.strip().lstrip("0") or "0")
         return matched, False
 
+    actions = ["deactivate_selected"]
+    actions_detail = ["deactivate", "reactivate"]
+
     def save_model(self, request, obj, form, change):
         services.save_product(obj, user=request.user)
+
+    def get_actions(self, request):
+        """No bulk delete: products with history cannot go (Deactivate instead), and one product without
+        history is deleted from its own page."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        """A product with stock movements, sales, counts or goods received offers Deactivate, not Delete."""
+        if obj is not None and services.product_history_count(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
         services.delete_product(obj, user=request.user)
 
-    def delete_queryset(self, request, queryset):
-        for product in queryset:
-            services.delete_product(product, user=request.user)
+    def _active_is(self, object_id, active):
+        return Product.objects.filter(pk=object_id, is_active=active).exists()
+
+    def has_deactivate_permission(self, request, object_id=None):
+        return self.has_change_permission(request) and (object_id is None or self._active_is(object_id, True))
+
+    def has_reactivate_permission(self, request, object_id=None):
+        return self.has_change_permission(request) and (object_id is None or self._active_is(object_id, False))
+
+    def _switch(self, request, object_id, active):
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import get_object_or_404
+
+        product = get_object_or_404(Product, pk=object_id)
+        allowed = self.has_reactivate_permission if active else self.has_deactivate_permission
+        if not allowed(request, object_id):
+            raise PermissionDenied
+        if request.method == "POST":
+            return run_one(self, request, product,
+                           lambda p: services.update_product(p, user=request.user, is_active=active),
+                           f"{product.name} is {'for sale again' if active else 'deactivated'}.")
+        if active:
+            return confirm_page(self, request, product, question=f"Reactivate {product.name}?",
+                                confirm_label="Reactivate", details=["It comes back to the till and the scanner."])
+        return confirm_page(self, request, product, question=f"Deactivate {product.name}?", confirm_label="Deactivate",
+                            details=["It leaves the till, the search and the scanner; its stock, sales and history "
+                                     "stay as they are.", "It can be reactivated at any time."])
+
+    @action(description="Deactivate", url_path="deactivate", permissions=["deactivate"], icon="block")
+    def deactivate(self, request, object_id):
+        return self._switch(request, object_id, False)
+
+    @action(description="Reactivate", url_path="reactivate", permissions=["reactivate"], icon="check_circle")
+    def reactivate(self, request, object_id):
+        return self._switch(request, object_id, True)
+
+    @admin.action(description="Deactivate selected products (they leave the till, history stays)",
+                  permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        run_service(self, request, queryset.filter(is_active=True),
+                    lambda p: services.update_product(p, user=request.user, is_active=False), "product(s) deactivated")
 
 
 @admin.register(ScaleBarcodeRule)

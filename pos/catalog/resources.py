@@ -4,7 +4,8 @@ Rules of an import:
 - Products are matched by SKU, categories by name; a category is given by its NAME.
 - Every row is checked (numbers, negative money, tax rate, unit, unknown category, barcode check digit,
   a barcode or SKU used twice in the file or already used by another product) and each bad row is
-  reported with its row number (the first data row under the header is row 1).
+  reported with its spreadsheet row number (the header is row 1, the first product row 2), as Excel
+  shows it. (import-export's own `number` of a row result stays its data-row index, from 1.)
 - One bad row and the whole file imports nothing: the import runs in one transaction that is rolled
   back when any row has an error.
 - Stock is never imported: the stock column is exported for reading only; stock changes go through
@@ -21,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils.html import format_html
 from import_export import fields, resources, widgets
 
 from pos.catalog import services
@@ -122,8 +124,50 @@ class CategoryNameWidget(widgets.ForeignKeyWidget):
         return category
 
 
+HEADER_ROWS = 1  # spreadsheet row of a data row = its index (from 1) + the header row
+
+
+def sheet_row(number):
+    """The spreadsheet's row number of the `number`-th data row (from 1)."""
+    return number + HEADER_ROWS
+
+
+def _cell(value):
+    return "" if value is None else str(value)
+
+
+class CleanDiff(resources.Diff):
+    """The preview's cells: the value as it will be; a changed value as "old → new" (never a character
+    diff, which showed 80 -> 85 as "805.00"); an empty cell blank (not "None")."""
+
+    def as_html(self):
+        cells = []
+        for old, new in zip(self.left, self.right):
+            old, new = _cell(old), _cell(new)
+            if self.new or old == new:
+                cells.append(format_html("{}", new))
+            else:
+                cells.append(format_html('<del class="text-red-600">{}</del> → <ins class="text-green-700 '
+                                         'no-underline">{}</ins>', old or "(empty)", new or "(empty)"))
+        return cells
+
+
+ACRONYMS = {"sku": "SKU", "vat": "VAT", "plu": "PLU"}
+
+
+def header_label(column):
+    """'cost_price' -> 'Cost price', 'sku' -> 'SKU': the preview's column headers (templates/admin/
+    import_export, filter `sheet_header`; the result's diff_headers stay the columns, they key the rows)."""
+    words = column.replace("_", " ").split()
+    text = " ".join(ACRONYMS.get(word.lower(), word) for word in words)
+    return text[:1].upper() + text[1:]
+
+
 class ServiceResource(SafeExportMixin, resources.ModelResource):
     """Saves rows through the catalogue services, validates every row and rolls back on any error."""
+
+    def get_diff_class(self):
+        return CleanDiff
 
     def before_import(self, dataset, **kwargs):
         self.user = kwargs.get("user")
@@ -265,7 +309,7 @@ class ProductResource(ServiceResource):
             others = [n for n in self.rows_by_code[column].get(code, []) if n != self.row_number]
             owner = self.barcode_owners.get(code) if column == "barcode" else None
             if others:
-                rows = ", ".join(str(n) for n in others)
+                rows = ", ".join(str(sheet_row(n)) for n in others)
                 errors[column] = [ValidationError(f"{label} {code} is used again on row {rows} of this file.")]
             elif owner is not None and owner[0] != instance.pk:
                 errors[column] = [ValidationError(f"{label} {code} already belongs to {owner[1]} (SKU {owner[2]}).")]

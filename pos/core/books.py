@@ -13,11 +13,12 @@ from django.db.models.functions import Coalesce
 from pos.catalog.models import Product
 from pos.inventory.models import StockMovement
 from pos.payments.models import Payment, Refund
-from pos.sales.models import ReceiptSequence, Sale, SaleItem
+from pos.sales.models import ReceiptSequence, Sale, SaleItem, SaleReturn, SaleReturnLine
 
 MONEY = DecimalField(max_digits=18, decimal_places=3)
 ZERO = Value(Decimal("0"), output_field=MONEY)
-SETTLED = ["paid", "partially_refunded", "refunded"]
+HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats: a difference under half a cent is equality
+SETTLED = ["paid", "partially_returned", "returned"]
 
 
 def _sum(model, field, **filters):
@@ -44,11 +45,34 @@ def negative_stock():
 
 
 def sale_total_mismatches():
+    """A sale's total is its lines plus its rounding line; its VAT is its lines' VAT."""
     rows = (Sale.objects.exclude(status="open")
             .annotate(lines=_sum(SaleItem, "total", sale=OuterRef("pk")), line_tax=_sum(SaleItem, "tax", sale=OuterRef("pk")))
-            .filter(~Q(total=F("lines")) | ~Q(tax=F("line_tax")))
-            .values_list("receipt_number", "total", "lines", "tax", "line_tax"))
-    return [f"sale: {r} total {t} / tax {x} but its lines sum to {lt} / {lx}" for r, t, lt, x, lx in rows]
+            .annotate(off=F("total") - F("rounding") - F("lines"), tax_off=F("tax") - F("line_tax"))
+            .filter(Q(off__gt=HALF_CENT) | Q(off__lt=-HALF_CENT) | Q(tax_off__gt=HALF_CENT) | Q(tax_off__lt=-HALF_CENT))
+            .values_list("receipt_number", "total", "lines", "rounding", "tax", "line_tax"))
+    return [f"sale: {r} total {t} / tax {x} but its lines sum to {lt} (+ rounding {rd}) / {lx}"
+            for r, t, lt, rd, x, lx in rows]
+
+
+def return_mismatches():
+    """A return owes its lines plus its rounding line; a sale's returns never owe more than it charged."""
+    rows = (SaleReturn.objects.annotate(line_sum=_sum(SaleReturnLine, "amount", sale_return=OuterRef("pk")))
+            .annotate(off=F("amount") - F("rounding") - F("line_sum"))
+            .filter(Q(off__gt=HALF_CENT) | Q(off__lt=-HALF_CENT)).values_list("pk", "amount", "line_sum", "rounding"))
+    problems = [f"return: #{pk} owes {a} but its lines sum to {lt} (+ rounding {rd})" for pk, a, lt, rd in rows]
+    over = (Sale.objects.annotate(returned=_sum(SaleReturn, "amount", sale=OuterRef("pk")))
+            .filter(Q(returned__gt=F("total")) | ~Q(returned=F("returned_amount")))
+            .values_list("receipt_number", "total", "returned", "returned_amount"))
+    problems += [f"return: sale {r} of {t} has returns of {x} (recorded {c})" for r, t, x, c in over]
+    return problems
+
+
+def over_refunded_returns():
+    """Money paid back on a return (cash out of the drawer included) never exceeds what the return owes."""
+    rows = (SaleReturn.objects.annotate(paid=_sum(Refund, "amount", sale_return=OuterRef("pk"), status="completed"))
+            .filter(paid__gt=F("amount")).values_list("pk", "amount", "paid"))
+    return [f"refund: return #{pk} owes {a} but {p} was paid back" for pk, a, p in rows]
 
 
 def unpaid_settled_sales():
@@ -86,8 +110,8 @@ def mpesa_receipts_missing():
     return receipts_missing_from_books()
 
 
-CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, unpaid_settled_sales, paid_cache_mismatches,
-          over_refunded_payments, receipt_gaps, mpesa_receipts_missing]
+CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, return_mismatches, unpaid_settled_sales,
+          paid_cache_mismatches, over_refunded_payments, over_refunded_returns, receipt_gaps, mpesa_receipts_missing]
 
 
 def offline_receipt_gaps():
@@ -107,6 +131,16 @@ def unsigned_fiscal_documents():
 
 
 CHECKS.append(unsigned_fiscal_documents)
+
+
+def rollup_mismatches():
+    """The reports' daily rollups equal the sales lines and returns they sum (pos.reports.rollups)."""
+    from pos.reports.rollups import mismatches
+
+    return mismatches()
+
+
+CHECKS.append(rollup_mismatches)
 
 
 def check_books():

@@ -11,7 +11,7 @@ import hmac
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +21,7 @@ from django.utils import timezone
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint, replay
 from pos.core.money import ZERO, to_money
+from pos.core.permissions import can
 from pos.core.transitions import StateMachine
 from pos.payments.gateways.base import (
     CallbackError,
@@ -141,6 +142,12 @@ def pay_cash(sale, *, amount_tendered, user, amount=None):
     due = sale.total - sale.paid_amount - in_flight
     tendered = to_money(amount_tendered)
     applied = to_money(amount) if amount is not None else min(tendered, due)
+    if amount is None and applied < due:
+        # what stays due is whole shillings (M-Pesa and card take no cents): extra cents are change
+        applied = due - (due - applied).to_integral_value(rounding=ROUND_CEILING)
+    elif 0 < due - applied != (due - applied).to_integral_value():
+        raise ServiceError(f"Take whole shillings: {due - applied} would stay due, and M-Pesa or a card cannot take "
+                           "cents.", field="amount", code="cents_left")
     if applied <= 0:
         raise ServiceError("The cash amount must be greater than zero.", field="amount_tendered")
     if applied > due:
@@ -632,7 +639,7 @@ def apply_refund_result(refund, result: GatewayResult, source: str) -> Outcome:
 
 
 def _decide(refund, user):
-    if not getattr(user, "is_manager", False):
+    if not can(user, "payments.approve_refund"):
         raise ServiceError("Only a manager or an admin can approve or reject refunds.", field="refund",
                            code="not_allowed")
     refund = Refund.objects.select_for_update().get(pk=refund.pk)

@@ -47,3 +47,37 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.start}..{self.end} ({self.status})"
+
+
+class SalesRollup(models.Model):
+    """Daily sums of the sales lines and returns that count (pos/reports/rollups.py), one row per day (in
+    the shop's zone), cashier and key: `dim` "p" a product, "c" a category (the product's category when
+    sold or returned), "d" the whole day (key 0); "m" and "y" a product per month and per year (`day`:
+    the bucket's first day). Maintained in the transaction that marks a sale paid
+    and in the one that takes a return, so the reports read days, not lines; `check_books` proves the
+    rows equal the lines."""
+
+    day = models.DateField()
+    cashier_id = models.BigIntegerField()
+    dim = models.CharField(max_length=1)
+    key_id = models.BigIntegerField()
+    sold_quantity = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    gross = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    discounts = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    tax = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    sales_count = models.IntegerField(default=0)
+    lines = models.IntegerField(default=0)
+    returned_quantity = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    returned_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    returned_tax = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    returned_cost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    returns_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "cashier_id", "dim", "key_id"], name="one_rollup_per_key")]
+        indexes = [models.Index(fields=["dim", "day"], name="rollup_dim_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.dim}{self.key_id} cashier {self.cashier_id}"

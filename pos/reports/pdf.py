@@ -5,7 +5,7 @@ import io
 from django.conf import settings
 from django.utils import timezone
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -60,5 +60,36 @@ def shift_pdf(summary) -> bytes:
     vat = [["VAT rate %", "Total", "VAT", "Net"]]
     vat += [[f"{v['rate']}", _money(v["total"]), _money(v["tax"]), _money(v["net"])] for v in summary["vat"]]
     story.append(Table(vat, style=GRID))
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def report_pdf(title, subtitle, kpis, tables) -> bytes:
+    """A report page as a PDF (A4 landscape): its title, period, figures and tables, as the admin page
+    shows them (pos.reports.views: kpis are (label, text), tables (title, {"headers", "rows"}))."""
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    page = landscape(A4)
+    doc = SimpleDocTemplate(buffer, pagesize=page, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm,
+                            bottomMargin=12 * mm, title=title)
+    story = [Paragraph(settings.SHOP_NAME, styles["Title"]), Paragraph(title, styles["Heading2"])]
+    if subtitle:
+        story.append(Paragraph(subtitle, styles["Normal"]))
+    story.append(Spacer(1, 4 * mm))
+    if kpis:
+        story += [Table([[label for label, _ in kpis], [str(value) for _, value in kpis]], style=GRID),
+                  Spacer(1, 6 * mm)]
+    cell = styles["BodyText"].clone("cell", fontSize=8, leading=10)
+    width = page[0] - 24 * mm
+    for heading, data in tables:
+        story.append(Paragraph(heading, styles["Heading3"]))
+        if not data["rows"]:
+            story += [Paragraph("Nothing in this period.", styles["Normal"]), Spacer(1, 4 * mm)]
+            continue
+        first = width * 0.3 if len(data["headers"]) > 2 else width * 0.5
+        rest = (width - first) / max(1, len(data["headers"]) - 1)
+        rows = [data["headers"]] + [[Paragraph(str(row[0]), cell), *row[1:]] for row in data["rows"]]
+        story += [Table(rows, colWidths=[first] + [rest] * (len(data["headers"]) - 1), style=GRID, repeatRows=1),
+                  Spacer(1, 6 * mm)]
     doc.build(story)
     return buffer.getvalue()

@@ -3,7 +3,7 @@ whatever the number of sales; Python only merges and derives figures from the ag
 
 Which sales count
 -----------------
-* A sale counts when its status is ``paid``, ``partially_refunded`` or ``refunded``. Open carts,
+* A sale counts when its status is ``paid``, ``partially_returned`` or ``returned``. Open carts,
   sales waiting for payment (``pending_payment``) and ``cancelled`` sales never count.
 * A sale is dated by ``paid_at`` (the moment completed payments covered it), read in the shop's time
   zone (``settings.TIME_ZONE``, Africa/Nairobi): a sale paid at 23:59 belongs to that day, one paid at
@@ -41,10 +41,12 @@ Speed (a year: ~1,000,000 lines, 100,000 products)
 """
 
 import heapq
+import operator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
+from decimal import Decimal
+from functools import partial, reduce
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -69,6 +71,7 @@ from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money, to_quantity
 from pos.inventory.models import AlertStatus, StockAlert, StockMovement
 from pos.payments.models import Method, Payment, PaymentStatus, Refund, RefundStatus
+from pos.reports.models import SalesRollup
 from pos.sales.models import (
     Sale,
     SaleItem,
@@ -78,13 +81,18 @@ from pos.sales.models import (
     ShiftStatus,
 )
 
-COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED)
+COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 PERIODS = ("today", "week", "month", "year", "custom")
 MAX_CUSTOM_DAYS = 366
 MONEY = DecimalField(max_digits=20, decimal_places=2)
 QUANTITY = DecimalField(max_digits=20, decimal_places=3)
 REPORT_WORK_MEM = "160MB"
 LABELS_BY_ID = 5000  # more product ids than this: read the names of the whole catalogue in one query
+
+
+def person_name(first, last, username):
+    """A cashier as reports show them: their full name, else their username."""
+    return " ".join(part for part in (first, last) if part) or username
 
 
 def shop_zone():
@@ -210,6 +218,7 @@ RETURN_FIGURES = {
     "returns_count": lambda: Count("sale_return_id", distinct=True),
 }
 ADDITIVE = (*LINE_FIGURES, *RETURN_FIGURES, "sales_count")
+ROLLUP_FIGURES = (*ADDITIVE, "lines")
 
 
 def sale_lines(since, until, cashier=None):
@@ -269,6 +278,122 @@ def grouped(since, until, by=(), cashier=None, count_sales="lines"):
             else:
                 into.update(row)
     return merged
+
+
+ROLLUP_KEYS = {"day": "day", "cashier": "cashier_id", "product": "key_id", "category": "key_id"}
+ROLLUP_DIM = {"product": "p", "category": "c"}
+
+
+def rolled(period, by=(), cashier=None):
+    """The same figures as grouped(), read from the daily rollups (pos.reports.rollups) of the period's
+    days: ~days x keys rows instead of a join over the lines. `by`: ("day" and/or "cashier"), or one of
+    "product" / "category" (+ "day"/"cashier"). The number of sales per product or category counts each
+    sale once per product / category it holds, as grouped() does."""
+    dims = [ROLLUP_DIM[name] for name in by if name in ROLLUP_DIM]
+    if dims == ["p"] and "day" not in by:  # products over the period: whole years and months in one row each
+        spans = product_spans(period, cashier=cashier)
+        rows = SalesRollup.objects.filter(reduce(operator.or_, (Q(dim=dim, day__gte=first, day__lte=last)
+                                                                for dim, first, last in spans)))
+        if len(spans) == 1 and spans[0][0] != "p":  # one year or month: one row per product already
+            return {(row.pop("key_id"),): {**empty_figures(), **row}
+                    for row in rows.order_by().values("key_id", *ROLLUP_FIGURES)}
+    else:
+        rows = SalesRollup.objects.filter(dim=dims[0] if dims else "d", day__gte=period.start, day__lte=period.end)
+    if cashier is not None:
+        rows = rows.filter(cashier_id=cashier.pk)
+    columns = [ROLLUP_KEYS[name] for name in by]
+    figures = {name: Sum(name) for name in ROLLUP_FIGURES}
+    if not columns:
+        found = rows.aggregate(**figures)
+        return {(): {**empty_figures(), **{k: v for k, v in found.items() if v is not None}}} if found["lines"] else {}
+    return {tuple(row.pop(c) for c in columns): {**empty_figures(), **row}
+            for row in rows.order_by().values(*columns).annotate(**figures)}
+
+
+def _month_end(day):
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def product_spans(period, today=None, cashier=None):
+    """[(dim, first, last)] of product rollup rows that cover the period's days with the fewest rows:
+    whole years ("y"), whole months ("m"), then days ("p"). A year or month counts as whole when the
+    period covers it up to today (no sale is dated later). Years and months are for all cashiers
+    together: one cashier's figures read days."""
+    if cashier is not None:
+        return [("p", period.start, period.end)]
+    today = today or shop_today()
+    spans, day = [], period.start
+    while day <= period.end:
+        year_end = date(day.year, 12, 31)
+        if (day.month, day.day) == (1, 1) and min(year_end, today) <= period.end:
+            spans.append(("y", day, day))
+            day = year_end + timedelta(days=1)
+            continue
+        month_end = _month_end(day)
+        if day.day == 1 and min(month_end, today) <= period.end:
+            spans.append(("m", day, day))
+            day = month_end + timedelta(days=1)
+            continue
+        last = min(period.end, month_end)
+        if spans and spans[-1][0] == "p" and spans[-1][2] == day - timedelta(days=1):
+            spans[-1] = ("p", spans[-1][1], last)
+        else:
+            spans.append(("p", day, last))
+        day = last + timedelta(days=1)
+    return spans
+
+
+RANK_SQL = {
+    "net_sales": "SUM(total) - SUM(returned_amount)",
+    "gross_margin": "SUM(total) - SUM(tax) - SUM(returned_amount) + SUM(returned_tax) - SUM(cost) + SUM(returned_cost)",
+}
+
+
+def _number(value, places):
+    if value is None:
+        return ZERO if places else 0
+    if not places:
+        return int(value)
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+
+
+def rolled_products(period, rank, page, cashier=None):
+    """(the page's product rows of the rollups, best first by `rank`, as {(product id,): figures}; how
+    many products there are). The ranking and the cut happen in the database: only the page's rows
+    come back, whatever the number of products."""
+    if page.limit is None:
+        raw = rolled(period, ("product",), cashier)
+        return raw, None
+    spans = product_spans(period, cashier=cashier)
+    where = "(" + " OR ".join("(dim = %s AND day >= %s AND day <= %s)" for _ in spans) + ")"
+    params = [value for span in spans for value in span]
+    if cashier is not None:
+        where, params = where + " AND cashier_id = %s", [*params, cashier.pk]
+    if len(spans) == 1 and spans[0][0] != "p":  # one year or month: one row per product, nothing to add up
+        sums, group, order = ", ".join(ROLLUP_FIGURES), "", RANK_SQL[rank].replace("SUM", "")
+    else:
+        sums = ", ".join(f"SUM({name})" for name in ROLLUP_FIGURES)
+        group, order = "GROUP BY key_id", RANK_SQL[rank]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key_id, {sums}, COUNT(*) OVER () FROM {SalesRollup._meta.db_table} WHERE {where} "
+                       f"{group} ORDER BY {order} DESC, key_id LIMIT %s OFFSET %s", [*params, page.limit, page.offset])
+        found = cursor.fetchall()
+    if not found and page.offset:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(DISTINCT key_id) FROM {SalesRollup._meta.db_table} WHERE {where}", params)
+            return {}, cursor.fetchone()[0]
+    places = {name: 3 if name.endswith("quantity") else 0 if name.endswith("count") or name == "lines" else 2
+              for name in ROLLUP_FIGURES}
+    raw = {(row[0],): {**empty_figures(), **{name: _number(value, places[name])
+                                              for name, value in zip(ROLLUP_FIGURES, row[1:-1], strict=True)}}
+           for row in found}
+    return raw, found[0][-1] if found else 0
+
+
+def line_count(period) -> int:
+    """How many sale lines the period holds (from the rollups: no pass over the lines)."""
+    return SalesRollup.objects.filter(dim="d", day__gte=period.start, day__lte=period.end).aggregate(
+        n=Sum("lines", default=0))["n"]
 
 
 def _roll_up(rows, key):
@@ -414,19 +539,27 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
     since, until = period.since, period.until
     unit = "hour" if period.by_hour else "day"
     with report_session():
-        timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
-        per_product = grouped(since, until, ("product",), cashier)
-        per_category = grouped(since, until, ("category",), cashier)
-        by_product, product_count = _products(per_product, sales_figures, "net_sales", products,
-                                              categories := _category_names())
-        cashier_names = dict(get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
-            "pk", "username"))
+        if period.by_hour:  # one day, by hour: its lines (a day's worth)
+            product_count = None
+            timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
+            per_product = grouped(since, until, ("product",), cashier)
+            per_category = grouped(since, until, ("category",), cashier)
+        else:  # whole days: the daily rollups
+            timeline = rolled(period, ("day", "cashier"), cashier)
+            per_product, product_count = rolled_products(period, "net_sales", products, cashier)
+            per_category = rolled(period, ("category",), cashier)
+        by_product, counted = _products(per_product, sales_figures, "net_sales",
+                                        products if product_count is None else Page(), categories := _category_names())
+        product_count = counted if product_count is None else product_count
+        cashier_names = {pk: person_name(first, last, username) for pk, first, last, username in
+                         get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
+                             "pk", "first_name", "last_name", "username")}
         by_method = payments_by_method(since, until, cashier)
     times = _roll_up(timeline, lambda group: (group[0],))
     total = _roll_up(timeline, lambda group: ()).get((), empty_figures())
     return {
         "period": period.as_dict(),
-        "cashier": cashier.username if cashier is not None else None,
+        "cashier": person_name(cashier.first_name, cashier.last_name, cashier.username) if cashier else None,
         "totals": with_basket(sales_figures(total)),
         "by_day": _zero_time_rows(period, _roll_up(times, lambda group: (_local_date(group[0]),)), sales_figures,
                                   "day"),
@@ -445,24 +578,20 @@ def profit_report(period: Period, *, products: Page = ALL):
     """Profit and loss of the period: revenue net of VAT, COGS, gross margin and margin %, by day,
     product and category; returns netted in the period they were taken. Two passes over the lines (by
     day, by product); the categories add up their products."""
-    since, until = period.since, period.until
     with report_session():
-        per_day = grouped(since, until, ("day",), count_sales=None)
-        # Counting sales makes PostgreSQL sort the lines by product, faster here than hashing 100k
-        # groups of numeric sums (and the figure costs nothing more).
-        per_product = grouped(since, until, ("product",))
-        by_product, product_count = _products(per_product, profit_figures, "gross_margin", products,
-                                              categories := _category_names())
-        category_of = {pid: category for pid, (_, _, category) in _product_labels(
-            [pid for (pid,) in per_product]).items()}
+        per_day = rolled(period, ("day",))
+        per_product, product_count = rolled_products(period, "gross_margin", products)
+        per_category = rolled(period, ("category",))
+        by_product, counted = _products(per_product, profit_figures, "gross_margin",
+                                        products if product_count is None else Page(), categories := _category_names())
+        product_count = counted if product_count is None else product_count
     return {
         "period": period.as_dict(),
         "totals": profit_figures(_roll_up(per_day, lambda group: ()).get((), empty_figures())),
         "by_day": _zero_time_rows(period, per_day, profit_figures, "day"),
         "by_product": by_product,
         "product_count": product_count,
-        "by_category": _category_rows(_roll_up(per_product, lambda group: (category_of.get(group[0]),)),
-                                      profit_figures, "gross_margin", categories),
+        "by_category": _category_rows(per_category, profit_figures, "gross_margin", categories),
     }
 
 
@@ -624,7 +753,9 @@ def open_shifts():
     shifts = Shift.objects.filter(status=ShiftStatus.OPEN)
     sales = {r["shift_id"]: r for r in Sale.objects.filter(shift__in=shifts, status__in=COUNTED).order_by().values(
         "shift_id").annotate(sales_count=Count("id"), sales_total=_money_sum("total"))}
-    rows = shifts.order_by("opened_at").values("id", "opened_at", "opening_float", cashier_name=F("cashier__username"))
-    return [{**_money_row(r, "opening_float"), "cashier": r["cashier_name"],
+    rows = shifts.order_by("opened_at").values("id", "opened_at", "opening_float", "cashier__first_name",
+                                               "cashier__last_name", "cashier__username")
+    return [{**_money_row(r, "opening_float"),
+             "cashier": person_name(r["cashier__first_name"], r["cashier__last_name"], r["cashier__username"]),
              "sales_count": sales.get(r["id"], {}).get("sales_count", 0),
              "sales_total": to_money(sales.get(r["id"], {}).get("sales_total", ZERO))} for r in rows]

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from pos.accounts.models import Role
 from pos.core.errors import ServiceError
 from pos.reports.exports import (
     XLSX_TYPE,
@@ -34,7 +33,8 @@ def shift_summary(shift):
     cash = report.cash
     closed = shift.status == ShiftStatus.CLOSED
     return {
-        "shift_id": shift.pk, "kind": report.kind, "status": shift.status, "cashier": shift.cashier.username,
+        "shift_id": shift.pk, "kind": report.kind, "status": shift.status,
+        "cashier": shift.cashier.get_full_name() or shift.cashier.username,
         "opened_at": shift.opened_at, "closed_at": shift.closed_at, "generated_at": report.generated_at,
         "opening_float": shift.opening_float,
         "sales_count": report.sales_count, "sales_total": report.sales_total,
@@ -104,8 +104,10 @@ def write_sales_lines_export(job_id) -> ExportJob:
 # --- Daily summary e-mail ---------------------------------------------------------------------------
 
 def summary_recipients():
-    """Active managers and bookkeepers with an e-mail address."""
-    return list(get_user_model().objects.filter(role__in=[Role.MANAGER, Role.BOOKKEEPER], is_active=True)
+    """Active users who see the reports (reports.view_reports: managers, bookkeepers) with an e-mail address;
+    superusers only when a group gives them the permission too."""
+    return list(get_user_model().objects.with_perm("reports.view_reports", include_superusers=False)
+                .filter(is_active=True)
                 .exclude(email="").order_by("email").values_list("email", flat=True).distinct())
 
 

@@ -7,7 +7,7 @@ A ServiceError becomes HTTP 400 (409 for a conflict) with {"error", "field", "co
 """
 
 import json
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 from django.conf import settings
@@ -20,23 +20,23 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from pos.catalog.services import find_by_barcode
+from pos.catalog.services import lookup_barcode
 from pos.catalog.services import search_products as catalog_search
-from pos.core.api import has_role
 from pos.core.errors import ServiceError
-from pos.core.money import CENT, ZERO, to_money
+from pos.core.money import ZERO, to_money
+from pos.core.permissions import can, discount_is_capped, own_rows
 from pos.payments.models import Payment, PaymentStatus
 from pos.payments.services import cancel_payment, initiate_payment, verify_payment
 from pos.sales import receipts
 from pos.sales.models import Sale, SaleStatus
 from pos.sales.services import (
     LineRequest,
-    build_lines,
     cancel_sale,
     close_shift,
     create_sale,
     get_open_shift,
     open_shift,
+    price_cart,
     shift_report,
 )
 from pos.tills.services import receipt_prefix_for
@@ -49,7 +49,7 @@ HUNDRED = Decimal(100)
 # --- access -----------------------------------------------------------------------------------------
 
 def can_use_checkout(user):
-    return has_role(user, "cashier", "manager", "admin") or user.has_perm("sales.use_checkout")
+    return can(user, "sales.use_checkout")
 
 
 def page_view(view):
@@ -76,8 +76,9 @@ def api_view(view):
 
 
 def admin_home(request):
-    """`/admin/`: cashiers go straight to the checkout page, everyone else gets the dashboard."""
-    if request.user.is_authenticated and request.user.is_active and getattr(request.user, "is_cashier", False):
+    """`/admin/`: a user whose back office is only the checkout (a cashier) goes straight to it; everyone
+    else gets the dashboard."""
+    if can(request.user, "sales.use_checkout") and not can(request.user, "reports.view_reports"):
         return redirect("checkout:page")
     return admin.site.admin_view(admin.site.index)(request)
 
@@ -111,11 +112,6 @@ def _percent(value, *, field, label):
     return percent
 
 
-def _part(amount, percent):
-    """`percent` of `amount`, rounded DOWN to the cent: a discount never exceeds the percentage typed."""
-    return (amount * percent / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
-
-
 def _idempotency_key(request):
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key or len(key) > 100:
@@ -141,20 +137,13 @@ def _wanted_lines(data):
 
 
 def read_cart(data, user):
-    """The page's cart -> (LineRequests, order discount, priced lines).
-
-    The page gives discounts in percent, the services take money: a line's discount is its percentage of
-    the line amount as build_lines prices it; the order discount is its percentage of what is left after
-    the line discounts. A cashier's discounts are limited to CASHIER_MAX_DISCOUNT_PERCENT by build_lines.
-    """
+    """The page's cart -> (LineRequests, order discount percent, priced cart). Percent discounts are
+    priced by the services (pos.sales.services.price_cart), like every other rule."""
     wanted = _wanted_lines(data)
     order_percent = _percent(data.get("discount_percent"), field="discount", label="Order discount")
-    undiscounted = build_lines([request for request, _ in wanted])
-    items = [LineRequest(request.quantity, product=request.product, discount=_part(line.gross, percent))
-             for (request, percent), line in zip(wanted, undiscounted)]
-    left = sum((line.gross - item.discount for line, item in zip(undiscounted, items)), ZERO)
-    discount = _part(left, order_percent)
-    return items, discount, build_lines(items, discount, user)
+    items = [LineRequest(request.quantity, product=request.product, discount_percent=percent)
+             for request, percent in wanted]
+    return items, order_percent, price_cart(items, user=user, order_discount_percent=order_percent)
 
 
 # --- answers --------------------------------------------------------------------------------------------
@@ -168,7 +157,8 @@ def product_json(product):
             "price": str(product.price), "unit": product.unit, "stock": _quantity(product.stock_quantity)}
 
 
-def cart_json(lines):
+def cart_json(cart):
+    lines = cart.lines
     return {
         "lines": [{
             "product": line.product.pk, "name": line.product.name, "barcode": line.product.barcode or "",
@@ -179,11 +169,12 @@ def cart_json(lines):
         "subtotal": str(sum((line.gross for line in lines), ZERO)),
         "discount": str(sum((line.discount + line.order_discount for line in lines), ZERO)),
         "tax": str(sum((line.tax for line in lines), ZERO)),
-        "total": str(sum((line.total for line in lines), ZERO)),
+        "rounding": str(cart.rounding),
+        "total": str(cart.total),
     }
 
 
-EMPTY_CART = {"lines": [], "subtotal": "0.00", "discount": "0.00", "tax": "0.00", "total": "0.00"}
+EMPTY_CART = {"lines": [], "subtotal": "0.00", "discount": "0.00", "tax": "0.00", "rounding": "0.00", "total": "0.00"}
 
 
 def payment_json(payment):
@@ -242,19 +233,14 @@ def report_json(report):
 
 def _own_sale(request, pk):
     """The sale, if this user may work on it (a cashier: only their own)."""
-    sales = Sale.objects.all()
-    if not has_role(request.user, "manager", "admin"):
-        sales = sales.filter(cashier=request.user)
-    sale = sales.filter(pk=pk).first()
+    sale = own_rows(Sale.objects.all(), request.user).filter(pk=pk).first()
     if sale is None:
         raise ServiceError(f"No sale {pk} at this till.", field="sale", code="not_found")
     return sale
 
 
 def _own_payment(request, pk):
-    payments = Payment.objects.select_related("sale")
-    if not has_role(request.user, "manager", "admin"):
-        payments = payments.filter(sale__cashier=request.user)
+    payments = own_rows(Payment.objects.select_related("sale"), request.user, "sale__cashier")
     payment = payments.filter(pk=pk).first()
     if payment is None:
         raise ServiceError(f"No payment {pk} at this till.", field="payment", code="not_found")
@@ -297,8 +283,8 @@ def _page_config(request):
         "currency": settings.CURRENCY,
         "storage_key": f"pos-checkout-{user.pk}",
         "shift": shift_json(get_open_shift(user)),
-        "is_cashier": bool(getattr(user, "is_cashier", False)),
-        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if getattr(user, "is_cashier", False) else "100",
+        "is_cashier": discount_is_capped(user),
+        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if discount_is_capped(user) else "100",
         "urls": {
             "scan": reverse("checkout:scan"), "search": reverse("checkout:search"), "price": reverse("checkout:price"),
             "sales": reverse("checkout:sales"), "sale": reverse("checkout:sale", args=[0]),
@@ -324,11 +310,14 @@ def page(request):
 @require_GET
 def scan(request):
     code = (request.GET.get("code") or "").strip()
-    product = find_by_barcode(code)
-    if product is None:
+    scan = lookup_barcode(code)  # a product's barcode, or a scale label (weight or price inside)
+    if scan is None:
         raise ServiceError(f"Unknown barcode {code or '(empty)'}: no product for sale has it.", field="code",
                            code="unknown_barcode")
-    return JsonResponse({"product": product_json(product)})
+    answer = {"product": product_json(scan.product)}
+    if scan.quantity is not None:
+        answer["quantity"] = _quantity(scan.quantity)
+    return JsonResponse(answer)
 
 
 @require_GET
@@ -352,8 +341,8 @@ def sales(request):
     click or a retry answers the first sale."""
     data = _body(request)
     key = _idempotency_key(request)
-    items, discount, _ = read_cart(data, request.user)
-    sale, created = create_sale(cashier=request.user, items=items, discount=discount,
+    items, percent, _ = read_cart(data, request.user)
+    sale, created = create_sale(cashier=request.user, items=items, discount_percent=percent,
                                 customer_phone=str(data.get("customer_phone") or "").strip()[:20],
                                 idempotency_key=key, receipt_prefix=receipt_prefix_for(request))
     if sale.cashier_id != request.user.pk:

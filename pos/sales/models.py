@@ -62,14 +62,16 @@ class SaleStatus(models.TextChoices):
     OPEN = "open", "Open (cart)"
     PENDING_PAYMENT = "pending_payment", "Pending payment"
     PAID = "paid", "Paid"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_RETURNED = "partially_returned", "Partially returned"
+    RETURNED = "returned", "Returned"
     CANCELLED = "cancelled", "Cancelled"
 
 
 class Sale(models.Model):
     """Money fields: subtotal = sum of line gross (qty x VAT-inclusive price); discount = line + order
-    discounts; total = subtotal - discount = sum of line totals; tax = sum of line VAT."""
+    discounts; total = subtotal - discount + rounding = sum of line totals + the rounding line;
+    tax = sum of line VAT (the rounding line carries no VAT). change_due = all change handed out on the
+    sale (the books); the change of the last cash tender is on its Payment."""
 
     receipt_number = models.CharField(max_length=32, unique=True)
     status = models.CharField(max_length=20, choices=SaleStatus.choices, default=SaleStatus.OPEN, db_index=True)
@@ -81,10 +83,11 @@ class Sale(models.Model):
     order_discount = MoneyField(default=0, help_text="Discount on the whole sale, spread over its lines.")
     discount = MoneyField(default=0, help_text="All discounts: lines and order.")
     tax = MoneyField(default=0)
+    rounding = MoneyField(default=0, help_text="Cash rounding line (CASH_ROUNDING_STEP): total - sum of lines.")
     total = MoneyField(default=0)
     paid_amount = MoneyField(default=0, help_text="Sum of completed payments.")
     change_due = MoneyField(default=0)
-    refunded_amount = MoneyField(default=0)
+    returned_amount = MoneyField(default=0, help_text="Value of the goods brought back (returns).")
     currency = models.CharField(max_length=3, default="KES")
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     request_hash = models.CharField(max_length=64, blank=True)
@@ -156,10 +159,14 @@ class SaleItem(models.Model):
 
 
 class SaleReturn(models.Model):
-    """Goods brought back from a paid sale. The refund owed is settled by pos.payments."""
+    """Goods brought back from a paid sale. The refund owed is settled by pos.payments.
+
+    amount = sum of the lines' amounts + rounding (the refund in whole shillings, like the sale; the
+    return that brings the last unit back makes the returns add up to exactly what the sale charged)."""
 
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns")
     amount = MoneyField(help_text="Refund owed to the customer (VAT incl.).")
+    rounding = MoneyField(default=0, help_text="Rounding line of the refund.")
     tax = MoneyField(default=0)
     reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -181,3 +188,30 @@ class SaleReturnLine(models.Model):
     amount = MoneyField()
     tax = MoneyField(default=0)
     cost = MoneyField(default=0)
+
+
+class OverrideAction(models.TextChoices):
+    DISCOUNT = "discount", "Discount beyond the cashier's cap"
+    RETURN = "return", "Return"
+    VOID = "void", "Void of a paid sale"
+    REFUND = "refund", "Refund"
+
+
+class Authorisation(models.Model):
+    """A manager's PIN typed at a cashier's till allowed one thing: who, what, when, on which sale."""
+
+    action = models.CharField(max_length=20, choices=OverrideAction.choices)
+    sale = models.ForeignKey(Sale, null=True, blank=True, on_delete=models.PROTECT, related_name="authorisations")
+    sale_return = models.ForeignKey(SaleReturn, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="authorisations")
+    authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     help_text="The cashier logged in at the till.")
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.authorised_by} at {self.requested_by}'s till"

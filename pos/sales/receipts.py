@@ -32,7 +32,7 @@ STATUS_BANNERS = {
     SaleStatus.CANCELLED: "*** CANCELLED ***",
     SaleStatus.OPEN: "*** NOT CONFIRMED ***",
 }
-SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED)
+SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 BANDS = [("A", "Ex", Decimal("0")), ("B", "16%", Decimal("16")), ("C", "0%", Decimal("0")), ("D", "Non-VAT", None),
          ("E", "8%", Decimal("8"))]
 AWAITING = "AWAITING KRA SIGNATURE"
@@ -71,6 +71,8 @@ class Receipt:
     credit_notes: dict = field(default_factory=dict)  # sale_return pk -> SignedBlock
     copy: bool = False
     width: int = 48
+    change_label: str = "Change"
+    tendered_label: str = "Cash tendered"
 
     @property
     def banner(self):
@@ -138,7 +140,7 @@ def receipt_data(sale, copy=False) -> Receipt:
         bands.setdefault(letters[item.pk], [ZERO, ZERO])
         bands[letters[item.pk]][0] += item.total - item.tax
         bands[letters[item.pk]][1] += item.tax
-    payments, tendered = {}, ZERO
+    payments, cash = {}, []
     for payment in sale.payments.all():
         if payment.status == PaymentStatus.COMPLETED:
             entry = payments.setdefault(payment.method, Payment(payment.get_method_display(), ZERO, []))
@@ -146,7 +148,10 @@ def receipt_data(sale, copy=False) -> Receipt:
             if payment.receipt:
                 entry.references.append(payment.receipt)
             if payment.method == "cash":
-                tendered += payment.amount_tendered or payment.amount
+                cash.append(payment)
+    # The change of the LAST cash tender: the change of earlier tenders was handed over when each was taken.
+    last = max(cash, key=lambda p: (p.completed_at or p.created_at, p.pk), default=None)
+    several = len(cash) > 1
     return Receipt(
         sale=sale,
         shop={"name": settings.SHOP_NAME, "address": settings.SHOP_ADDRESS, "phone": settings.SHOP_PHONE,
@@ -156,7 +161,10 @@ def receipt_data(sale, copy=False) -> Receipt:
         lines=items, letters=letters,
         bands=[(letter, label, bands[letter][0], bands[letter][1]) for letter, label, _ in BANDS],
         payments=sorted(payments.values(), key=lambda p: p.label),
-        tendered=tendered, change=sale.change_due, returns=list(sale.returns.all()),
+        tendered=(last.amount_tendered or last.amount) if last else ZERO,
+        change=last.change_given if last else ZERO, returns=list(sale.returns.all()),
+        change_label="Change (last cash tender)" if several else "Change",
+        tendered_label="Cash tendered (last)" if several else "Cash tendered",
         fiscal=block, credit_notes=notes, copy=copy, width=columns(),
     )
 
@@ -247,6 +255,8 @@ def text_lines(receipt: Receipt) -> list[str]:
     out += [rule, row("Subtotal", _money(sale.subtotal))]
     if sale.discount:
         out.append(row("Discount", f"-{_money(sale.discount)}"))
+    if sale.rounding:
+        out.append(row("Rounding", _money(sale.rounding)))
     out += [row(f"TOTAL {sale.currency}", _money(sale.total)), rule, *_band_rows(receipt, width),
             row("Total VAT", _money(sale.tax)), row("Items", str(receipt.item_count))]
     if receipt.payments:
@@ -255,8 +265,8 @@ def text_lines(receipt: Receipt) -> list[str]:
             out.append(row(payment.label, _money(payment.amount)))
             out += [row(f"  Ref {reference}") for reference in payment.references]
         if receipt.tendered:
-            out.append(row("Cash tendered", _money(receipt.tendered)))
-        out.append(row("Change", _money(receipt.change)))
+            out.append(row(receipt.tendered_label, _money(receipt.tendered)))
+        out.append(row(receipt.change_label, _money(receipt.change)))
     if sale.balance_due and sale.status != SaleStatus.CANCELLED:
         out.append(row("Balance due", _money(sale.balance_due)))
     for sale_return in receipt.returns:
@@ -439,6 +449,8 @@ def _pdf_ops(receipt) -> list[tuple]:
     ops += [rule, row("Subtotal", _money(sale.subtotal))]
     if sale.discount:
         ops.append(row("Discount", f"-{_money(sale.discount)}"))
+    if sale.rounding:
+        ops.append(row("Rounding", _money(sale.rounding)))
     ops += [(15, "Helvetica-Bold", 11, f"TOTAL {sale.currency}", _money(sale.total), "left"), rule,
             (11, *bold, ("Tax", "Rate", "Taxable", "VAT"), "", "columns")]
     ops += [(11, *body, (letter, label, _money(taxable), _money(tax)), "", "columns")
@@ -450,8 +462,8 @@ def _pdf_ops(receipt) -> list[tuple]:
             ops.append(row(payment.label, _money(payment.amount)))
             ops += [row(f"   Ref {reference}") for reference in payment.references]
         if receipt.tendered:
-            ops.append(row("Cash tendered", _money(receipt.tendered)))
-        ops.append(row("Change", _money(receipt.change), bold))
+            ops.append(row(receipt.tendered_label, _money(receipt.tendered)))
+        ops.append(row(receipt.change_label, _money(receipt.change), bold))
     if sale.balance_due and sale.status != SaleStatus.CANCELLED:
         ops.append(row("Balance due", _money(sale.balance_due), bold))
     for sale_return in receipt.returns:

@@ -6,22 +6,28 @@ operation is one transaction and raises ServiceError on bad input, so nothing is
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
-from pos.core.money import ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.money import CENT, ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
+from pos.reports import rollups
 from pos.sales.models import (
+    Authorisation,
+    OverrideAction,
     ReceiptSequence,
     Sale,
     SaleItem,
@@ -35,13 +41,13 @@ from pos.sales.models import (
 
 # Payments still able to bring money in: a sale holding one is neither cancelled nor expired.
 LIVE_PAYMENT_STATUSES = ("completed", "processing")
-RETURNABLE = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED)
+RETURNABLE = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED)
 
 TRANSITIONS = {
     SaleStatus.OPEN: {SaleStatus.PENDING_PAYMENT, SaleStatus.CANCELLED},
     SaleStatus.PENDING_PAYMENT: {SaleStatus.PAID, SaleStatus.CANCELLED},
-    SaleStatus.PAID: {SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED},
-    SaleStatus.PARTIALLY_REFUNDED: {SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED},
+    SaleStatus.PAID: {SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED},
+    SaleStatus.PARTIALLY_RETURNED: {SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED},
 }
 
 
@@ -54,12 +60,14 @@ def transition(sale, target):
 
 @dataclass(frozen=True)
 class LineRequest:
-    """A wanted line: `product` (id) or `barcode`, a quantity and an optional line discount (money)."""
+    """A wanted line: `product` (id) or `barcode`, a quantity and an optional line discount, either money
+    (`discount`) or a percentage of the line (`discount_percent`, which wins when given)."""
 
     quantity: Decimal
     product: int | None = None
     barcode: str = ""
     discount: Decimal = ZERO
+    discount_percent: Decimal | None = None
 
 
 @dataclass
@@ -74,6 +82,83 @@ class PricedLine:
     total: Decimal = ZERO
     tax: Decimal = ZERO
     cost: Decimal = ZERO
+
+
+@dataclass
+class PricedCart:
+    """A priced cart: what the sale will store. total = sum of line totals + rounding."""
+
+    lines: list[PricedLine]
+    order_discount: Decimal
+    rounding: Decimal
+
+    @property
+    def subtotal(self):
+        return sum((line.gross for line in self.lines), ZERO)
+
+    @property
+    def discount(self):
+        return sum((line.discount + line.order_discount for line in self.lines), ZERO)
+
+    @property
+    def tax(self):
+        return sum((line.tax for line in self.lines), ZERO)
+
+    @property
+    def lines_total(self):
+        return sum((line.total for line in self.lines), ZERO)
+
+    @property
+    def total(self):
+        return self.lines_total + self.rounding
+
+
+HUNDRED = Decimal(100)
+QUANTITY_TEXT = re.compile(r"^\d+(\.\d+)?$")
+
+
+def parse_quantity(value, field_name="quantity") -> Decimal:
+    """A quantity typed by a person: digits with a decimal POINT only. "1,5" is refused (a comma is a
+    decimal mark in some habits and a thousands separator in others: 15 kg or 1.5 kg?), so the page and
+    the server share one rule (checkout.js has the same regular expression)."""
+    if isinstance(value, Decimal | int):
+        return to_quantity(value)
+    text = str(value if value is not None else "").strip()
+    if "," in text:
+        raise ServiceError(f"{text!r}: use a point for decimals (1.5), not a comma.", field=field_name,
+                           code="ambiguous_comma")
+    if not QUANTITY_TEXT.match(text):
+        raise ServiceError(f"{text or '(empty)'!r} is not a quantity.", field=field_name, code="bad_quantity")
+    return to_quantity(Decimal(text))
+
+
+def percent_of(amount: Decimal, percent) -> Decimal:
+    """`percent` of `amount`, rounded DOWN to the cent: a discount never exceeds the percentage typed."""
+    percent = Decimal(str(percent))
+    if not percent.is_finite() or percent < 0 or percent > HUNDRED:
+        raise ServiceError("A discount is between 0 and 100%.", field="discount_percent", code="bad_discount")
+    return (amount * percent / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def rounding_step() -> Decimal:
+    step = Decimal(str(settings.CASH_ROUNDING_STEP))
+    if step < 1 or step != step.to_integral_value():
+        raise ImproperlyConfigured("CASH_ROUNDING_STEP is a whole number of shillings, at least 1.")
+    return step
+
+
+def round_cash(amount: Decimal) -> Decimal:
+    """`amount` rounded to the cash rounding step by CASH_ROUNDING_RULE ("nearest": half up; "down").
+    Something that costs money never rounds to nothing: it is then one step."""
+    step = rounding_step()
+    rule = settings.CASH_ROUNDING_RULE
+    if rule not in ("nearest", "down"):
+        raise ImproperlyConfigured("CASH_ROUNDING_RULE is 'nearest' or 'down'.")
+    units = (Decimal(amount) / step).to_integral_value(rounding=ROUND_HALF_UP if rule == "nearest" else ROUND_FLOOR)
+    rounded = to_money(units * step)
+    if rounded <= 0 < amount:
+        rounded = to_money(step)
+    return rounded
 
 
 def price_lines(lines: list[PricedLine], order_discount: Decimal) -> list[PricedLine]:
@@ -119,22 +204,40 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False) -> list
     return products
 
 
-def _check_line(n, request, product, gross, user):
-    if request.quantity <= 0:
+def _check_line(n, quantity, discount, product, gross):
+    if quantity <= 0:
         raise ServiceError(f"Line {n}: quantity must be greater than zero.", field="items", code="bad_quantity")
-    if product.unit == Unit.PIECE and request.quantity != request.quantity.to_integral_value():
+    if product.unit == Unit.PIECE and quantity != quantity.to_integral_value():
         raise ServiceError(f"Line {n}: {product.name} is sold in whole pieces.", field="items", code="bad_quantity")
-    if request.discount < 0 or request.discount > gross:
+    if discount < 0 or discount > gross:
         raise ServiceError(f"Line {n}: the discount must be between 0 and the line amount {gross}.",
                            field="items", code="bad_discount")
+
+
+def discount_cap_applies(user, authorised_by=None) -> bool:
+    """The cashier's discount cap holds unless a manager authorised more (manager PIN at the till)."""
+    return discount_is_capped(user) and not can(authorised_by, ANY_DISCOUNT)
+
+
+def check_discount_cap(lines, user, authorised_by=None):
+    """ONE cap: a cashier's discounts on a sale, lines and order together, are at most
+    CASHIER_MAX_DISCOUNT_PERCENT of the sale's gross; beyond it a manager authorises (PIN)."""
+    if not discount_cap_applies(user, authorised_by):
+        return
     limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
-    if getattr(user, "is_cashier", False) and request.discount > to_money(gross * limit / 100):
-        raise ServiceError(f"Line {n}: a cashier may give at most {limit}% discount; ask a manager.",
-                           field="items", code="discount_not_allowed")
+    gross = sum((line.gross for line in lines), ZERO)
+    given = sum((line.discount + line.order_discount for line in lines), ZERO)
+    if given > to_money(gross * limit / HUNDRED):
+        raise ServiceError(f"A cashier may give at most {limit}% discount on a sale (lines and order together: "
+                           f"{given} of {gross}); a manager can authorise more with their PIN.",
+                           field="discount", code="discount_not_allowed")
 
 
-def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None, recorded=None) -> list[PricedLine]:
-    """Validate the wanted lines against the catalogue and price them (nothing is written).
+def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, order_discount_percent=None,
+               authorised_by=None, recorded=None) -> PricedCart:
+    """Validate the wanted lines against the catalogue and price them (nothing is written): line
+    discounts (money or percent), the order discount (money, or percent of what is left after the line
+    discounts), the cashier's one discount cap, and the cash rounding line.
     `recorded` ([(unit_price, tax_rate)] per line): the prices a till used offline, kept as sold."""
     if not requests:
         raise ServiceError("A sale needs at least one line.", field="items", code="empty")
@@ -144,21 +247,25 @@ def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None, rec
         quantity = to_quantity(request.quantity)
         unit_price, tax_rate = recorded[n - 1] if recorded is not None else (product.price, product.tax_rate)
         gross = to_money(quantity * unit_price)
-        _check_line(n, LineRequest(quantity, discount=to_money(request.discount)), product, gross, user)
+        if request.discount_percent not in (None, ""):
+            discount = percent_of(gross, request.discount_percent)
+        else:
+            discount = to_money(request.discount)
+        _check_line(n, quantity, discount, product, gross)
         lines.append(PricedLine(product=product, quantity=quantity, unit_price=unit_price,
-                                tax_rate=tax_rate, gross=gross, discount=to_money(request.discount)))
-    _check_order_discount(lines, to_money(order_discount), user)
-    return price_lines(lines, order_discount)
+                                tax_rate=tax_rate, gross=gross, discount=discount))
+    if order_discount_percent not in (None, ""):
+        order_discount = percent_of(sum((line.gross - line.discount for line in lines), ZERO), order_discount_percent)
+    order_discount = to_money(order_discount)
+    price_lines(lines, order_discount)
+    check_discount_cap(lines, user, authorised_by)
+    lines_total = sum((line.total for line in lines), ZERO)
+    return PricedCart(lines=lines, order_discount=order_discount, rounding=round_cash(lines_total) - lines_total)
 
 
-def _check_order_discount(lines, order_discount, user):
-    """A cashier's order discount is limited like a line discount (CASHIER_MAX_DISCOUNT_PERCENT of what
-    is left after the line discounts); managers and admins are not limited."""
-    limit = settings.CASHIER_MAX_DISCOUNT_PERCENT
-    left = sum((line.gross - line.discount for line in lines), ZERO)
-    if getattr(user, "is_cashier", False) and order_discount > to_money(left * limit / 100):
-        raise ServiceError(f"A cashier may give at most {limit}% discount on the sale; ask a manager.",
-                           field="discount", code="discount_not_allowed")
+def build_lines(requests: list[LineRequest], order_discount=ZERO, user=None, recorded=None) -> list[PricedLine]:
+    """The priced lines of a cart (see price_cart)."""
+    return price_cart(requests, order_discount, user, recorded=recorded).lines
 
 
 def next_receipt_number(prefix="") -> str:
@@ -238,13 +345,27 @@ class MethodTotal:
 
 @dataclass
 class VatTotal:
+    """One VAT rate of a shift: sales (total, tax), returns taken in the shift (returned_total,
+    returned_tax) and what is left (net_total, net_tax): the VAT to file."""
+
     rate: Decimal
     total: Decimal
     tax: Decimal
+    returned_total: Decimal = ZERO
+    returned_tax: Decimal = ZERO
 
     @property
     def net(self):
+        """Sales net of VAT at this rate (before returns)."""
         return self.total - self.tax
+
+    @property
+    def net_total(self):
+        return self.total - self.returned_total
+
+    @property
+    def net_tax(self):
+        return self.tax - self.returned_tax
 
 
 @dataclass
@@ -263,6 +384,8 @@ class ShiftReport:
     cancelled_count: int = 0
     returns_count: int = 0
     returns_total: Decimal = ZERO
+    returns_tax: Decimal = ZERO
+    rounding_total: Decimal = ZERO
     generated_at: object = field(default_factory=timezone.now)
 
     @property
@@ -270,11 +393,28 @@ class ShiftReport:
         return self.sales_total - self.returns_total
 
     @property
+    def net_tax(self):
+        """VAT on sales minus VAT on returns: the VAT of the shift to file."""
+        return self.tax_total - self.returns_tax
+
+    @property
+    def cash_sales(self):
+        return self.cash.payments
+
+    @property
+    def cash_refunds(self):
+        return self.cash.refunds
+
+    @property
+    def change_total(self):
+        return self.cash.change
+
+    @property
     def cash(self) -> MethodTotal:
         return next(m for m in self.methods if m.method == "cash")
 
 
-SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_REFUNDED, SaleStatus.REFUNDED)
+SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 
 
 def shift_report(shift, counted=None) -> ShiftReport:
@@ -318,19 +458,28 @@ def shift_report(shift, counted=None) -> ShiftReport:
 
 def _add_sales_figures(report, shift):
     by_status = {row["status"]: row for row in Sale.objects.filter(shift=shift).values("status").annotate(
-        n=Count("id"), total=Sum("total"), discount=Sum("discount"), tax=Sum("tax"))}
+        n=Count("id"), total=Sum("total"), discount=Sum("discount"), tax=Sum("tax"), rounding=Sum("rounding"))}
     sold = [by_status[s] for s in SOLD if s in by_status]
     report.sales_count = sum(row["n"] for row in sold)
     report.sales_total = to_money(sum((row["total"] for row in sold), ZERO))
     report.discount_total = to_money(sum((row["discount"] for row in sold), ZERO))
     report.tax_total = to_money(sum((row["tax"] for row in sold), ZERO))
+    report.rounding_total = to_money(sum((row["rounding"] for row in sold), ZERO))
     report.pending_count = by_status.get(SaleStatus.PENDING_PAYMENT, {}).get("n", 0)
     report.cancelled_count = by_status.get(SaleStatus.CANCELLED, {}).get("n", 0)
     rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD).values("tax_rate")
              .annotate(total=Sum("total"), tax=Sum("tax")).order_by("-tax_rate"))
-    report.vat = [VatTotal(row["tax_rate"], to_money(row["total"]), to_money(row["tax"])) for row in rates]
-    returns = shift.returns.aggregate(n=Count("id"), total=Sum("amount"))
+    vat = {row["tax_rate"]: VatTotal(row["tax_rate"], to_money(row["total"]), to_money(row["tax"])) for row in rates}
+    returned = (SaleReturnLine.objects.filter(sale_return__shift=shift).values("sale_item__tax_rate")
+                .annotate(total=Sum("amount"), tax=Sum("tax")))
+    for row in returned:
+        rate = row["sale_item__tax_rate"]
+        into = vat.setdefault(rate, VatTotal(rate, ZERO, ZERO))
+        into.returned_total, into.returned_tax = to_money(row["total"]), to_money(row["tax"])
+    report.vat = sorted(vat.values(), key=lambda v: -v.rate)
+    returns = shift.returns.aggregate(n=Count("id"), total=Sum("amount"), tax=Sum("tax"))
     report.returns_count, report.returns_total = returns["n"], to_money(returns["total"] or ZERO)
+    report.returns_tax = to_money(returns["tax"] or ZERO)
 
 
 @transaction.atomic
@@ -342,7 +491,7 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     if shift.status != ShiftStatus.OPEN:
         raise ServiceError(f"Shift #{shift.pk} is already closed.", field="shift", code="shift_closed")
-    if getattr(user, "is_cashier", False) and shift.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, shift.cashier_id):
         raise ServiceError("A cashier may close only their own shift.", field="shift", code="not_allowed")
     counts = {method: _amount(value, f"counted.{method}") for method, value in (counted or {}).items()}
     counts["cash"] = _amount(counted_cash, "counted_cash")
@@ -380,8 +529,13 @@ def _method_choices():
 
 
 def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_name="", customer_phone="",
-                note="", idempotency_key="", shift=None, receipt_prefix=""):
+                note="", idempotency_key="", shift=None, receipt_prefix="", discount_percent=None,
+                authorised_by=None):
     """Create and confirm a sale: its stock leaves now, it waits for payment (pending_payment).
+
+    `discount` is the order discount in money, or `discount_percent` of what is left after the line
+    discounts. The total carries the cash rounding line. `authorised_by`: a manager who allowed, with
+    their PIN at this till, a discount beyond the cashier's cap (recorded as an Authorisation).
 
     With an idempotency key, a retry with the same body returns the first sale (created=False); the
     same key with another body is a ConflictError. A unique constraint enforces it under concurrency.
@@ -389,52 +543,72 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
     """
     fingerprint = _fingerprint({
         "cashier": cashier.pk,
-        "items": [(i.product, i.barcode, str(to_quantity(i.quantity)), str(to_money(i.discount))) for i in items],
+        "items": [(i.product, i.barcode, str(to_quantity(i.quantity)), str(to_money(i.discount)),
+                   None if i.discount_percent in (None, "") else str(Decimal(str(i.discount_percent))))
+                  for i in items],
         "discount": str(to_money(discount)), "customer_phone": customer_phone, "customer_name": customer_name,
+        "discount_percent": None if discount_percent in (None, "") else str(Decimal(str(discount_percent))),
     })
     key = idempotency_key or None
     if key:
-        existing = _replay(key, fingerprint)
+        existing = _replay(key, fingerprint, cashier)
         if existing:
             return existing, False
     try:
         with transaction.atomic():
             return _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint,
-                                shift, receipt_prefix), True
+                                shift, receipt_prefix, discount_percent, authorised_by), True
     except IntegrityError:
-        existing = key and _replay(key, fingerprint)
+        existing = key and _replay(key, fingerprint, cashier)
         if existing:
             return existing, False
         raise
 
 
-def _replay(key, fingerprint):
+def _replay(key, fingerprint, cashier=None):
     sale = Sale.objects.filter(idempotency_key=key).first()
-    if sale and sale.request_hash != fingerprint:
-        raise ConflictError("This Idempotency-Key was already used for a different sale.", code="idempotency_conflict",
+    if sale and cashier is not None and sale.cashier_id != cashier.pk:
+        raise ConflictError("This Idempotency-Key belongs to another cashier's sale.", code="idempotency_conflict",
                             field="Idempotency-Key")
+    if sale and sale.request_hash != fingerprint:
+        error = ConflictError(f"This Idempotency-Key already made sale {sale.receipt_number} with another cart: "
+                              "resume that sale or void it.", code="idempotency_conflict", field="Idempotency-Key")
+        error.sale = sale
+        raise error
     return sale
 
 
 def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint, shift,
-                 receipt_prefix=""):
+                 receipt_prefix="", discount_percent=None, authorised_by=None):
     shift = _selling_shift(cashier, shift)
-    lines = build_lines(items, discount, cashier)
-    return write_sale(cashier=cashier, shift=shift, lines=lines, discount=discount,
-                      receipt_number=next_receipt_number(receipt_prefix), customer_name=customer_name,
-                      customer_phone=customer_phone, note=note, key=key, fingerprint=fingerprint)
+    cart = price_cart(items, discount, cashier, order_discount_percent=discount_percent, authorised_by=authorised_by)
+    sale = write_sale(cashier=cashier, shift=shift, lines=cart.lines, discount=cart.order_discount,
+                      rounding=cart.rounding, receipt_number=next_receipt_number(receipt_prefix),
+                      customer_name=customer_name, customer_phone=customer_phone, note=note, key=key,
+                      fingerprint=fingerprint)
+    if discount_cap_applies(cashier) and authorised_by is not None:
+        try:
+            check_discount_cap(cart.lines, cashier)
+        except ServiceError:
+            Authorisation.objects.create(action=OverrideAction.DISCOUNT, sale=sale, authorised_by=authorised_by,
+                                         requested_by=cashier, detail=f"Discount {cart.discount} of {cart.subtotal}")
+    return sale
 
 
 def write_sale(*, cashier, shift, lines, discount, receipt_number, customer_name="", customer_phone="", note="",
-               key=None, fingerprint="", allow_negative=None) -> Sale:
+               key=None, fingerprint="", allow_negative=None, rounding=None) -> Sale:
     """Write a confirmed sale (pending_payment) with its priced lines and post its stock, in the caller's
-    transaction. `allow_negative` lets stock go below zero (a sale made offline already happened)."""
+    transaction. `allow_negative` lets stock go below zero (a sale made offline already happened).
+    `rounding`: the cash rounding line (default: computed from the lines by round_cash)."""
+    lines_total = sum((line.total for line in lines), ZERO)
+    if rounding is None:
+        rounding = round_cash(lines_total) - lines_total
     sale = Sale.objects.create(
         receipt_number=receipt_number, status=SaleStatus.PENDING_PAYMENT, cashier=cashier, shift=shift,
         customer_name=customer_name, customer_phone=customer_phone, note=note, currency=settings.CURRENCY,
         subtotal=sum((line.gross for line in lines), ZERO), order_discount=to_money(discount),
         discount=sum((line.discount + line.order_discount for line in lines), ZERO),
-        tax=sum((line.tax for line in lines), ZERO), total=sum((line.total for line in lines), ZERO),
+        tax=sum((line.tax for line in lines), ZERO), rounding=rounding, total=lines_total + rounding,
         idempotency_key=key, request_hash=fingerprint, confirmed_at=timezone.now(),
     )
     SaleItem.objects.bulk_create([
@@ -459,7 +633,7 @@ def cancel_sale(sale, *, user, reason=""):
     """Cancel an open or unpaid sale: its stock comes back. Refused while a payment on it is completed
     or still in progress (cancel or refund that payment first). A cashier cancels only their own sales."""
     sale = lock_sale(sale)
-    if getattr(user, "is_cashier", False) and sale.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, sale.cashier_id):
         raise ServiceError("A cashier may cancel only their own sales.", field="sale", code="not_allowed")
     if sale.status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()} and cannot be "
@@ -531,6 +705,8 @@ def settle_locked_sale(sale) -> Sale:
         fields += ["status", "paid_at"]
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
     sale.save(update_fields=fields)
+    if "paid_at" in fields:
+        rollups.record_sale(sale)  # the reports' daily sums, in this transaction
     return sale
 
 
@@ -570,18 +746,19 @@ def _return_line(sale_return, item, quantity) -> SaleReturnLine:
 
 
 def can_take_returns(user) -> bool:
-    return bool(user and (getattr(user, "is_manager", False) or user.has_perm("sales.return_sale")))
+    return can(user, "sales.return_sale")
 
 
 @transaction.atomic
-def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
+def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -> SaleReturn:
     """Take back goods of a paid sale: `items` is [(sale_item_id, quantity)], each capped at the quantity
     sold minus already returned. Stock comes back (kind "return"); a SaleReturn records the refund owed
-    (settled by pos.payments); the sale's refunded_amount grows and it becomes partially_refunded, or
-    refunded once every unit is back. `shift` is the till paying the refund out (default: the user's open
+    (settled by pos.payments); the sale's returned_amount grows and it becomes partially_returned, or
+    returned once every unit is back. `shift` is the till paying the refund out (default: the user's open
     shift, else the sale's shift if still open)."""
-    if not can_take_returns(user):
-        raise ServiceError("Only a manager may take returns.", field="sale", code="not_allowed")
+    if not can_take_returns(user) and not can_take_returns(authorised_by):
+        raise ServiceError("Only a manager may take returns: ask a manager to type their PIN.", field="sale",
+                           code="not_allowed")
     sale = lock_sale(sale)
     if sale.status not in RETURNABLE:
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()}: only a paid sale "
@@ -605,7 +782,13 @@ def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
             raise ServiceError(f"{item.name} is returned in whole pieces.", field="items", code="bad_quantity")
         lines.append(_return_line(sale_return, item, quantity))
         item.returned_quantity += quantity
-    sale_return.amount = sum((line.amount for line in lines), ZERO)
+    everything_back = all(item.returned_quantity >= item.quantity for item in sold.values())
+    lines_amount = sum((line.amount for line in lines), ZERO)
+    left = sale.total - sale.returned_amount
+    # The refund is in whole shillings like the sale; the last return makes the returns add up to the
+    # sale's total exactly (its rounding line included).
+    sale_return.amount = left if everything_back else min(round_cash(lines_amount), left)
+    sale_return.rounding = sale_return.amount - lines_amount
     sale_return.tax = sum((line.tax for line in lines), ZERO)
     sale_return.save()
     fiscal_hooks.return_taken(sale_return)  # its credit note is signed after the commit
@@ -613,10 +796,14 @@ def return_items(sale, items, user, reason="", shift=None) -> SaleReturn:
     SaleItem.objects.bulk_update([line.sale_item for line in lines], ["returned_quantity"])
     post_movements([StockChange(line.sale_item.product_id, line.quantity) for line in lines],
                    kind=MovementKind.RETURN, user=user, reference=sale.receipt_number, note=sale_return.reason)
-    everything_back = all(item.returned_quantity >= item.quantity for item in sold.values())
-    transition(sale, SaleStatus.REFUNDED if everything_back else SaleStatus.PARTIALLY_REFUNDED)
-    sale.refunded_amount += sale_return.amount
-    sale.save(update_fields=["status", "refunded_amount"])
+    if authorised_by is not None and not can_take_returns(user):
+        Authorisation.objects.create(action=OverrideAction.RETURN, sale=sale, sale_return=sale_return,
+                                     authorised_by=authorised_by, requested_by=user,
+                                     detail=f"Return of {sale_return.amount}")
+    transition(sale, SaleStatus.RETURNED if everything_back else SaleStatus.PARTIALLY_RETURNED)
+    sale.returned_amount += sale_return.amount
+    sale.save(update_fields=["status", "returned_amount"])
+    rollups.record_return(sale_return)  # the reports' daily sums, in this transaction
     return sale_return
 
 

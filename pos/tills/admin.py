@@ -8,7 +8,7 @@ from unfold.decorators import display
 
 from pos.core.errors import ServiceError
 from pos.tills import services
-from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, Till
+from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, RefusedOfflineSale, Till
 
 
 class MpesaCodeInline(TabularInline):
@@ -124,3 +124,33 @@ class ReceiptBlockAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(RefusedOfflineSale)
+class RefusedOfflineSaleAdmin(ModelAdmin):
+    """Sales the server refused: settle each by hand (e.g. record it in the back office), then resolve."""
+
+    list_display = ["till", "cashier", "received_at", "reason", "resolved_at", "resolved_by", "resolution"]
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter), "till"]
+    readonly_fields = ["till", "client_uuid", "cashier", "body", "error", "received_at", "resolved_at", "resolved_by"]
+    fields = readonly_fields + ["resolution"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("tills.review_offlinesale")
+
+    @display(description="Why refused")
+    def reason(self, obj):
+        error = obj.error or {}
+        return next((v[0] for k, v in error.items() if k != "code" and isinstance(v, list) and v), str(error))[:120]
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.resolve_refused(obj, user=request.user, resolution=form.cleaned_data.get("resolution", ""))
+        except ServiceError as err:
+            self.message_user(request, err.message, messages.ERROR)

@@ -13,13 +13,13 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from pos.core.api import role_permission
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import requires
 from pos.tills import services
 from pos.tills.models import ReceiptBlock, Till
 
-Sellers = role_permission("manager", "cashier")
+Sellers = requires("sales.add_sale")
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -187,3 +187,20 @@ def catalogue(request):
         "tax_rate": f"{r['tax_rate']:.2f}", "unit": r["unit"], "is_active": r["is_active"],
     } for r in rows]
     return Response({"results": results, "cursor": cursor, "done": done})
+
+
+class RefusedSerializer(serializers.Serializer):
+    body = serializers.JSONField(help_text="The offline sale exactly as the till sent it.")
+    error = serializers.JSONField(required=False, default=dict, help_text="The server's answer to it.")
+
+
+@extend_schema(summary="Hand over an offline sale the server refused (kept for a manager)",
+               request=RefusedSerializer, responses={201: None})
+@api_view(["POST"])
+@permission_classes([Sellers])
+def refused(request, device_id):
+    data = RefusedSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    kept = services.hand_over_refused(_till(device_id, request.user), cashier=request.user,
+                                      body=data.validated_data["body"], error=data.validated_data["error"])
+    return Response({"id": kept.pk, "client_uuid": str(kept.client_uuid)}, status=status.HTTP_201_CREATED)

@@ -118,3 +118,26 @@ class OfflineMpesaCode(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class RefusedOfflineSale(models.Model):
+    """A sale the till made offline that the server refused (e.g. a discount over the cashier's limit
+    from a tampered till, a receipt number never reserved). The till hands it over here so it is never
+    lost and stops blocking the cashier; a manager settles it by hand and marks it resolved."""
+
+    till = models.ForeignKey(Till, on_delete=models.PROTECT, related_name="refused_sales")
+    client_uuid = models.UUIDField(unique=True)
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.JSONField(help_text="The sale exactly as the till sent it.")
+    error = models.JSONField(default=dict, blank=True, help_text="The server's answer.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.till.code} refused {self.body.get('number', '?')}"

@@ -25,7 +25,7 @@ from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import pay_cash
 from pos.sales import services as sales
 from pos.sales.models import SaleStatus, Shift, ShiftStatus
-from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, Till
+from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, RefusedOfflineSale, Till
 
 TILL_HEADER = "X-Till"
 MPESA_CODE = re.compile(r"^[A-Z0-9]{10}$")
@@ -375,6 +375,29 @@ def confirm_offline_codes(limit=200) -> int:
                 offline.save(update_fields=["unconfirmed_mpesa", "notes", "needs_attention"])
             done += 1
     return done
+
+
+def hand_over_refused(till, *, cashier, body, error) -> RefusedOfflineSale:
+    """Keep a sale the server refused, as the till sent it (idempotent per client_uuid). It stays until a
+    manager resolves it; the till then stops counting it as unsynced."""
+    client_uuid = _device((body or {}).get("client_uuid"))
+    if OfflineSale.objects.filter(client_uuid=client_uuid).exists():
+        raise ServiceError("This sale was accepted: nothing to hand over.", field="client_uuid", code="accepted")
+    refused, _ = RefusedOfflineSale.objects.get_or_create(
+        client_uuid=client_uuid, defaults={"till": till, "cashier": cashier, "body": body, "error": error or {}})
+    return refused
+
+
+@transaction.atomic
+def resolve_refused(refused, *, user, resolution) -> RefusedOfflineSale:
+    if not user.has_perm("tills.review_offlinesale"):
+        raise ServiceError("Only a manager may resolve refused offline sales.", field="sale", code="not_allowed")
+    if not (resolution or "").strip():
+        raise ServiceError("Say how it was settled.", field="resolution", code="required")
+    refused = RefusedOfflineSale.objects.select_for_update().get(pk=refused.pk)
+    refused.resolved_at, refused.resolved_by, refused.resolution = timezone.now(), user, resolution.strip()[:300]
+    refused.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    return refused
 
 
 # --- manager review ----------------------------------------------------------------------------------------

@@ -7,4 +7,5 @@ urlpatterns = [
     path("catalogue/", api.catalogue, name="till-catalogue"),
     path("<uuid:device_id>/blocks/", api.blocks, name="till-blocks"),
     path("<uuid:device_id>/status/", api.till_status, name="till-status"),
+    path("<uuid:device_id>/refused/", api.refused, name="till-refused"),
 ]

@@ -19,12 +19,23 @@ TOKEN = "test-c2b-token-5f1e"
 
 
 @pytest.fixture(autouse=True)
-def c2b_settings(settings):
+def c2b_settings(settings, unused_port):
+    # Nothing reaches a real server by accident: M-Pesa is a closed port unless a test starts the simulator.
+    settings.SANDBOX_BASE_URL = f"http://127.0.0.1:{unused_port}/sandbox"
     settings.C2B_URL_TOKEN = TOKEN
     settings.C2B_SHORTCODE = "174379"
     settings.C2B_VALIDATE_ACCOUNT = False
     settings.C2B_MATCH_WINDOW_MINUTES = 15
     return settings
+
+
+@pytest.fixture
+def unused_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

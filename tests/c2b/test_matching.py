@@ -176,3 +176,46 @@ def test_till_poll_query_count_is_bounded(post_c2b, sell, django_assert_max_num_
     sale = sell("999.00")
     with django_assert_max_num_queries(20):
         services.till_view(sale)
+
+
+def test_till_poll_queries_do_not_grow_with_the_money_listed(post_c2b, sell, django_assert_max_num_queries):
+    sale = sell("999.00")
+    for n in range(25):
+        post_c2b("confirmation", c2b_body(f"SKQM{n:06d}", f"{n + 1}.00"))
+    with django_assert_max_num_queries(5):
+        view = services.till_view(sale)
+    assert len(view["incoming"]) == 20  # the newest 20
+
+
+def test_money_found_hours_later_is_not_offered_as_arriving_now(post_c2b, sell):
+    sale = sell("60.00")
+    post_c2b("confirmation", c2b_body("SKOLD00001", "60.00", TransTime="20200101101010"))
+    view = services.till_view(sale)
+    assert view["incoming"] == [] and view["matched"] == []
+
+
+def test_shift_summary_api(post_c2b, sell, shift, manager):
+    sell("100.00")
+    post_c2b("confirmation", c2b_body("SKSUMAPI01", "100.00"))
+    post_c2b("confirmation", c2b_body("SKSUMAPI02", "42.50"))
+    answer = api_client_for(manager).get(f"/api/c2b/received/shift-summary/?shift={shift.pk}")
+    assert answer.status_code == 200
+    assert answer.json() == {"unmatched": {"count": 1, "total": "42.50"}, "matched": {"count": 1, "total": "100.00"},
+                             "deposit": {"count": 0, "total": "0.00"}}
+    assert api_client_for(manager).get("/api/c2b/received/shift-summary/?shift=x").status_code == 400
+
+
+def test_account_number_of_a_sale_waiting_longer_than_the_window_still_proves_it(post_c2b, sell):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pos.sales.models import Sale
+
+    old = sell("510.00")
+    Sale.objects.filter(pk=old.pk).update(confirmed_at=timezone.now() - timedelta(minutes=40))
+    recent = sell("510.00")  # the only sale of 510 in the window: the amount rule alone would pick it
+    post_c2b("confirmation", c2b_body("SKOLDREF01", "510.00", bill_ref=services.sale_reference(old), kind="Pay Bill"))
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == "paid" and recent.status == "pending_payment"

@@ -124,3 +124,27 @@ def test_urls_registered_are_free_of_words_daraja_refuses(settings):
     with pytest.raises(ServiceError) as refused:
         c2b_urls()
     assert refused.value.code == "forbidden_word"
+
+
+def test_c2b_notice_of_an_stk_payment_before_its_callback_is_never_counted_twice(post_c2b, sell, cashier):
+    from pos.c2b.services.reconciliation import link_stk_receipts, receipts_missing_from_books
+
+    sale = sell("260.00")
+    stk = Payment.objects.create(sale=sale, method="mpesa", amount=Decimal("260.00"), status="processing",
+                                 phone_number="254708374149", provider_reference="ws_CO_EARLY")
+    post_c2b("confirmation", c2b_body("SKEARLYSTK", "260.00"))  # the paybill notifies C2B before the STK callback
+    receipt = ReceivedPayment.objects.get()
+    assert receipt.state == "unmatched"  # the sale's money is in flight: nothing due to match
+    Payment.objects.filter(pk=stk.pk).update(status="completed", receipt="SKEARLYSTK")  # the STK callback, later
+    assert services_till_incoming(sale) == []  # the till does not offer it as new money
+    ReceivedPayment.objects.filter(pk=receipt.pk).update(seen_at_safaricom=receipt.received_at)
+    assert receipts_missing_from_books() == []
+    assert link_stk_receipts() == 1
+    receipt.refresh_from_db()
+    assert (receipt.state, receipt.payment_id, receipt.match_rule) == ("matched", stk.pk, "stk")
+
+
+def services_till_incoming(sale):
+    from pos.c2b.services import till_view
+
+    return till_view(sale)["incoming"]

@@ -131,3 +131,33 @@ def test_schedules_are_created_once(db):
     ensure_schedules()
     names = list(Schedule.objects.filter(func__startswith="pos.c2b.").values_list("name", flat=True))
     assert len(names) == 2 and len(set(names)) == 2
+
+
+def test_stuck_stk_payment_from_another_phone_is_not_given_the_receipt(daraja, sell):
+    trans_id = phone_pays(daraja, 120, msisdn="254700000404")
+    stuck = Payment.objects.create(sale=sell("120.00"), method="mpesa", amount=Decimal("120.00"), status="processing",
+                                   phone_number="254711000111", provider_reference="ws_CO_OTHER1")
+    run = services.reconcile(hours=1)
+    assert (run.stk_completed, run.flagged) == (0, 1)
+    stuck.refresh_from_db()
+    assert stuck.status == "processing" and stuck.receipt == ""
+    assert "never reached the shop" in ReceivedPayment.objects.get(trans_id=trans_id).flag_reason
+
+
+def test_a_typed_code_whose_confirmation_was_lost_is_found_by_asking_mpesa(daraja, sell, cashier):
+    from django.core.cache import cache
+
+    from pos.c2b.services import match_by_code
+    from pos.core.errors import ServiceError
+
+    cache.delete("c2b:reconcile-requested")
+    sale = sell("210.00")
+    code = phone_pays(daraja, 210, msisdn="254700000404")  # the customer shows the SMS; the shop heard nothing
+    with pytest.raises(ServiceError) as first:
+        match_by_code(sale, code, user=cashier)
+    # Tasks run inline in the tests: the reconciliation of the last hour has already stored the receipt.
+    assert "asking M-Pesa now" in first.value.message
+    assert ReceivedPayment.objects.get(trans_id=code).flagged
+    match_by_code(sale, code, user=cashier)  # a minute later the same code works
+    sale.refresh_from_db()
+    assert sale.status == "paid"

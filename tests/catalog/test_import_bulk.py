@@ -70,10 +70,10 @@ def test_duplicates_deep_in_a_big_file_are_reported_with_their_rows_and_nothing_
     found = {row.number: row.error_dict for row in result.invalid_rows}
     barcode, sku = rows[6][1], rows[2][0]
     assert found == {
-        7: {"barcode": [f"Barcode {barcode} is used again on row 1500 of this file."]},
-        1500: {"barcode": [f"Barcode {barcode} is used again on row 7 of this file."]},
-        3: {"sku": [f"SKU {sku} is used again on row 1999 of this file."]},
-        1999: {"sku": [f"SKU {sku} is used again on row 3 of this file."]},
+        7: {"barcode": [f"Barcode {barcode} is used again on row 1501 of this file."]},
+        1500: {"barcode": [f"Barcode {barcode} is used again on row 8 of this file."]},
+        3: {"sku": [f"SKU {sku} is used again on row 2000 of this file."]},
+        1999: {"sku": [f"SKU {sku} is used again on row 4 of this file."]},
     }
     assert not Product.objects.exists()
 

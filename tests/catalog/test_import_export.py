@@ -31,9 +31,9 @@ BAD_ROWS = [
     ["CHK-001", "6161234567895", "Check", "Beverages", 100, 60, 16, "pcs", 5, "yes"],     # 8: bad check digit
 ]
 EXPECTED_ERRORS = {
-    2: ("barcode", f"Barcode {ean13(502)} is used again on row 4 of this file."),
+    2: ("barcode", f"Barcode {ean13(502)} is used again on row 5 of this file."),
     3: ("price", "Price cannot be negative."),
-    4: ("barcode", f"Barcode {ean13(502)} is used again on row 2 of this file."),
+    4: ("barcode", f"Barcode {ean13(502)} is used again on row 3 of this file."),
     5: ("category", "Unknown category 'Toys'. Create it first or correct the name."),
     6: ("price", "'abc' is not a number."),
     7: ("barcode", f"Barcode {ean13(9001)} already belongs to Brookside Milk 500ml (SKU DAI-001)."),
@@ -148,8 +148,8 @@ def test_a_duplicate_sku_in_the_file_is_a_row_error(shelves, manager):
     rows = [GOOD_ROWS[0], [*GOOD_ROWS[1][:0], "BEV-001", *GOOD_ROWS[1][1:]]]
     result = ProductResource().import_data(CSV().create_dataset(csv_text(HEADER, rows)), user=manager)
     assert {r.number: r.error_dict["sku"] for r in result.invalid_rows} == {
-        1: ["SKU BEV-001 is used again on row 2 of this file."],
-        2: ["SKU BEV-001 is used again on row 1 of this file."],
+        1: ["SKU BEV-001 is used again on row 3 of this file."],
+        2: ["SKU BEV-001 is used again on row 2 of this file."],
     }
     assert not Product.objects.exists()
 

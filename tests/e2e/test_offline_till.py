@@ -272,3 +272,28 @@ def test_two_offline_tills_selling_the_last_units_keep_both_sales(live_server, p
     assert check_books() == []  # the negative stock is explained by a flagged sale a manager has not reviewed
     one.close()
     two.close()
+
+
+def test_a_sale_the_server_refuses_is_handed_to_a_manager_not_lost(live_server, playwright, tmp_path, cashier,
+                                                                    goods, fast_till):
+    from pos.tills.models import RefusedOfflineSale
+
+    open_shift(cashier, Decimal("0"))
+    till = Till(playwright, tmp_path / "till", live_server.url)
+    page = till.open()
+    till.log_in("cashier")
+    till.offline()
+    till.sell([goods["sugar"].barcode], cash="200")
+    # a tampered till: the sale in the outbox now carries a discount over the cashier's limit
+    page.evaluate("""async () => {
+        const db = await idb.openDB("duka-till");
+        const [sale] = await db.getAll("outbox");
+        sale.items[0].discount = "90.00";
+        await db.put("outbox", sale);
+    }""")
+    till.offline(False)
+    expect(till.unsynced()).to_have_text("0", timeout=30000)
+    expect(page.locator("[data-test=off-outbox]")).to_contain_text("handed")
+    assert Sale.objects.count() == 0
+    kept = RefusedOfflineSale.objects.get()
+    assert kept.body["items"][0]["discount"] == "90.00" and kept.error["code"] == "discount_not_allowed"

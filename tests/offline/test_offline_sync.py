@@ -216,3 +216,37 @@ def test_catalogue_cursor_sends_only_what_changed(api, cashier, stocked, manager
 def test_bookkeeper_cannot_register_a_till(api, bookkeeper):
     answer = api(bookkeeper).post("/api/tills/register/", {"device_id": str(uuid.uuid4())}, format="json")
     assert answer.status_code == 403
+
+
+def test_a_refused_sale_is_handed_over_and_kept_for_a_manager(api, cashier, manager, till, stocked, shift):
+    from pos.tills.models import RefusedOfflineSale
+
+    tills.reserve_block(till, user=cashier, size=5)
+    body = offline_body(till, 1, [(stocked["sugar"], 1, "180.00", "90.00")], [cash("90.00", "100.00")], shift=shift)
+    refusal = api(cashier).post(SALES, body, format="json")
+    assert refusal.status_code == 400
+    url = f"/api/tills/{till.device_id}/refused/"
+    kept = api(cashier).post(url, {"body": body, "error": refusal.json()}, format="json")
+    again = api(cashier).post(url, {"body": body, "error": refusal.json()}, format="json")
+    assert (kept.status_code, again.status_code) == (201, 201) and kept.json()["id"] == again.json()["id"]
+    refused = RefusedOfflineSale.objects.get()
+    assert refused.body["items"][0]["discount"] == "90.00" and refused.error["code"] == "discount_not_allowed"
+    tills.resolve_refused(refused, user=manager, resolution="Manager approved the discount; sale entered by hand.")
+    refused.refresh_from_db()
+    assert refused.resolved_by == manager
+    with pytest.raises(Exception, match="Only a manager"):
+        tills.resolve_refused(refused, user=cashier, resolution="x")
+
+
+def test_queries_to_accept_an_offline_sale_do_not_grow_with_its_lines(api, cashier, till, stocked, shift,
+                                                                        django_assert_max_num_queries):
+    from tests.factories import ProductFactory
+
+    tills.reserve_block(till, user=cashier, size=5)
+    products = ProductFactory.create_batch(30, price=Decimal("10.00"))
+    client = api(cashier)
+    small = offline_body(till, 1, [(stocked["sugar"], 1, "180.00", "0")], [cash("180.00", "200.00")], shift=shift)
+    big = offline_body(till, 2, [(p, 1, "10.00", "0") for p in products], [cash("300.00", "300.00")], shift=shift)
+    for body in (small, big):
+        with django_assert_max_num_queries(37):  # +1: the user's permissions (has_perm)
+            assert client.post(SALES, body, format="json").status_code == 201

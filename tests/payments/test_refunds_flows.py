@@ -67,7 +67,7 @@ def test_refund_for_a_return_is_capped_at_what_the_return_owes(cashier, manager)
     with pytest.raises(ServiceError, match="At most 100.00 is still owed"):
         request_refund(payment, "150", "broken", manager, sale_return=sale_return)
     refund, _ = request_refund(payment, "100", "broken", manager, sale_return=sale_return)
-    assert refund.status == "completed" and fresh(sale).refunded_amount == Decimal("100.00")
+    assert refund.status == "completed" and fresh(sale).returned_amount == Decimal("100.00")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -41,14 +41,14 @@ def test_the_cached_answer_is_the_product_apis_json(till, milk, manager, api, dj
 def test_a_first_scan_takes_at_most_four_queries(catalog_cache, milk, cashier, api,
                                                  django_assert_max_num_queries):
     client = api(cashier)
-    with django_assert_max_num_queries(4):  # token, its user; the product's id, then its row
+    with django_assert_max_num_queries(5):  # token, its user, its permissions; the product's id, then its row
         assert scan(client, milk.barcode).status_code == 200
 
 
 def test_without_the_cache_a_scan_is_two_queries(milk, cashier, api, django_assert_max_num_queries):
     client = api(cashier)
     scan(client, milk.barcode)
-    with django_assert_max_num_queries(2):  # the token with its user, the product with its category
+    with django_assert_max_num_queries(3):  # the token with its user, its permissions, the product with its category
         answer = scan(client, milk.barcode)
     assert answer.json()["category_name"] == "Dairy" and answer.json()["stock_quantity"] == "0.000"
 

@@ -81,7 +81,7 @@ def test_return_page_takes_a_capped_return(manager, cashier, sales, goods):
     taken = client.post(path, {f"qty-{item.pk}": "1", "reason": "dented tin"}, follow=True)
     assert any("180.00 owed" in str(m) for m in taken.context["messages"])
     paid.refresh_from_db()
-    assert paid.status == "partially_refunded" and paid.refunded_amount == D("180.00")
+    assert paid.status == "partially_returned" and paid.returned_amount == D("180.00")
 
 
 @pytest.mark.django_db

@@ -134,7 +134,7 @@ def test_returns_through_the_api_need_a_manager_and_are_capped(api, cashier, man
     assert api(cashier).post(path, {"items": [{"item": item, "quantity": "1"}]}, format="json").status_code == 403
     taken = api(manager).post(path, {"items": [{"item": item, "quantity": "1"}], "reason": "dented"}, format="json")
     assert taken.status_code == 201
-    assert taken.json()["amount"] == "180.00" and taken.json()["sale"]["status"] == "partially_refunded"
+    assert taken.json()["amount"] == "180.00" and taken.json()["sale"]["status"] == "partially_returned"
     over = api(manager).post(path, {"items": [{"item": item, "quantity": "2"}]}, format="json")
     assert over.status_code == 400 and "Sugar 1kg: at most 1" in over.json()["items"][0]
     assert stock(sugar) == D("9")

@@ -38,7 +38,7 @@ def test_return_is_capped_per_line_and_a_refused_return_writes_nothing(cashier, 
     milk.refresh_from_db()
     assert (sugar.stock_quantity, milk.stock_quantity) == (D("9"), D("9"))
     sale.refresh_from_db()
-    assert sale.status == "partially_refunded" and sale.refunded_amount == D("180.00")
+    assert sale.status == "partially_returned" and sale.returned_amount == D("180.00")
 
 
 @pytest.mark.django_db
@@ -51,17 +51,21 @@ def test_returning_everything_in_pieces_refunds_exactly_the_sale_total(cashier, 
     returns = [return_items(sale, [(soap.pk, "1")], manager),
                return_items(sale, [(soap.pk, "1"), (salt.pk, "1")], manager),
                return_items(sale, [(soap.pk, "1"), (salt.pk, "1")], manager)]
-    # The first return: the line's total x 1/3, rounded half-up.
-    assert returns[0].amount == (soap.total / 3).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+    # The first return: the line's total x 1/3, rounded half-up, then paid in whole shillings (rounding line).
+    first_line = returns[0].lines.get()
+    assert first_line.amount == (soap.total / 3).quantize(D("0.01"), rounding="ROUND_HALF_UP") == D("30.44")
+    assert returns[0].amount == D("30.00") and returns[0].rounding == D("-0.44")
+    # the sale was charged in whole shillings too; its returns add up to exactly what it charged
+    assert sale.total == sale.total.to_integral_value()
     assert sum(r.amount for r in returns) == sale.total
     assert sum(r.tax for r in returns) == sale.tax
     sale.refresh_from_db()
-    assert sale.status == "refunded" and sale.refunded_amount == sale.total
+    assert sale.status == "returned" and sale.returned_amount == sale.total
     for product in (odd, other):
         product.refresh_from_db()
         assert product.stock_quantity == D("10")
     assert StockMovement.objects.filter(kind="return", reference=sale.receipt_number).count() == 5
-    with pytest.raises(ServiceError, match="refunded"):
+    with pytest.raises(ServiceError, match="returned"):
         return_items(sale, [(soap.pk, "1")], manager)
 
 

@@ -18,14 +18,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
-from pos.payments.models import Method, PaymentStatus
+from pos.core.permissions import can
+from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import record_received_payment
 from pos.sales.models import Sale, SaleStatus
 
@@ -69,6 +70,11 @@ def waiting_sales(now=None):
     return sales
 
 
+def _due(sale):
+    in_flight = sale.payments.filter(status__in=IN_FLIGHT).aggregate(s=Sum("amount"))["s"] or ZERO
+    return sale.total - sale.paid_amount - in_flight
+
+
 def sales_named_by(bill_ref: str):
     """Sales waiting for payment (any age) whose short reference is `bill_ref`."""
     digits = _key(bill_ref)
@@ -79,18 +85,24 @@ def sales_named_by(bill_ref: str):
 
 
 def _unmatched_in_window(now=None):
-    return ReceivedPayment.objects.filter(state=ReceiptState.UNMATCHED, received_at__gte=window_start(now))
+    """Unmatched money paid in the window (by M-Pesa's time: a receipt found hours later by the
+    reconciliation is old money, not a payment arriving now)."""
+    start = window_start(now)
+    return ReceivedPayment.objects.filter(
+        Q(trans_time__gte=start) | Q(trans_time__isnull=True), state=ReceiptState.UNMATCHED, received_at__gte=start,
+    ).exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id"))))
 
 
 def provable_sale(receipt, sales=None):
     """(sale, rule) when the receipt provably pays one waiting sale, else (None, why)."""
-    sales = waiting_sales() if sales is None else sales
     if receipt.bill_ref:
-        named = [sale for sale in sales if _names(receipt.bill_ref, sale)]
+        # The account number is proof whatever the sale's age (it may have waited longer than the window).
+        named = sales_named_by(receipt.bill_ref)
         if len(named) == 1:
-            return (named[0], MatchRule.REFERENCE) if named[0].due > 0 else (None, "the named sale is paid")
+            return (named[0], MatchRule.REFERENCE) if _due(named[0]) > 0 else (None, "the named sale is paid")
         if len(named) > 1:
             return None, "the account number names several waiting sales"
+    sales = waiting_sales() if sales is None else sales
     same_amount = [sale for sale in sales if sale.due == receipt.amount]
     if len(same_amount) != 1:
         return None, f"{len(same_amount)} waiting sales are due {receipt.amount}"
@@ -115,9 +127,13 @@ def auto_match_for_sale(sale):
     """Money that arrived before (or while) the sale started waiting: match what provably pays it."""
     matched = []
     sales = waiting_sales()
-    if not any(s.pk == sale.pk for s in sales):
+    this = next((s for s in sales if s.pk == sale.pk), None)
+    if this is None or this.due <= 0:
         return matched
-    for receipt in _unmatched_in_window().order_by("received_at", "pk"):
+    # Only receipts that could pay this sale: of its amount due, or with an account number ending in its
+    # reference (checked exactly by provable_sale).
+    could = _unmatched_in_window().filter(Q(amount=this.due) | Q(bill_ref__endswith=sale_reference(sale)))
+    for receipt in could.order_by("received_at", "pk"):
         found, rule = provable_sale(receipt, sales)
         if found is not None and found.pk == sale.pk:
             try:
@@ -160,9 +176,23 @@ def _find(code):
                            code="invalid_code")
     receipt = ReceivedPayment.objects.filter(trans_id=code).first()
     if receipt is None:
-        raise ServiceError(f"M-Pesa has not told the shop about {code} yet. Check the code, wait a minute and "
-                           "try again, or take another payment.", field="code", code="receipt_not_received")
+        asked = ask_mpesa_soon()
+        raise ServiceError(f"M-Pesa has not told the shop about {code} yet. Check the code; "
+                           + ("the shop is asking M-Pesa now: try it again in a minute, " if asked else "")
+                           + "or take another payment.", field="code", code="receipt_not_received")
     return receipt
+
+
+def ask_mpesa_soon() -> bool:
+    """A code the shop never heard of: its confirmation may be lost. Queue a reconciliation of the last hour
+    (at most one a minute, whatever the number of tills asking). True when one was queued."""
+    from django.core.cache import cache
+    from django_q.tasks import async_task
+
+    if not cache.add("c2b:reconcile-requested", 1, timeout=60):
+        return False
+    async_task("pos.c2b.tasks.reconcile_last_hour")
+    return True
 
 
 def match_by_code(sale, code, *, user, rule=MatchRule.CODE):
@@ -171,7 +201,7 @@ def match_by_code(sale, code, *, user, rule=MatchRule.CODE):
 
 
 def _require_manager(user):
-    if not (getattr(user, "is_manager", False) or user.has_perm("c2b.match_receivedpayment")):
+    if not can(user, "c2b.match_receivedpayment"):
         raise ServiceError("Only a manager may do this with received M-Pesa money.", field="receipt",
                            code="not_allowed")
 
@@ -203,7 +233,7 @@ def _payer(receipt) -> str:
 def _row(receipt, now):
     return {"id": receipt.pk, "trans_id": receipt.trans_id, "amount": str(receipt.amount),
             "payer": _payer(receipt), "account": receipt.bill_ref, "received_at": receipt.received_at.isoformat(),
-            "age_seconds": int((now - receipt.received_at).total_seconds())}
+            "age_seconds": max(0, int((now - (receipt.trans_time or receipt.received_at)).total_seconds()))}
 
 
 def till_view(sale):

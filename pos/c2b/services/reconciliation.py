@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment, ReconciliationRun, Source
@@ -118,6 +118,7 @@ def reconcile(hours=None, now=None) -> ReconciliationRun:
         log.warning("M-Pesa reconciliation failed: %s", run.error)
         return run
     run.listed = len(rows)
+    link_stk_receipts()
     unknown = []
     for row in rows:
         data, amount, moment = _transaction(row)
@@ -169,9 +170,23 @@ def _record_missing(run, data, amount, candidates, claims, now):
     run.flagged += int(created)
 
 
+def link_stk_receipts():
+    """A paybill may notify the C2B URLs of STK Push payments too: such a receipt, stored before its STK
+    callback completed the payment, is linked to that payment (it is in the books), never matched twice."""
+    linked = 0
+    for receipt in ReceivedPayment.objects.filter(state=ReceiptState.UNMATCHED).filter(
+            Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id")))):
+        payment = Payment.objects.get(method=Method.MPESA, receipt=receipt.trans_id)
+        linked += ReceivedPayment.objects.filter(pk=receipt.pk, state=ReceiptState.UNMATCHED).update(
+            state=ReceiptState.MATCHED, payment=payment, match_rule=MatchRule.STK, matched_at=timezone.now(),
+            shift=payment.sale.shift_id, flagged=False, flag_reason="")
+    return linked
+
+
 def receipts_missing_from_books():
     """check_books: receipts Safaricom listed (Pull Transactions) that the books still do not account for."""
     rows = (ReceivedPayment.objects.filter(seen_at_safaricom__isnull=False, state=ReceiptState.UNMATCHED)
+            .exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id"))))
             .order_by("received_at").values_list("trans_id", "amount", "trans_time", "flag_reason"))
     return [f"c2b: M-Pesa receipt {trans_id} of {amount} ({_when(when)}) is at Safaricom but not in the books"
             f"{': ' + reason if reason else ''}" for trans_id, amount, when, reason in rows]

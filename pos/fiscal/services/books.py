@@ -9,7 +9,7 @@ from django.utils import timezone
 from pos.fiscal.models import Device, Document, DocumentKind, DocumentStatus
 from pos.sales.models import Sale, SaleReturn
 
-SOLD = ("paid", "partially_refunded", "refunded")
+SOLD = ("paid", "partially_returned", "returned")
 
 
 def _day_bounds(day):

@@ -54,7 +54,7 @@ from pos.sales.models import Sale, SaleReturn
 
 log = logging.getLogger("pos.fiscal")
 
-SOLD = ("paid", "partially_refunded", "refunded")
+SOLD = ("paid", "partially_returned", "returned")
 PAYMENT_TYPES = {"cash": "01", "card": "05", "mpesa": "06", "airtel": "06"}
 LETTERS = "ABCDE"
 NEXT, STOP = "next", "stop"

@@ -81,6 +81,11 @@
 
       init() {
         window.addEventListener("focus", () => this.focusScanner());
+        // the quick keys grid (pos/static/pos/quickkeys.js) adds its products through the same cart
+        window.addEventListener("pos:add-product", (event) => {
+          this.addProduct(event.detail.product, event.detail.quantity);
+          this.focusScanner();
+        });
         setInterval(() => { this.now = Date.now(); }, 1000);
         this.lastGood = this.snapshot();
         if (this.lines.length) this.reprice();
@@ -220,7 +225,7 @@
           return;
         }
         if (/\s/.test(text)) {
-          this.openSearch(text);
+          this.openSearch(text, true);
           return;
         }
         const lookup = call(`${this.config.urls.scan}?code=${encodeURIComponent(text)}`);
@@ -228,19 +233,25 @@
           try {
             const data = await lookup;
             this.message = null;
-            this.addProduct(data.product);
+            this.addProduct(data.product, data.quantity);  // a scale label's weight (or priced quantity)
           } catch (err) {
-            if (err.data && err.data.code === "unknown_barcode" && /[a-z]/i.test(text)) this.openSearch(text);
+            if (err.data && err.data.code === "unknown_barcode" && /[a-z]/i.test(text)) this.openSearch(text, true);
             else this.fail(err.message);
           }
           this.focusScanner();
         });
         await scans;
       },
-      addProduct(product) {
+      addProduct(product, quantity) {
         if (!this.editable) return;
-        const i = this.lines.findIndex((line) => line.product === product.id);
-        if (i >= 0) {
+        const i = quantity ? -1 : this.lines.findIndex((line) => line.product === product.id);
+        if (quantity) {  // a weighed item from a scale label: a line of its own at the label's quantity
+          this.lines.push({
+            product: product.id, name: product.name, barcode: product.barcode, unit: product.unit,
+            quantity: String(quantity), discount_percent: "0",
+          });
+          this.selected = this.lines.length - 1;
+        } else if (i >= 0) {
           this.lines[i].quantity = plainQuantity(toUnits(this.lines[i].quantity, 3) + 1000);
           this.selected = i;
         } else {
@@ -318,9 +329,9 @@
       },
 
       // ---- search -----------------------------------------------------------------------------------------
-      openSearch(text) {
+      openSearch(text, fromScan = false) {
         if (!this.editable) return;
-        this.search = { text: text || "", results: [], active: 0, done: false };
+        this.search = { text: text || "", results: [], active: 0, done: false, fromScan };
         this.openDialog("search", "co-search-input");
         if (this.search.text) this.runSearch();
       },
@@ -337,6 +348,7 @@
           this.search.results = data.results;
           this.search.active = 0;
           this.search.done = true;
+          if (!data.results.length && this.search.fromScan) this.noMatch(text);
         } catch (err) {
           this.fail(err.message);
         }
@@ -345,8 +357,16 @@
         const count = this.search.results.length;
         if (count) this.search.active = (this.search.active + step + count) % count;
       },
+      noMatch(text) {
+        // nothing found for what came from the scanner: back to the scanner, so the next scan is not lost
+        this.closeDialog();
+        this.fail(`No product matches "${text}".`);
+      },
       pickResult(product = this.search.results[this.search.active]) {
-        if (!product) return;
+        if (!product) {
+          if (this.search.done) this.noMatch(this.search.text.trim());
+          return;
+        }
         this.closeDialog();
         this.addProduct(product);
       },

@@ -445,6 +445,7 @@
     state.syncing = true;
     changed();
     try {
+      await handOver(db);
       const pending = (await db.getAllFromIndex("outbox", "state", "pending")).sort((a, b) => a.number - b.number);
       if (!pending.length) return true;
       await reportStatus(); // the server knows sales are on their way before the first one arrives
@@ -466,13 +467,15 @@
             if (err.network) setOnline(false);
             return false;
           }
-          sale.state = "rejected"; // kept, shown, counted as unsynced: a manager decides
+          sale.state = "rejected"; // kept and counted as unsynced until it is handed to a manager
+          sale.refusal = err.data || { detail: [err.message] };
         }
         await db.put("outbox", sale);
         state.lastSync = new Date().toISOString();
         await meta.set("last_sync", state.lastSync);
         await countOutbox();
       }
+      await handOver(db);
       state.lastError = "";
       await reportStatus();
       return true;
@@ -482,6 +485,19 @@
       return false;
     } finally {
       state.syncing = false;
+      await countOutbox();
+    }
+  }
+
+  // A sale the server refused is handed over to be kept for a manager (never dropped); once the server
+  // holds it, it no longer blocks the cashier's logout or shift close.
+  async function handOver(db) {
+    const refused = await db.getAllFromIndex("outbox", "state", "rejected");
+    for (const sale of refused) {
+      if (sale.cashier !== CONFIG.user) continue;
+      await api("POST", CONFIG.urls.refused.replace("{device}", state.deviceId), { body: wireBody(sale), error: sale.refusal || {} });
+      sale.state = "handed";
+      await db.put("outbox", sale);
       await countOutbox();
     }
   }

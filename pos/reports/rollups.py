@@ -1,0 +1,197 @@
+"""Daily rollups of the sales that count (SalesRollup): what the reports read for whole days, so a
+year's report reads ~days x keys rows instead of joining a year of lines, and grows with the period
+asked for, not with the history.
+
+* ``record_sale(sale)`` in the transaction that marks a sale paid (pos.sales.services), and
+  ``record_return(sale_return)`` in the one that takes a return, add the sale's lines (or the return's
+  lines) to the rows of their day, cashier and product / category / whole day: one INSERT ... SELECT
+  ... ON CONFLICT DO UPDATE statement each, its rows locked in key order. The rows are per cashier, so
+  two tills never wait on the same row.
+* A sale counts from the moment it is paid and never stops counting (paid -> partially refunded ->
+  refunded), dated by ``paid_at``; a return is dated by its own ``created_at``: the same rules as
+  pos.reports.queries, computed by the same SQL expressions (``expected_select``).
+* ``rebuild(start, end)`` recomputes days from the lines (the migration that added the table, data
+  loaded by other means such as bench/data.py, a repair); ``mismatches()`` compares every row with the
+  lines and is one of the checks of ``check_books``.
+"""
+
+from datetime import date
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Sum, Value
+from django.db.models.functions import TruncDate
+
+from pos.reports.models import SalesRollup
+
+TABLE = SalesRollup._meta.db_table
+KEY = ["day", "cashier_id", "dim", "key_id"]
+LINE_FIGURES = ["sold_quantity", "gross", "discounts", "total", "tax", "cost", "sales_count", "lines"]
+RETURN_FIGURES = ["returned_quantity", "returned_amount", "returned_tax", "returned_cost", "returns_count"]
+FIGURES = LINE_FIGURES + RETURN_FIGURES
+COLUMNS = KEY + FIGURES
+PLACES = {"sold_quantity": 3, "returned_quantity": 3, "sales_count": 0, "lines": 0, "returns_count": 0}
+DIMS = {"p": "product", "m": "product month", "y": "product year", "c": "category", "d": "day"}
+# Products are also summed per month and per year (`day` holds the first day of the bucket) for all
+# cashiers together (cashier 0), so a year's per-product figures read one row per product, not one per
+# product, day and cashier. (Those rows are locked only by sales of the product, which hold the
+# product's row lock already: no new wait between tills.)
+BUCKETS = {
+    "m": {"postgresql": "CAST(date_trunc('month', CAST(q.day_ AS timestamp)) AS date)",
+          "sqlite": "date(q.day_, 'start of month')"},
+    "y": {"postgresql": "CAST(date_trunc('year', CAST(q.day_ AS timestamp)) AS date)",
+          "sqlite": "date(q.day_, 'start of year')"},
+}
+
+
+def _zone():
+    from pos.reports.queries import shop_zone
+
+    return shop_zone()
+
+
+def _counted():
+    from pos.reports.queries import COUNTED
+
+    return COUNTED
+
+
+def _aliased(dim, line_part):
+    """The SELECT list of a part: day, cashier, dim, key, then every figure (zeros for the other side)."""
+    day = BUCKETS[dim][connection.vendor] if dim in BUCKETS else "q.day_"
+    cols = [f"{day} AS c0", "q.cashier_ AS c1", f"'{dim}' AS c2", "COALESCE(q.key_, 0) AS c3"]
+    for n, name in enumerate(FIGURES, start=4):
+        mine = name in (LINE_FIGURES if line_part else RETURN_FIGURES)
+        cols.append(f"q.{name}_ AS c{n}" if mine else f"0 AS c{n}")
+    return ", ".join(cols)
+
+
+def _line_select(lines, dim):
+    """SQL (and params) of the lines' figures grouped by (day, cashier, key of `dim`)."""
+    key = {"c": F("product__category_id"), "d": Value(0)}.get(dim, F("product_id"))
+    cashier = Value(0) if dim in BUCKETS else F("sale__cashier_id")
+    rows = lines.order_by().values(day_=TruncDate("sale__paid_at", tzinfo=_zone()), cashier_=cashier,
+                                   key_=key).annotate(
+        sold_quantity_=Sum("quantity"), gross_=Sum("gross"), discounts_=Sum(F("discount") + F("order_discount")),
+        total_=Sum("total"), tax_=Sum("tax"), cost_=Sum("cost"), sales_count_=Count("sale_id", distinct=True),
+        lines_=Count("id"))
+    sql, params = rows.query.sql_with_params()
+    return f"SELECT {_aliased(dim, True)} FROM ({sql}) q", list(params)
+
+
+def _return_select(returns, dim):
+    key = {"c": F("sale_item__product__category_id"), "d": Value(0)}.get(dim, F("sale_item__product_id"))
+    rows = returns.order_by().values(day_=TruncDate("sale_return__created_at", tzinfo=_zone()),
+                                     cashier_=Value(0) if dim in BUCKETS else F("sale_item__sale__cashier_id"),
+                                     key_=key).annotate(
+        returned_quantity_=Sum("quantity"), returned_amount_=Sum("amount"), returned_tax_=Sum("tax"),
+        returned_cost_=Sum("cost"), returns_count_=Count("sale_return_id", distinct=True))
+    sql, params = rows.query.sql_with_params()
+    return f"SELECT {_aliased(dim, False)} FROM ({sql}) q", list(params)
+
+
+def expected_select(lines=None, returns=None):
+    """One SELECT of the rollup rows that `lines` (SaleItem queryset) and `returns` (SaleReturnLine
+    queryset) give, in key order (the order their rows are locked in), columns as COLUMNS."""
+    parts = []
+    for dim in DIMS:
+        if lines is not None:
+            parts.append(_line_select(lines, dim))
+        if returns is not None:
+            parts.append(_return_select(returns, dim))
+    union = " UNION ALL ".join(sql for sql, _ in parts)
+    params = [p for _, ps in parts for p in ps]
+    sums = ", ".join(f"SUM(u.c{n}) AS c{n}" for n in range(4, len(COLUMNS)))
+    return (f"SELECT u.c0 AS c0, u.c1 AS c1, u.c2 AS c2, u.c3 AS c3, {sums} FROM ({union}) u WHERE 1 = 1 "
+            "GROUP BY u.c0, u.c1, u.c2, u.c3 ORDER BY u.c0, u.c1, u.c2, u.c3", params)
+
+
+def _upsert(select, params):
+    columns = ", ".join(COLUMNS)
+    adds = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in FIGURES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {TABLE} ({columns}) {select} "
+                       f"ON CONFLICT (day, cashier_id, dim, key_id) DO UPDATE SET {adds}", params)
+
+
+def record_sale(sale):
+    """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid)."""
+    from pos.sales.models import SaleItem
+
+    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=_counted())))
+
+
+def record_return(sale_return):
+    """Add a return that has just been taken (call in its transaction, after its lines are written)."""
+    from pos.sales.models import SaleReturnLine
+
+    _upsert(*expected_select(returns=SaleReturnLine.objects.filter(sale_return_id=sale_return.pk,
+                                                                   sale_item__sale__status__in=_counted())))
+
+
+def _in_days(lines, returns, start, end):
+    from pos.reports.queries import Period
+
+    if start is None and end is None:
+        return lines, returns
+    period = Period("custom", start or date(1970, 1, 1), end or date(9999, 12, 30))
+    return (lines.filter(sale__paid_at__gte=period.since, sale__paid_at__lt=period.until),
+            returns.filter(sale_return__created_at__gte=period.since, sale_return__created_at__lt=period.until))
+
+
+def _sources(start=None, end=None):
+    from pos.sales.models import SaleItem, SaleReturnLine
+
+    return _in_days(SaleItem.objects.filter(sale__status__in=_counted()),
+                    SaleReturnLine.objects.filter(sale_item__sale__status__in=_counted()), start, end)
+
+
+def _rows_in(start, end):
+    rows = SalesRollup.objects.all()
+    if start is not None:
+        rows = rows.filter(day__gte=start)
+    if end is not None:
+        rows = rows.filter(day__lte=end)
+    return rows
+
+
+@transaction.atomic
+def rebuild(start: date | None = None, end: date | None = None) -> int:
+    """Recompute the rollups of the days start..end (both included; None: open) from the lines.
+    Returns the number of rows written."""
+    _rows_in(start, end).delete()
+    lines, returns = _sources(start, end)
+    select, params = expected_select(lines=lines, returns=returns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {select}", params)
+    return _rows_in(start, end).count()
+
+
+def _round(expression, name):
+    return f"ROUND({expression}, {PLACES.get(name, 2)})"
+
+
+def mismatches(limit=20) -> list[str]:
+    """Rollup rows that differ from what the lines give (both ways, to the cent), as messages; [] when
+    they are equal. Compared in the database (EXCEPT), whatever the number of rows."""
+    lines, returns = _sources()
+    select, params = expected_select(lines=lines, returns=returns)
+    want = ", ".join(["e.c0", "e.c1", "e.c2", "e.c3"] + [_round(f"e.c{n}", name) for n, name in
+                                                          enumerate(FIGURES, start=4)])
+    have = ", ".join(KEY + [_round(name, name) for name in FIGURES])
+    expected = f"SELECT {want} FROM ({select}) e"
+    actual = f"SELECT {have} FROM {TABLE}"
+    found = {"want": {}, "have": {}}
+    with connection.cursor() as cursor:
+        for side, first, second, first_params, second_params in (
+                ("want", expected, actual, params, []), ("have", actual, expected, [], params)):
+            cursor.execute(f"SELECT * FROM ({first} EXCEPT {second}) x LIMIT {limit}", first_params + second_params)
+            found[side] = {tuple(str(v) for v in row[:4]): row for row in cursor.fetchall()}
+    return [f"rollups: {DIMS.get(key[2], key[2])} {key[3]} of {key[0]}, cashier {key[1]}: the rollup holds "
+            f"{_figures(found['have'].get(key))} but the lines give {_figures(found['want'].get(key))}"
+            for key in sorted(set(found["want"]) | set(found["have"]))][:limit]
+
+
+def _figures(row):
+    if row is None:
+        return "nothing"
+    return ", ".join(f"{name} {value}" for name, value in zip(FIGURES, row[4:], strict=True) if value) or "zeros"
