@@ -136,3 +136,16 @@ def test_local_versions_are_shared_by_the_processes_of_the_machine(tmp_path):
                     "LocalVersions(sys.argv[1]).bump(['p7'])", str(tmp_path / "versions")], check=True)
     after = store.read(["p7", "p8", "c"])
     assert after[0] == before[0] + 1 and after[1:] == before[1:]
+
+
+def test_product_search_takes_at_most_three_queries(milk, cashier, api, django_assert_max_num_queries):
+    from tests.factories import ProductFactory
+
+    for n in range(30):
+        ProductFactory(name=f"Milk powder {n}", category=milk.category)
+    client = api(cashier)
+    client.get(f"{PRODUCTS}?search=milk")
+    with django_assert_max_num_queries(3):  # the token with its user, the count, the page with categories
+        answer = client.get(f"{PRODUCTS}?search=milk&page_size=20")
+    assert answer.status_code == 200
+    assert answer.json()["count"] == 31 and len(answer.json()["results"]) == 20
