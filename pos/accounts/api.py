@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from pos.accounts import services
 from pos.accounts.models import Role, User
-from pos.core.api import role_permission
+from pos.core.permissions import ActionPermissions
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -59,7 +59,8 @@ class LogoutView(APIView):
 
 
 class RegisterView(APIView):
-    permission_classes = [role_permission()]
+    permission_classes = [ActionPermissions]
+    required_perms = {"post": "accounts.add_user"}
 
     @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
     def post(self, request):

@@ -222,10 +222,11 @@ def resolve_alert(alert, *, user):
 
 
 def alert_recipients():
-    """E-mail addresses of active managers and admins (and superusers) that have one."""
-    from pos.accounts.models import Role, User
+    """E-mail addresses of the active users who look after alerts (inventory.change_stockalert: managers,
+    admins) and have one."""
+    from pos.accounts.models import User
 
-    users = User.objects.filter(Q(role__in=[Role.MANAGER, Role.ADMIN]) | Q(is_superuser=True), is_active=True)
+    users = User.objects.with_perm("inventory.change_stockalert").filter(is_active=True)
     return sorted(set(users.exclude(email="").values_list("email", flat=True)))
 
 

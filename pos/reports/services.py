@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from pos.accounts.models import Role
 from pos.core.errors import ServiceError
 from pos.reports.exports import (
     XLSX_TYPE,
@@ -105,8 +104,10 @@ def write_sales_lines_export(job_id) -> ExportJob:
 # --- Daily summary e-mail ---------------------------------------------------------------------------
 
 def summary_recipients():
-    """Active managers and bookkeepers with an e-mail address."""
-    return list(get_user_model().objects.filter(role__in=[Role.MANAGER, Role.BOOKKEEPER], is_active=True)
+    """Active users who see the reports (reports.view_reports: managers, bookkeepers) with an e-mail address;
+    superusers only when a group gives them the permission too."""
+    return list(get_user_model().objects.with_perm("reports.view_reports", include_superusers=False)
+                .filter(is_active=True)
                 .exclude(email="").order_by("email").values_list("email", flat=True).distinct())
 
 

@@ -13,13 +13,14 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from pos.core.api import idempotency_key, role_permission
+from pos.core.api import idempotency_key
 from pos.core.money import ZERO
+from pos.core.permissions import ActionPermissions, own_rows
 from pos.payments.models import Payment
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services
@@ -228,19 +229,11 @@ class ShiftReportSerializer(serializers.Serializer):
 
 # --- Permissions ---------------------------------------------------------------------------------------
 
-SellOrRead = role_permission("manager", "cashier", read=("bookkeeper",))
-
-
-class CanTakeReturns(permissions.BasePermission):
-    message = "Only a manager may take returns."
-
-    def has_permission(self, request, view):
-        return services.can_take_returns(request.user)
-
-
-def scoped(queryset, user, field="cashier"):
-    """Cashiers see only their own rows."""
-    return queryset.filter(**{field: user}) if getattr(user, "is_cashier", False) else queryset
+# What each operation needs (pos.core.permissions). Without accounts.all_cashiers a user sees and
+# handles only their own sales and shifts: another cashier's is a 404.
+SALE_PERMS = {"read": "sales.view_sale", "create": "sales.add_sale", "cancel": "sales.add_sale",
+              "pay_cash": ("sales.view_sale", "payments.add_payment"), "take_return": "sales.return_sale"}
+SHIFT_PERMS = {"read": "sales.view_shift", "open": "sales.add_shift", "close": "sales.add_shift"}
 
 
 # --- Views ---------------------------------------------------------------------------------------------
@@ -259,7 +252,8 @@ RECEIPT_FORMATS = {
 )
 class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SaleSerializer
-    permission_classes = [SellOrRead]
+    permission_classes = [ActionPermissions]
+    required_perms = SALE_PERMS
     filterset_class = SaleFilter
     search_fields = ["receipt_number", "customer_phone", "customer_name"]
     ordering_fields = ["created_at", "total", "receipt_number"]
@@ -267,12 +261,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         queryset = Sale.objects.select_related("cashier").prefetch_related("items", "payments")
-        return scoped(queryset, self.request.user)
-
-    def get_permissions(self):
-        if self.action == "take_return":
-            return [SellOrRead(), CanTakeReturns()]
-        return super().get_permissions()
+        return own_rows(queryset, self.request.user)
 
     def perform_content_negotiation(self, request, force=False):
         # `?format=` picks the receipt's format, not the API renderer: errors stay JSON.
@@ -313,9 +302,10 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(summary="Cancel an unpaid sale (stock back)", request=SaleCancelSerializer, responses=SaleSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        sale = self.get_object()
         data = SaleCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = services.cancel_sale(self.get_object(), user=request.user, reason=data.validated_data["reason"])
+        sale = services.cancel_sale(sale, user=request.user, reason=data.validated_data["reason"])
         return self.answer(sale)
 
     @extend_schema(summary="Take cash for a sale (change computed)", request=PayCashSerializer,
@@ -325,9 +315,9 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                                                             "another body -> 409.")])
     @action(detail=True, methods=["post"])
     def pay_cash(self, request, pk=None):
+        sale = self.get_object()  # first: another cashier's sale is a 404 whatever the body
         data = PayCashSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = self.get_object()
         pay_cash(sale, amount_tendered=data.validated_data["amount_tendered"], user=request.user,
                  amount=data.validated_data["amount"], idempotency_key=idempotency_key(request))
         return self.answer(sale)
@@ -388,13 +378,14 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 )
 class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ShiftSerializer
-    permission_classes = [SellOrRead]
+    permission_classes = [ActionPermissions]
+    required_perms = SHIFT_PERMS
     filterset_class = ShiftFilter
     ordering_fields = ["opened_at", "closed_at"]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return scoped(Shift.objects.select_related("cashier").prefetch_related("totals"), self.request.user)
+        return own_rows(Shift.objects.select_related("cashier").prefetch_related("totals"), self.request.user)
 
     @extend_schema(summary="Open my shift with the cash float", request=OpenShiftSerializer,
                    responses={201: ShiftSerializer})
@@ -423,9 +414,10 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                    request=CloseShiftSerializer, responses=ShiftReportSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
+        shift = self.get_object()  # first: another cashier's shift is a 404 whatever the body
         data = CloseShiftSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        report = services.close_shift(self.get_object(), values["counted_cash"], request.user,
+        report = services.close_shift(shift, values["counted_cash"], request.user,
                                       counted=values["counted"], note=values["note"])
         return Response(ShiftReportSerializer(report).data)

@@ -18,13 +18,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from pos.catalog.services import lookup_barcode
 from pos.catalog.services import search_products as catalog_search
-from pos.core.api import has_role
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
+from pos.core.permissions import can, discount_is_capped, own_rows
 from pos.payments.models import Payment
 from pos.payments.services import cancel_payment, initiate_payment, verify_payment
 from pos.sales import receipts
@@ -49,7 +51,7 @@ HUNDRED = Decimal(100)
 # --- access -----------------------------------------------------------------------------------------
 
 def can_use_checkout(user):
-    return has_role(user, "cashier", "manager", "admin") or user.has_perm("sales.use_checkout")
+    return can(user, "sales.use_checkout")
 
 
 def page_view(view):
@@ -76,8 +78,9 @@ def api_view(view):
 
 
 def admin_home(request):
-    """`/admin/`: cashiers go straight to the checkout page, everyone else gets the dashboard."""
-    if request.user.is_authenticated and request.user.is_active and getattr(request.user, "is_cashier", False):
+    """`/admin/`: a user whose back office is only the checkout (a cashier) goes straight to it; everyone
+    else gets the dashboard."""
+    if can(request.user, "sales.use_checkout") and not can(request.user, "reports.view_reports"):
         return redirect("checkout:page")
     return admin.site.admin_view(admin.site.index)(request)
 
@@ -233,19 +236,14 @@ def report_json(report):
 
 def _own_sale(request, pk):
     """The sale, if this user may work on it (a cashier: only their own)."""
-    sales = Sale.objects.all()
-    if not has_role(request.user, "manager", "admin"):
-        sales = sales.filter(cashier=request.user)
-    sale = sales.filter(pk=pk).first()
+    sale = own_rows(Sale.objects.all(), request.user).filter(pk=pk).first()
     if sale is None:
         raise ServiceError(f"No sale {pk} at this till.", field="sale", code="not_found")
     return sale
 
 
 def _own_payment(request, pk):
-    payments = Payment.objects.select_related("sale")
-    if not has_role(request.user, "manager", "admin"):
-        payments = payments.filter(sale__cashier=request.user)
+    payments = own_rows(Payment.objects.select_related("sale"), request.user, "sale__cashier")
     payment = payments.filter(pk=pk).first()
     if payment is None:
         raise ServiceError(f"No payment {pk} at this till.", field="payment", code="not_found")
@@ -268,17 +266,17 @@ def search_products(text, limit=SEARCH_LIMIT):
 
 
 SHORTCUTS = [
-    ("Enter", "add the scanned or typed barcode"),
-    ("F2", "search products by name"),
-    ("F3", "edit the quantity of the selected line"),
-    ("↑ ↓", "select a cart line"),
-    ("+ / −", "quantity of the selected line"),
-    ("Del", "remove the selected line"),
-    ("F4", "pay cash"),
-    ("F7", "pay by card"),
-    ("F8", "pay by M-Pesa"),
-    ("F9", "pay by Airtel Money"),
-    ("Esc", "close the dialog"),
+    ("Enter", gettext_lazy("add the scanned or typed barcode")),
+    ("F2", gettext_lazy("search products by name")),
+    ("F3", gettext_lazy("edit the quantity of the selected line")),
+    ("↑ ↓", gettext_lazy("select a cart line")),
+    ("+ / −", gettext_lazy("quantity of the selected line")),
+    ("Del", gettext_lazy("remove the selected line")),
+    ("F4", gettext_lazy("pay cash")),
+    ("F7", gettext_lazy("pay by card")),
+    ("F8", gettext_lazy("pay by M-Pesa")),
+    ("F9", gettext_lazy("pay by Airtel Money")),
+    ("Esc", gettext_lazy("close the dialog")),
 ]
 
 
@@ -288,8 +286,8 @@ def _page_config(request):
         "currency": settings.CURRENCY,
         "storage_key": f"pos-checkout-{user.pk}",
         "shift": shift_json(get_open_shift(user)),
-        "is_cashier": bool(getattr(user, "is_cashier", False)),
-        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if getattr(user, "is_cashier", False) else "100",
+        "is_cashier": discount_is_capped(user),
+        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if discount_is_capped(user) else "100",
         "urls": {
             "scan": reverse("checkout:scan"), "search": reverse("checkout:search"), "price": reverse("checkout:price"),
             "sales": reverse("checkout:sales"), "sale": reverse("checkout:sale", args=[0]),
@@ -303,7 +301,7 @@ def _page_config(request):
 def page(request):
     context = {
         **admin.site.each_context(request),
-        "title": "Checkout",
+        "title": _("Checkout"),
         "config": _page_config(request),
         "shortcuts": SHORTCUTS,
     }
@@ -317,8 +315,8 @@ def scan(request):
     code = (request.GET.get("code") or "").strip()
     scan = lookup_barcode(code)  # a product's barcode, or a scale label (weight or price inside)
     if scan is None:
-        raise ServiceError(f"Unknown barcode {code or '(empty)'}: no product for sale has it.", field="code",
-                           code="unknown_barcode")
+        raise ServiceError(_("Unknown barcode %(code)s: no product for sale has it.") % {"code": code or "(empty)"},
+                           field="code", code="unknown_barcode")
     answer = {"product": product_json(scan.product)}
     if scan.quantity is not None:
         answer["quantity"] = _quantity(scan.quantity)

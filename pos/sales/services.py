@@ -20,6 +20,7 @@ from django.utils import timezone
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
 from pos.core.money import CENT, ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
@@ -217,7 +218,7 @@ def _check_line(n, quantity, discount, product, gross):
 
 def discount_cap_applies(user, authorised_by=None) -> bool:
     """The cashier's discount cap holds unless a manager authorised more (manager PIN at the till)."""
-    return bool(getattr(user, "is_cashier", False)) and not getattr(authorised_by, "is_manager", False)
+    return discount_is_capped(user) and not can(authorised_by, ANY_DISCOUNT)
 
 
 def check_discount_cap(lines, user, authorised_by=None):
@@ -492,7 +493,7 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     if shift.status != ShiftStatus.OPEN:
         raise ServiceError(f"Shift #{shift.pk} is already closed.", field="shift", code="shift_closed")
-    if getattr(user, "is_cashier", False) and shift.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, shift.cashier_id):
         raise ServiceError("A cashier may close only their own shift.", field="shift", code="not_allowed")
     counts = {method: _amount(value, f"counted.{method}") for method, value in (counted or {}).items()}
     counts["cash"] = _amount(counted_cash, "counted_cash")
@@ -634,7 +635,7 @@ def cancel_sale(sale, *, user, reason=""):
     """Cancel an open or unpaid sale: its stock comes back. Refused while a payment on it is completed
     or still in progress (cancel or refund that payment first). A cashier cancels only their own sales."""
     sale = lock_sale(sale)
-    if getattr(user, "is_cashier", False) and sale.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, sale.cashier_id):
         raise ServiceError("A cashier may cancel only their own sales.", field="sale", code="not_allowed")
     if sale.status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()} and cannot be "
@@ -747,7 +748,7 @@ def _return_line(sale_return, item, quantity) -> SaleReturnLine:
 
 
 def can_take_returns(user) -> bool:
-    return bool(user and (getattr(user, "is_manager", False) or user.has_perm("sales.return_sale")))
+    return can(user, "sales.return_sale")
 
 
 @transaction.atomic
@@ -757,7 +758,7 @@ def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -
     (settled by pos.payments); the sale's returned_amount grows and it becomes partially_returned, or
     returned once every unit is back. `shift` is the till paying the refund out (default: the user's open
     shift, else the sale's shift if still open)."""
-    if not can_take_returns(user) and not getattr(authorised_by, "is_manager", False):
+    if not can_take_returns(user) and not can_take_returns(authorised_by):
         raise ServiceError("Only a manager may take returns: ask a manager to type their PIN.", field="sale",
                            code="not_allowed")
     sale = lock_sale(sale)

@@ -92,7 +92,7 @@ def test_search_by_any_word_any_case_at_most_20(till, django_assert_max_num_quer
     ProductFactory.create_batch(25, name="Soda 300ml")
     ProductFactory(name="Sugar 2kg")
     ProductFactory(name="Brown sugar")
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         response = till.get(reverse("checkout:search"), {"q": "soda"})
     assert len(response.json()["results"]) == 20
     names = [r["name"] for r in till.get(reverse("checkout:search"), {"q": "SUGAR"}).json()["results"]]

@@ -25,6 +25,7 @@ from django.utils import timezone
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import can
 from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import record_received_payment
 from pos.sales.models import Sale, SaleStatus
@@ -200,7 +201,7 @@ def match_by_code(sale, code, *, user, rule=MatchRule.CODE):
 
 
 def _require_manager(user):
-    if not (getattr(user, "is_manager", False) or user.has_perm("c2b.match_receivedpayment")):
+    if not can(user, "c2b.match_receivedpayment"):
         raise ServiceError("Only a manager may do this with received M-Pesa money.", field="receipt",
                            code="not_allowed")
 

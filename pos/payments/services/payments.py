@@ -17,6 +17,7 @@ from django.utils import timezone
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint
 from pos.core.money import ZERO, to_money
+from pos.core.permissions import can
 from pos.payments.gateways.base import (
     GatewayError,
     GatewayResult,
@@ -394,7 +395,7 @@ def close_unconfirmed_payment(payment, *, user, note="") -> Payment:
     """A manager closes a payment the provider never answered clearly, after checking the provider's
     portal that no money came in: it becomes failed (the sale can then be paid otherwise or cancelled).
     A success reported later is still recorded and flagged (apply_result)."""
-    if not getattr(user, "is_manager", False):
+    if not can(user, "payments.approve_refund"):
         raise ServiceError("Only a manager or an admin can close an unconfirmed payment.", field="payment",
                            code="not_allowed")
     lock_sale(payment.sale)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint, replay
 from pos.core.money import ZERO, to_money
+from pos.core.permissions import can
 from pos.payments.gateways.base import (
     GatewayError,
     GatewayResult,
@@ -267,7 +268,7 @@ def check_refund(refund, now=None) -> Outcome:
 
 # --- approval ------------------------------------------------------------------------------------
 def _decide(refund, user):
-    if not getattr(user, "is_manager", False):
+    if not can(user, "payments.approve_refund"):
         raise ServiceError("Only a manager or an admin can approve or reject refunds.", field="refund",
                            code="not_allowed")
     sale_id = Refund.objects.values_list("payment__sale_id", flat=True).get(pk=refund.pk)
