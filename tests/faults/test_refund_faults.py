@@ -52,8 +52,11 @@ def test_reversal_queue_timeout_is_not_final_and_the_real_result_follows(sandbox
     assert fresh(refund).status == "processing"  # the queue-timeout notice changed nothing final
     refund = finished(refund)
     assert refund.status == "completed"
-    routes = sorted(PaymentCallback.objects.filter(refund=refund).values_list("route", flat=True))
-    assert routes == ["reversal", "reversal_timeout"]
+    def routes():
+        return sorted(PaymentCallback.objects.filter(refund=refund).values_list("route", flat=True))
+
+    wait_for(lambda: len(routes()) == 2)
+    assert routes() == ["reversal", "reversal_timeout"]
     assert check_books() == []
 
 
