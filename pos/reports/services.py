@@ -1,6 +1,7 @@
 """Report operations: the shift X/Z summary, exports written in the background, the daily e-mail."""
 
 import os
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -146,3 +147,17 @@ def send_daily_summary(day=None) -> int:
     message.attach(f"sales-{day}.xlsx", xlsx_bytes(sales_sheets(report)), XLSX_TYPE)
     message.send()
     return len(recipients)
+
+
+def delete_old_exports(now=None) -> int:
+    """Background exports finished more than EXPORT_KEEP_HOURS ago lose their file (it may hold every sale
+    line of a period); the job row stays, marked expired in its error. Returns how many files went."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.EXPORT_KEEP_HOURS)
+    removed = 0
+    for job in ExportJob.objects.filter(finished_at__lt=cutoff).exclude(file=""):
+        job.file.delete(save=False)
+        job.file = ""
+        job.error = f"The file was deleted after {settings.EXPORT_KEEP_HOURS} hours; start a new export."
+        job.save(update_fields=["file", "error"])
+        removed += 1
+    return removed
