@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from pos.core.errors import ServiceError
+from pos.core.permissions import PERMISSION_BACKEND
 from pos.reports.exports import (
     XLSX_TYPE,
     csv_lines,
@@ -107,7 +108,8 @@ def write_sales_lines_export(job_id) -> ExportJob:
 def summary_recipients():
     """Active users who see the reports (reports.view_reports: managers, bookkeepers) with an e-mail address;
     superusers only when a group gives them the permission too."""
-    return list(get_user_model().objects.with_perm("reports.view_reports", include_superusers=False)
+    return list(get_user_model().objects.with_perm("reports.view_reports", include_superusers=False,
+                                                                 backend=PERMISSION_BACKEND)
                 .filter(is_active=True)
                 .exclude(email="").order_by("email").values_list("email", flat=True).distinct())
 

@@ -13,7 +13,6 @@ from django.views.debug import technical_500_response
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from pos.accounts import services
 from pos.reports.models import ExportJob, ExportStatus
 from tests.conftest import api_client_for
 from tests.factories import UserFactory
