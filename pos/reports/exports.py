@@ -93,12 +93,26 @@ def _sheet_part(sheet):
         writer = xlsx.SheetWriter(len(sheet.columns))
         yield emit(writer.head([c.width for c in sheet.columns]))
         yield emit(writer.row([c.header for c in sheet.columns], bold=True))
+        writers = [xlsx.cell_writer(kind) for kind in kinds]
+        # text through the formula rule, times to the shop's wall clock, numbers and dates as they are
+        fix = [safe_cell if kind not in NUMBER_FORMATS else _plain if kind == "datetime" else None for kind in kinds]
+        summed = [c.key for c in sheet.columns if c.total and c.kind in SUMMED]
+        totals = sheet.summed
         for row in sheet.rows:
-            _add_up(sheet, row)
-            row_kinds = [_kind(c, row) for c in sheet.columns] if auto else kinds
-            values = [_plain(row.get(key)) if kind in NUMBER_FORMATS else safe_cell(_plain(row.get(key)))
-                      for key, kind in zip(keys, row_kinds, strict=True)]
-            yield emit(writer.row(values, row_kinds))
+            if auto:
+                _add_up(sheet, row)
+                row_kinds = [_kind(c, row) for c in sheet.columns]
+                values = [_plain(row.get(key)) if kind in NUMBER_FORMATS else safe_cell(_plain(row.get(key)))
+                          for key, kind in zip(keys, row_kinds, strict=True)]
+                yield emit(writer.row(values, row_kinds))
+                continue
+            sheet.written += 1
+            for key in summed:
+                value = row.get(key)
+                if value is not None and not isinstance(value, str):
+                    totals[key] = totals.get(key, ZERO) + value
+            values = [row.get(key) if f is None else f(row.get(key)) for key, f in zip(keys, fix, strict=True)]
+            yield emit(writer.data_row(values, writers))
         if sheet.with_totals:
             totals = _totals(sheet)
             yield emit(writer.row([totals.get(key) for key in keys], kinds, bold=True))

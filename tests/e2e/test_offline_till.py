@@ -215,6 +215,12 @@ def test_connection_flapping_during_sync_still_gives_exactly_twenty(live_server,
         shift.pk)
     assert refused == ("unsynced_sales: 20 sale(s) made offline are not synced yet: let the till sync before you "
                        "close the shift or log out.")
+    alerts = []
+    page.once("dialog", lambda dialog: (alerts.append(dialog.message), dialog.accept()))
+    page.evaluate("() => document.getElementById('logout-form').requestSubmit()")
+    expect(page.locator("[data-test=till-unsynced]")).to_have_text("20")
+    assert alerts and alerts[0].startswith("20 sale(s) made offline are not synced yet")
+    assert page.url.endswith("/admin/checkout/")
     page.unroute("**/api/sales/sales/")
 
     seen = {"n": 0}

@@ -42,9 +42,10 @@ def test_initialise_keeps_the_key_encrypted_never_shown_and_fetches_code_tables(
     assert Code.objects.get(code_class="04", code="A").name == "A-Exempt"
     assert ItemClass.objects.filter(code=settings.ETIMS_DEFAULT_ITEM_CLASS).exists()
     device.refresh_from_db()
-    assert device.codes_last_req_dt
+    since = device.codes_last_req_dt
+    assert since and Call.objects.filter(path="selectCodeList").first().request == {"lastReqDt": "20000101000000"}
     assert refresh_code_tables(device) == {"codes": 0, "item_classes": 0}  # nothing newer since lastReqDt
-    assert Call.objects.filter(path="selectCodeList").first().request == {"lastReqDt": device.codes_last_req_dt}
+    assert Call.objects.filter(path="selectCodeList").first().request == {"lastReqDt": since}
 
 
 def test_queue_page_shows_failures_with_kras_reason_and_the_manager_resends(device, goods, cashier, manager,

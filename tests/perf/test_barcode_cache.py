@@ -136,3 +136,26 @@ def test_local_versions_are_shared_by_the_processes_of_the_machine(tmp_path):
                     "LocalVersions(sys.argv[1]).bump(['p7'])", str(tmp_path / "versions")], check=True)
     after = store.read(["p7", "p8", "c"])
     assert after[0] == before[0] + 1 and after[1:] == before[1:]
+
+
+def test_product_search_takes_at_most_four_queries(milk, cashier, api, django_assert_max_num_queries):
+    from tests.factories import ProductFactory
+
+    for n in range(30):
+        ProductFactory(name=f"Milk powder {n}", category=milk.category)
+    client = api(cashier)
+    client.get(f"{PRODUCTS}?search=milk")
+    with django_assert_max_num_queries(4):  # the token with its user, their permissions, the count, the page
+        answer = client.get(f"{PRODUCTS}?search=milk&page_size=20")
+    assert answer.status_code == 200
+    assert answer.json()["count"] == 31 and len(answer.json()["results"]) == 20
+
+
+def test_a_withdrawn_permission_stops_the_cached_user_at_once(till, milk, cashier, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Group
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for group in Group.objects.filter(user=cashier):
+            group.permissions.clear()
+        cashier.user_permissions.clear()
+    assert scan(till, milk.barcode).status_code == 403

@@ -242,7 +242,7 @@
     state.till = (await meta.get("till")) || null;
     state.shift = (await meta.get("shift")) || null;
     state.lastSync = (await meta.get("last_sync")) || null;
-    state.catalogueCount = await (await dbPromise).count("products");
+    state.catalogueCount = (await meta.get("catalogue_count")) || 0; // counting 100k rows would slow the start
     await numbersLeft();
     await countOutbox();
     state.ready = true;
@@ -322,6 +322,7 @@
 
   async function pullCatalogue() {
     const db = await dbPromise;
+    let changedRows = 0;
     for (let page = 0; page < 1000; page += 1) {
       const cursor = (await meta.get("catalogue_cursor")) || "";
       const url = `${CONFIG.urls.catalogue}?limit=${CATALOGUE_PAGE}&cursor=${encodeURIComponent(cursor)}`;
@@ -334,9 +335,13 @@
       }
       tx.objectStore("meta").put(data.cursor, "catalogue_cursor");
       await tx.done;
+      changedRows += data.results.length;
       if (data.done) break;
     }
-    state.catalogueCount = await db.count("products");
+    if (changedRows || !(await meta.get("catalogue_count"))) {
+      state.catalogueCount = await db.count("products");
+      await meta.set("catalogue_count", state.catalogueCount);
+    }
     state.catalogueDone = true;
     changed();
   }
