@@ -15,7 +15,8 @@ CATALOGUE_PATHS = {
 
 
 @pytest.fixture
-def schema(db, client):
+def schema(db, client, manager):
+    client.force_login(manager)  # the schema needs a login when DEBUG is off
     answer = client.get("/api/schema/", {"format": "json"})
     assert answer.status_code == 200
     return answer.json()
