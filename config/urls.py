@@ -8,10 +8,12 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
+from pos.core.i18n import switch_language
 from pos.sales.checkout import admin_home
 from pos.tills import views as till_views
 
@@ -38,6 +40,8 @@ def media(request, path):
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("favicon.ico", favicon),
+    path("i18n/language/", switch_language, name="switch-language"),
+    path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/checkout/sw.js", till_views.service_worker, name="till-sw"),
     path("admin/checkout/manifest.webmanifest", till_views.manifest, name="till-manifest"),
     path("admin/checkout/", include("pos.sales.checkout_urls")),

@@ -2,53 +2,54 @@
 asked with has_perm: pos.core.permissions); a group without a visible item is left out."""
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from pos.core.permissions import can_any
 
 GROUPS = [
-    ("Till", [
-        ("Checkout", "point_of_sale", "checkout:page", ("sales.use_checkout",)),
-        ("Sales", "receipt_long", "admin:sales_sale_changelist", ("sales.view_sale",)),
-        ("Shifts", "schedule", "admin:sales_shift_changelist", ("sales.view_shift",)),
-        ("Returns", "assignment_return", "admin:sales_salereturn_changelist", ("sales.view_salereturn",)),
+    (_("Till"), [
+        (_("Checkout"), "point_of_sale", "checkout:page", ("sales.use_checkout",)),
+        (_("Sales"), "receipt_long", "admin:sales_sale_changelist", ("sales.view_sale",)),
+        (_("Shifts"), "schedule", "admin:sales_shift_changelist", ("sales.view_shift",)),
+        (_("Returns"), "assignment_return", "admin:sales_salereturn_changelist", ("sales.view_salereturn",)),
     ]),
-    ("Payments", [
-        ("Payments", "payments", "admin:payments_payment_changelist", ("payments.view_payment",)),
-        ("Refunds", "currency_exchange", "admin:payments_refund_changelist", ("payments.view_refund",)),
-        ("Callback log", "webhook", "admin:payments_paymentcallback_changelist", ("payments.view_paymentcallback",)),
-        ("M-Pesa received (C2B)", "phone_android", "admin:c2b_receivedpayment_changelist",
+    (_("Payments"), [
+        (_("Payments"), "payments", "admin:payments_payment_changelist", ("payments.view_payment",)),
+        (_("Refunds"), "currency_exchange", "admin:payments_refund_changelist", ("payments.view_refund",)),
+        (_("Callback log"), "webhook", "admin:payments_paymentcallback_changelist", ("payments.view_paymentcallback",)),
+        (_("M-Pesa received (C2B)"), "phone_android", "admin:c2b_receivedpayment_changelist",
          ("c2b.view_receivedpayment",)),
-        ("C2B notices", "sms", "admin:c2b_c2bnotification_changelist", ("c2b.view_c2bnotification",)),
-        ("M-Pesa reconciliation", "rule", "admin:c2b_reconciliationrun_changelist", ("c2b.view_reconciliationrun",)),
+        (_("C2B notices"), "sms", "admin:c2b_c2bnotification_changelist", ("c2b.view_c2bnotification",)),
+        (_("M-Pesa reconciliation"), "rule", "admin:c2b_reconciliationrun_changelist", ("c2b.view_reconciliationrun",)),
     ]),
-    ("Catalogue", [
-        ("Products", "inventory_2", "admin:catalog_product_changelist", ("catalog.view_product",)),
-        ("Categories", "category", "admin:catalog_category_changelist", ("catalog.view_category",)),
+    (_("Catalogue"), [
+        (_("Products"), "inventory_2", "admin:catalog_product_changelist", ("catalog.view_product",)),
+        (_("Categories"), "category", "admin:catalog_category_changelist", ("catalog.view_category",)),
     ]),
-    ("Till setup", [
-        ("Quick keys", "apps", "admin:catalog_quickkey_changelist", ("catalog.view_quickkey",)),
-        ("Scale labels", "scale", "admin:catalog_scalebarcoderule_changelist", ("catalog.view_scalebarcoderule",)),
+    (_("Till setup"), [
+        (_("Quick keys"), "apps", "admin:catalog_quickkey_changelist", ("catalog.view_quickkey",)),
+        (_("Scale labels"), "scale", "admin:catalog_scalebarcoderule_changelist", ("catalog.view_scalebarcoderule",)),
     ]),
-    ("Stock", [
-        ("Movements", "swap_vert", "admin:inventory_stockmovement_changelist", ("inventory.view_stockmovement",)),
-        ("Low-stock alerts", "warning", "admin:inventory_stockalert_changelist", ("inventory.view_stockalert",)),
-        ("Stock counts", "fact_check", "admin:inventory_stockcount_changelist", ("inventory.view_stockcount",)),
-        ("Goods received", "local_shipping", "admin:inventory_goodsreceipt_changelist",
+    (_("Stock"), [
+        (_("Movements"), "swap_vert", "admin:inventory_stockmovement_changelist", ("inventory.view_stockmovement",)),
+        (_("Low-stock alerts"), "warning", "admin:inventory_stockalert_changelist", ("inventory.view_stockalert",)),
+        (_("Stock counts"), "fact_check", "admin:inventory_stockcount_changelist", ("inventory.view_stockcount",)),
+        (_("Goods received"), "local_shipping", "admin:inventory_goodsreceipt_changelist",
          ("inventory.view_goodsreceipt",)),
-        ("Suppliers", "store", "admin:inventory_supplier_changelist", ("inventory.view_supplier",)),
+        (_("Suppliers"), "store", "admin:inventory_supplier_changelist", ("inventory.view_supplier",)),
     ]),
-    ("Reports", [
-        ("Dashboard", "dashboard", "admin:index", ("reports.view_reports",)),
-        ("Sales report", "bar_chart", "reports:sales", ("reports.view_reports",)),
-        ("Inventory report", "warehouse", "reports:inventory", ("reports.view_reports",)),
-        ("Profit and loss", "trending_up", "reports:profit", ("reports.view_profit",)),
-        ("Sales lines export (this month, Excel)", "table_view", "reports-api:sales-lines-export",
+    (_("Reports"), [
+        (_("Dashboard"), "dashboard", "admin:index", ("reports.view_reports",)),
+        (_("Sales report"), "bar_chart", "reports:sales", ("reports.view_reports",)),
+        (_("Inventory report"), "warehouse", "reports:inventory", ("reports.view_reports",)),
+        (_("Profit and loss"), "trending_up", "reports:profit", ("reports.view_profit",)),
+        (_("Sales lines export (this month, Excel)"), "table_view", "reports-api:sales-lines-export",
          ("reports.view_reports", "reports.view_profit")),
     ]),
-    ("Administration", [
-        ("Users", "people", "admin:accounts_user_changelist", ("accounts.view_user",)),
-        ("Groups", "group", "admin:auth_group_changelist", ("auth.view_group",)),
-        ("Scheduled tasks", "event_repeat", "admin:django_q_schedule_changelist", ("django_q.view_schedule",)),
+    (_("Administration"), [
+        (_("Users"), "people", "admin:accounts_user_changelist", ("accounts.view_user",)),
+        (_("Groups"), "group", "admin:auth_group_changelist", ("auth.view_group",)),
+        (_("Scheduled tasks"), "event_repeat", "admin:django_q_schedule_changelist", ("django_q.view_schedule",)),
     ]),
 ]
 

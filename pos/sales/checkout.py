@@ -18,6 +18,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from pos.catalog.services import lookup_barcode
@@ -263,17 +265,17 @@ def search_products(text, limit=SEARCH_LIMIT):
 
 
 SHORTCUTS = [
-    ("Enter", "add the scanned or typed barcode"),
-    ("F2", "search products by name"),
-    ("F3", "edit the quantity of the selected line"),
-    ("↑ ↓", "select a cart line"),
-    ("+ / −", "quantity of the selected line"),
-    ("Del", "remove the selected line"),
-    ("F4", "pay cash"),
-    ("F7", "pay by card"),
-    ("F8", "pay by M-Pesa"),
-    ("F9", "pay by Airtel Money"),
-    ("Esc", "close the dialog"),
+    ("Enter", gettext_lazy("add the scanned or typed barcode")),
+    ("F2", gettext_lazy("search products by name")),
+    ("F3", gettext_lazy("edit the quantity of the selected line")),
+    ("↑ ↓", gettext_lazy("select a cart line")),
+    ("+ / −", gettext_lazy("quantity of the selected line")),
+    ("Del", gettext_lazy("remove the selected line")),
+    ("F4", gettext_lazy("pay cash")),
+    ("F7", gettext_lazy("pay by card")),
+    ("F8", gettext_lazy("pay by M-Pesa")),
+    ("F9", gettext_lazy("pay by Airtel Money")),
+    ("Esc", gettext_lazy("close the dialog")),
 ]
 
 
@@ -298,7 +300,7 @@ def _page_config(request):
 def page(request):
     context = {
         **admin.site.each_context(request),
-        "title": "Checkout",
+        "title": _("Checkout"),
         "config": _page_config(request),
         "shortcuts": SHORTCUTS,
     }
@@ -312,8 +314,8 @@ def scan(request):
     code = (request.GET.get("code") or "").strip()
     scan = lookup_barcode(code)  # a product's barcode, or a scale label (weight or price inside)
     if scan is None:
-        raise ServiceError(f"Unknown barcode {code or '(empty)'}: no product for sale has it.", field="code",
-                           code="unknown_barcode")
+        raise ServiceError(_("Unknown barcode %(code)s: no product for sale has it.") % {"code": code or "(empty)"},
+                           field="code", code="unknown_barcode")
     answer = {"product": product_json(scan.product)}
     if scan.quantity is not None:
         answer["quantity"] = _quantity(scan.quantity)

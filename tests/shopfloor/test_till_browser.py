@@ -139,3 +139,30 @@ def test_a_quick_key_adds_produce_by_touch_and_by_keyboard(till_page, shelf, scr
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=change-due]")).to_have_text("KES 270.00")
     assert Sale.objects.get().status == "paid"
+
+
+def test_the_swahili_till_completes_a_sale(till_page, shelf, screen, artifacts_dir):
+    page = till_page
+    page.select_option("[data-test=language]", "sw")  # the cashier's own language, kept in their session
+    expect(page.locator("[data-test=shift-info]")).to_contain_text("Zamu")
+    expect(page.locator("label[for=co-scan]")).to_contain_text("Changanua au andika msimbo")
+    expect(page.locator("[data-test=totals]")).to_contain_text("Jumla")
+    expect(page.locator("#co-scan")).to_be_focused()
+    page.keyboard.type("zzzz")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=message]")).to_contain_text('Hakuna bidhaa inayolingana na "zzzz"')
+    page.keyboard.type(shelf["Mumias Sugar 1kg"].barcode)
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=total]")).to_have_text("KES 180.00")
+    page.keyboard.press("F4")
+    expect(page.locator("[data-test=cash-dialog]")).to_contain_text("Pesa alizotoa mteja")
+    expect(page.locator("#co-cash-given")).to_be_focused()
+    page.keyboard.type("200")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=done]")).to_contain_text("Imelipwa")
+    expect(page.locator("[data-test=change-due]")).to_have_text("KES 20.00")
+    page.screenshot(path=f"{artifacts_dir}/shopfloor-swahili-paid-{screen}.png")
+    sale = Sale.objects.get()
+    assert sale.status == "paid" and sale.total == Decimal("180.00")
+    page.reload()  # the choice stays for this user's session
+    expect(page.locator("label[for=co-scan]")).to_contain_text("Changanua")

@@ -11,7 +11,11 @@
   const EMPTY_CART = { lines: [], subtotal: "0.00", discount: "0.00", tax: "0.00", total: "0.00" };
   const POLL_MS = 2000;
   const PROVIDER_WAIT_MS = 120000; // M-Pesa refuses a new push to the same phone for about 2 minutes
-  const METHOD_NAMES = { cash: "Cash", mpesa: "M-Pesa", airtel: "Airtel Money", card: "Card" };
+  // Django's JavaScript catalog (/i18n/catalog.js) translates the cashier's messages (English, Kiswahili);
+  // without it (an offline first load) the page speaks English.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const METHOD_NAMES = { cash: gettext("Cash"), mpesa: "M-Pesa", airtel: "Airtel Money", card: gettext("Card") };
   // Scans are looked up in parallel but applied in the order they were scanned, so a fast scanner's
   // lines appear in scan order. Kept outside Alpine's reactive data: its proxy breaks Promise methods.
   let scans = Promise.resolve();
@@ -221,7 +225,7 @@
         if (this.stage === "done") this.newSale();
         if (!text) return;
         if (!this.editable) {
-          this.fail("This sale is waiting for payment: take the payment or void the sale before adding items.");
+          this.fail(gettext("This sale is waiting for payment: take the payment or void the sale before adding items."));
           return;
         }
         if (/\s/.test(text)) {
@@ -321,7 +325,7 @@
           this.lastGood = this.snapshot();
         } catch (err) {
           if (seq !== this.priceSeq) return;
-          this.fail(`${err.message} The cart is back as it was before this change.`);
+          this.fail(`${err.message} ${gettext("The cart is back as it was before this change.")}`);
           this.lines = JSON.parse(JSON.stringify(this.lastGood.lines));
           this.orderPercent = this.lastGood.orderPercent;
           this.selected = Math.min(this.selected, this.lines.length - 1);
@@ -360,7 +364,7 @@
       noMatch(text) {
         // nothing found for what came from the scanner: back to the scanner, so the next scan is not lost
         this.closeDialog();
-        this.fail(`No product matches "${text}".`);
+        this.fail(interpolate(gettext('No product matches "%(text)s".'), { text }, true));
       },
       pickResult(product = this.search.results[this.search.active]) {
         if (!product) {
@@ -394,7 +398,7 @@
       canTender() {
         if (this.stage === "tender") return true;
         if (this.stage !== "cart" || !this.lines.length) {
-          this.fail("Scan a product first.");
+          this.fail(gettext("Scan a product first."));
           return false;
         }
         return true;
@@ -406,7 +410,7 @@
           const data = await call(this.config.urls.sales, { method: "POST", key: this.cartKey, body: this.cartBody() });
           this.setSale(data.sale);
         }
-        if (!this.sale) throw new Error("The sale could not be confirmed: try again.");
+        if (!this.sale) throw new Error(gettext("The sale could not be confirmed: try again."));
         return this.sale;
       },
       saleUrl(id, action = "") {
@@ -421,7 +425,8 @@
           this.sale = null;
           this.saleId = null;
           this.cartKey = newKey();
-          this.info(`Sale ${sale.receipt_number} was cancelled; its stock is back. The cart can be changed and charged again.`);
+          this.info(interpolate(gettext("Sale %(receipt)s was cancelled; its stock is back. The cart can be changed and charged again."),
+                               { receipt: sale.receipt_number }, true));
           return;
         }
         const wasPaid = this.sale && this.sale.id === sale.id && this.sale.status === "paid";
@@ -499,8 +504,9 @@
           this.setSale(data.sale);
           this.closeDialog();
           if (data.sale.status !== "paid") {
-            this.info(`Cash ${this.money(data.payment.amount)} taken, change ${this.money(data.payment.change_given)}. `
-              + `Still due: ${this.money(data.sale.balance_due)}.`);
+            this.info(interpolate(gettext("Cash %(amount)s taken, change %(change)s. Still due: %(due)s."), {
+              amount: this.money(data.payment.amount), change: this.money(data.payment.change_given),
+              due: this.money(data.sale.balance_due) }, true));
           }
         } catch (err) {
           if (!err.network) this.cash.key = newKey();
@@ -548,7 +554,7 @@
         this.busy = true;
         try {
           this.setSale((await call(this.paymentUrl(this.payment.id, "cancel/"), { method: "POST", body: {} })).sale);
-          this.info("Payment request cancelled. If the customer pays anyway, the money is recorded, never lost.");
+          this.info(gettext("Payment request cancelled. If the customer pays anyway, the money is recorded, never lost."));
         } catch (err) {
           this.fail(err.message);
         } finally {

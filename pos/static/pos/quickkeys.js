@@ -2,6 +2,7 @@
  * managers choose and order in the admin (Till setup > Quick keys). Read once from the REST API
  * (GET /api/products/quick-keys/ through posApi); a touch or a click adds the product, and so do
  * Alt+1 ... Alt+9 for the first nine tiles. The checkout page adds it to the cart on "pos:add-product".
+ * Also: the language switch of the till's header.
  */
 (function () {
   "use strict";
@@ -35,4 +36,9 @@
   }
 
   document.addEventListener("alpine:init", () => window.Alpine.data("quickKeys", quickKeys));
+
+  // the till's language switch (English / Kiswahili): choosing posts its form (no inline handlers: CSP)
+  document.addEventListener("change", (event) => {
+    if (event.target && event.target.id === "co-language") event.target.form.submit();
+  });
 })();
