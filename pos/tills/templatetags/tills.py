@@ -23,7 +23,7 @@ def till_config(context):
             "blocks": "/api/tills/{device}/blocks/", "status": "/api/tills/{device}/status/",
             "refused": "/api/tills/{device}/refused/",
             "sales": "/api/sales/sales/", "shift_current": "/api/sales/shifts/current/",
-            "sw": reverse("till-sw"), "page": reverse("checkout:page"),
+            "quick_keys": "/api/products/quick-keys/", "sw": reverse("till-sw"), "page": reverse("checkout:page"),
         },
     }
     return json_script(config, "till-config")
