@@ -272,6 +272,7 @@ SHORTCUTS = [
     ("+ / −", gettext_lazy("quantity of the selected line")),
     ("Del", gettext_lazy("remove the selected line")),
     ("F4", gettext_lazy("pay cash")),
+    ("F6", gettext_lazy("order discount")),
     ("F7", gettext_lazy("pay by card")),
     ("F8", gettext_lazy("pay by M-Pesa")),
     ("F9", gettext_lazy("pay by Airtel Money")),
