@@ -150,7 +150,7 @@ def match_receipt(receipt, sale, *, user, rule=MatchRule.PICKED):
     if rule == MatchRule.MANAGER:
         _require_manager(user)
     if rule == MatchRule.PICKED and not _unmatched_in_window().filter(pk=receipt.pk).exists() \
-            and not getattr(user, "is_manager", False):
+            and not can(user, "c2b.match_receivedpayment"):
         raise ServiceError("Pick a payment from the list of the last minutes, or type the code from the customer's "
                            "SMS; older money is matched by a manager.", field="receipt", code="not_in_window")
     with transaction.atomic():
