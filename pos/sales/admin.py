@@ -226,14 +226,14 @@ class SaleAdmin(MoneyHistoryAdmin):
             permissions=["view"])
     def receipt_pdf(self, request, object_id):
         sale = self._sale(request, object_id)
-        response = HttpResponse(receipts.receipt_pdf(sale), content_type="application/pdf")
+        response = HttpResponse(receipts.receipt_pdf(sale, copy=True), content_type="application/pdf")  # a reprint
         response["Content-Disposition"] = f'inline; filename="{sale.receipt_number}.pdf"'
         return response
 
     @action(description="Print 80 mm", url_path="receipt-80mm", icon="print", attrs={"target": "_blank"},
             permissions=["view"])
     def receipt_80mm(self, request, object_id):
-        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True))
+        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True, copy=True))
 
 
 def _posted_quantity(data, item):

@@ -354,7 +354,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         summary="Receipt: PDF, 80 mm text, ESC/POS bytes or printable HTML",
-        parameters=[OpenApiParameter("format", str, enum=list(RECEIPT_FORMATS), default="pdf")],
+        parameters=[OpenApiParameter("format", str, enum=list(RECEIPT_FORMATS), default="pdf"),
+                    OpenApiParameter("copy", str, enum=["0", "1"], default="0", description="1: a reprint (COPY)")],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY, (200, "text/plain"): OpenApiTypes.STR,
                    (200, "application/octet-stream"): OpenApiTypes.BINARY, (200, "text/html"): OpenApiTypes.STR},
     )
@@ -365,7 +366,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise serializers.ValidationError({"format": [f"Choose one of: {', '.join(RECEIPT_FORMATS)}."]})
         content_type, disposition, ext, render = RECEIPT_FORMATS[fmt]
         sale = self.get_object()
-        response = HttpResponse(render(sale), content_type=content_type)
+        response = HttpResponse(render(sale, copy=request.query_params.get("copy") == "1"), content_type=content_type)
         response["Content-Disposition"] = f'{disposition}; filename="{sale.receipt_number}.{ext}"'
         return response
 

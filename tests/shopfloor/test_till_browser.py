@@ -212,3 +212,18 @@ def test_discount_shortcut_quick_cash_stock_warning_and_units(till_page, shelf, 
     expect(page.locator("#co-cash-given")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=change-due]")).to_have_text("KES 239.00")
+
+
+def test_the_login_page_focuses_the_username(live_server):
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 600})
+        page.goto(f"{live_server.url}/admin/login/")
+        expect(page.locator("#id_username")).to_be_focused()
+        page.keyboard.type("cashier")  # typing goes straight into it
+        expect(page.locator("#id_username")).to_have_value("cashier")
+        browser.close()
