@@ -82,3 +82,6 @@ def requires(*perms):
     """A DRF permission class needing every one of `perms` (for function views: `@permission_classes`)."""
     return type("Requires_" + "_".join(p.replace(".", "_") for p in perms), (permissions.BasePermission,),
                 {"has_permission": lambda self, request, view: can(request.user, *perms)})
+
+# The backend that answers has_perm (after django-axes' lockout backend): for `User.objects.with_perm`.
+PERMISSION_BACKEND = "pos.accounts.backends.PermissionBackend"
