@@ -80,14 +80,14 @@ def over_refunded_returns():
     """Returns whose live refunds exceed what they owe: [(return, refunded)]."""
     rows = (SaleReturn.objects.select_related("sale").annotate(refunded=live_refund_sum(sale_return=OuterRef("pk")))
             .order_by("pk"))
-    return [(r, to_money(r.refunded)) for r in rows if r.refunded > r.amount]
+    return [(r, to_money(r.refunded)) for r in rows if to_money(r.refunded) > r.amount]
 
 
 def over_refunded_payments():
     """Payments whose live refunds exceed what they brought in: [(payment, refunded)]."""
     rows = Payment.objects.select_related("sale").annotate(refunded=live_refund_sum(payment=OuterRef("pk")))
     return [(p, to_money(p.refunded)) for p in rows.filter(refunded__gt=0)
-            if p.refunded > (p.amount_received if p.amount_received is not None else p.amount)]
+            if to_money(p.refunded) > (p.amount_received if p.amount_received is not None else p.amount)]
 
 
 # --- request -----------------------------------------------------------------------------------------
