@@ -128,7 +128,9 @@ class SaleAdmin(MoneyHistoryAdmin):
 
     def get_actions_detail(self, request, object_id):
         """Offer cancel only on an unpaid sale and a return only on a paid one."""
-        status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
+        status = None
+        if str(object_id).isdigit():  # /admin/sales/sale/abc/change/ is "no such sale", not a 500
+            status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
         hidden = set()
         if status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
             hidden.add("sales_sale_cancel_sale")

@@ -78,7 +78,8 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class LineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(required=False, min_value=1, help_text="Product id (or give `barcode`).")
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                       help_text="Product id (or give `barcode`).")
     barcode = serializers.CharField(required=False, max_length=64)
     quantity = serializers.DecimalField(**QUANTITY)
     discount = money_field(required=False, default=ZERO, help_text="Discount on this line (money).")

@@ -90,7 +90,7 @@ def admin_home(request):
 def _body(request):
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ServiceError("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ServiceError("The request body must be a JSON object.")
