@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from pos.core.api import idempotency_key
 from pos.core.permissions import ActionPermissions, own_rows
+from pos.core.serializers import money_field
 from pos.payments import services
 from pos.payments.filters import PaymentFilter, RefundFilter
 from pos.payments.models import Method, Payment, Refund
@@ -36,9 +37,9 @@ class PaymentSerializer(serializers.ModelSerializer):
 class InitiateSerializer(serializers.Serializer):
     sale = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Sale id.")
     method = serializers.ChoiceField(choices=Method.choices)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    amount = money_field(min_value=0)
     phone_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    amount_tendered = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
+    amount_tendered = money_field(min_value=0, required=False,
                                                allow_null=True, default=None,
                                                help_text="Cash: what the customer hands over (default: amount).")
 
@@ -62,7 +63,7 @@ class RefundSerializer(serializers.ModelSerializer):
 
 class RefundRequestSerializer(serializers.Serializer):
     payment = serializers.PrimaryKeyRelatedField(queryset=Payment.objects.all())
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    amount = money_field(min_value=0)
     reason = serializers.CharField(max_length=200)
     sale_return = serializers.PrimaryKeyRelatedField(queryset=SaleReturn.objects.all(), required=False,
                                                      allow_null=True, default=None)
