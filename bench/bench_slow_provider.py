@@ -160,7 +160,11 @@ def main():
     finally:
         for proc in (worker, provider):
             os.killpg(proc.pid, 15)
-            proc.wait(timeout=20)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a worker still inside a 14 s provider call
+                os.killpg(proc.pid, 9)
+                proc.wait(timeout=10)
     rows = [{"run": "baseline (idle provider)", **baseline},
             {"run": f"{arrived} callbacks, query {args.slow:.0f} s", **loaded}]
     table("Checkout over HTTP (create sale + pay cash), ms", rows, ["run", "n", "median_ms", "p95_ms", "max_ms"])
