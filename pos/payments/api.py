@@ -20,13 +20,17 @@ IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, 
 
 class PaymentSerializer(serializers.ModelSerializer):
     sale_receipt = serializers.CharField(source="sale.receipt_number", read_only=True)
+    till_message = serializers.CharField(read_only=True, help_text="What the cashier is told about this state "
+                                                                  "(e.g. waiting for M-Pesa to confirm).")
+    in_flight = serializers.BooleanField(source="is_in_flight", read_only=True,
+                                         help_text="Pending, processing or unconfirmed: may still bring money in.")
 
     class Meta:
         model = Payment
         fields = ["id", "sale", "sale_receipt", "method", "amount", "currency", "status", "phone_number",
                   "provider_reference", "receipt", "result_code", "result_message", "amount_tendered",
                   "change_given", "amount_received", "redirect_url", "attention", "attention_note",
-                  "verify_attempts", "created_at", "completed_at"]
+                  "verify_attempts", "created_at", "completed_at", "till_message", "in_flight"]
         read_only_fields = fields
 
 
@@ -51,7 +55,8 @@ class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "payment", "sale", "method", "sale_return", "amount", "reason", "status",
-                  "provider_reference", "result_code", "result_message", "requested_by", "approved_by",
+                  "provider_reference", "provider_amount", "attention", "attention_note", "result_code",
+                  "result_message", "requested_by", "approved_by",
                   "rejected_by", "decided_at", "created_at", "completed_at"]
         read_only_fields = fields
 

@@ -303,14 +303,17 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self.answer(sale)
 
     @extend_schema(summary="Take cash for a sale (change computed)", request=PayCashSerializer,
-                   responses=SaleSerializer)
+                   responses=SaleSerializer,
+                   parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                                description="A retry with the same key takes the cash once; "
+                                                            "another body -> 409.")])
     @action(detail=True, methods=["post"])
     def pay_cash(self, request, pk=None):
         sale = self.get_object()  # first: another cashier's sale is a 404 whatever the body
         data = PayCashSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pay_cash(sale, amount_tendered=data.validated_data["amount_tendered"], user=request.user,
-                 amount=data.validated_data["amount"])
+                 amount=data.validated_data["amount"], idempotency_key=idempotency_key(request))
         return self.answer(sale)
 
     @extend_schema(summary="Return goods of a paid sale (managers)", request=ReturnInputSerializer,
