@@ -136,3 +136,9 @@ def test_the_schema_documents_the_search(cashier, api):
     operation = schema["paths"]["/api/products/"]["get"]
     search = next(p for p in operation["parameters"] if p["name"] == "search")
     assert "part of a word" in search["description"]
+
+
+@pytest.mark.django_db
+def test_control_characters_are_no_server_error(shelf, cashier, api):
+    answer = api(cashier).get(PRODUCTS, {"search": "mil\x00k"})
+    assert answer.status_code == 200 and answer.json()["count"] == 9
