@@ -175,16 +175,14 @@ def default_path():
 
 
 def versions():
-    """The version store of the configured mode."""
-    if mode() == "redis":
-        key = ("redis",)
-        if key not in _stores:
-            _stores[key] = SharedCacheVersions()
-        return _stores[key]
-    path = getattr(settings, "CATALOG_CACHE_PATH", "") or default_path()
-    if path not in _stores:
-        _stores[path] = LocalVersions(path)
-    return _stores[path]
+    """The version store of the configured mode (one per mode, path and database: found by a dict
+    lookup, no file system call on the hot path)."""
+    current = mode()
+    key = (current, getattr(settings, "CATALOG_CACHE_PATH", ""), connection.settings_dict["NAME"])
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = SharedCacheVersions() if current == "redis" else LocalVersions(key[1] or default_path())
+    return store
 
 
 # --- Writers: bump versions when the change commits ---------------------------------------------------

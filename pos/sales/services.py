@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
-from pos.core.money import CENT, ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.money import CENT, ZERO, allocate, check_fits, tax_included, to_money, to_quantity
 from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
+from pos.payments.models import LIVE_STATUSES as PAYMENT_LIVE_STATUSES
 from pos.reports import rollups
 from pos.sales.models import (
     Authorisation,
@@ -39,8 +40,9 @@ from pos.sales.models import (
     ShiftTotal,
 )
 
-# Payments still able to bring money in: a sale holding one is neither cancelled nor expired.
-LIVE_PAYMENT_STATUSES = ("completed", "processing")
+# Payments completed or still able to bring money in (pending, processing, unconfirmed: the one
+# definition is pos.payments.models.IN_FLIGHT_STATUSES): a sale holding one is neither cancelled nor expired.
+LIVE_PAYMENT_STATUSES = PAYMENT_LIVE_STATUSES
 RETURNABLE = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED)
 
 TRANSITIONS = {
@@ -260,6 +262,9 @@ def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, o
     price_lines(lines, order_discount)
     check_discount_cap(lines, user, authorised_by)
     lines_total = sum((line.total for line in lines), ZERO)
+    for line in lines:  # a price x quantity too big for the money columns is a 400, never a 500
+        check_fits(line.gross, "items", what=f"line amount of {line.product.name}")
+    check_fits(sum((line.gross for line in lines), ZERO), "items", what="sale total")
     return PricedCart(lines=lines, order_discount=order_discount, rounding=round_cash(lines_total) - lines_total)
 
 

@@ -90,7 +90,7 @@ def _unmatched_in_window(now=None):
     start = window_start(now)
     return ReceivedPayment.objects.filter(
         Q(trans_time__gte=start) | Q(trans_time__isnull=True), state=ReceiptState.UNMATCHED, received_at__gte=start,
-    ).exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id"))))
+    ).exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id")).exclude(receipt="")))
 
 
 def provable_sale(receipt, sales=None):
