@@ -46,6 +46,7 @@ def timed(client, url, bodies):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--explain", action="store_true", help="print the last poll's queries and times")
     args = parser.parse_args()
     create_database()
     setup_django()
@@ -81,6 +82,8 @@ def main():
                                                for i, sale in enumerate(sales)])
             assert all(sale.payments.filter(status="completed").exists() for sale in sales[:5])
             waiting = create_sale(cashier=cashier, shift=shift, items=[LineRequest(Decimal(1), product=product.pk)])[0]
+            with connection.cursor() as cursor:  # planner statistics, as autovacuum keeps them in a live shop
+                cursor.execute("ANALYZE payments_payment, c2b_receivedpayment, sales_sale")
             services.till_view(waiting)
             polls = 20
             with CaptureQueriesContext(connection) as queries:
@@ -89,6 +92,12 @@ def main():
                     view = services.till_view(waiting)
                 poll = (time.perf_counter() - started) / polls
             listed = len(view["incoming"])
+            if "--explain" in sys.argv:
+                for q in queries.captured_queries[-5:]:
+                    print(q["time"], q["sql"][:200])
+                from pos.c2b.services.matching import _unmatched_in_window
+
+                print(_unmatched_in_window().order_by("-received_at", "-pk")[:20].explain(analyze=True))
             raise Rollback
     except Rollback:
         pass

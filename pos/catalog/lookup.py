@@ -56,8 +56,10 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+
+from pos.accounts.auth import ExpiringTokenAuthentication, token_expires_at
 
 log = logging.getLogger(__name__)
 
@@ -173,16 +175,14 @@ def default_path():
 
 
 def versions():
-    """The version store of the configured mode."""
-    if mode() == "redis":
-        key = ("redis",)
-        if key not in _stores:
-            _stores[key] = SharedCacheVersions()
-        return _stores[key]
-    path = getattr(settings, "CATALOG_CACHE_PATH", "") or default_path()
-    if path not in _stores:
-        _stores[path] = LocalVersions(path)
-    return _stores[path]
+    """The version store of the configured mode (one per mode, path and database: found by a dict
+    lookup, no file system call on the hot path)."""
+    current = mode()
+    key = (current, getattr(settings, "CATALOG_CACHE_PATH", ""), connection.settings_dict["NAME"])
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = SharedCacheVersions() if current == "redis" else LocalVersions(key[1] or default_path())
+    return store
 
 
 # --- Writers: bump versions when the change commits ---------------------------------------------------
@@ -295,17 +295,18 @@ def clear_local():
 
 # --- API tokens ------------------------------------------------------------------------------------
 
-class CachedTokenAuthentication(TokenAuthentication):
+class CachedTokenAuthentication(ExpiringTokenAuthentication):
     """`Authorization: Token <key>` with the token's user kept in memory while the user and their tokens
-    are unchanged (see the module's docstring). Without the cache: DRF's TokenAuthentication."""
+    are unchanged (see the module's docstring) and the token has not reached its end (API_TOKEN_TTL_HOURS).
+    Without the cache: pos.accounts.auth.ExpiringTokenAuthentication."""
 
     def authenticate_credentials(self, key):
         if not enabled():
             return super().authenticate_credentials(key)
         store = versions()
         entry = _users.get(key)
-        if entry is not None and time.monotonic() - entry[2] < _max_age():
-            user, seen, _ = entry
+        if entry is not None and time.monotonic() - entry[2] < _max_age() and timezone.now() < entry[3]:
+            user, seen, _, _ = entry
             try:
                 if store.read([user_key(user.pk), PERMISSIONS]) == seen:
                     return user, key
@@ -315,10 +316,10 @@ class CachedTokenAuthentication(TokenAuthentication):
         if user_id is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         seen = store.read([user_key(user_id), PERMISSIONS])
-        user, _ = super().authenticate_credentials(key)  # read after the version (see lookup)
+        user, token = super().authenticate_credentials(key)  # read after the version (see lookup)
         if len(_users) >= MAX_ENTRIES:
             _users.clear()
-        _users[key] = (user, seen, time.monotonic())
+        _users[key] = (user, seen, time.monotonic(), token_expires_at(token))
         return user, key
 
 

@@ -22,6 +22,12 @@ GROUPS = [
         (_("C2B notices"), "sms", "admin:c2b_c2bnotification_changelist", ("c2b.view_c2bnotification",)),
         (_("M-Pesa reconciliation"), "rule", "admin:c2b_reconciliationrun_changelist", ("c2b.view_reconciliationrun",)),
     ]),
+    (_("KRA eTIMS"), [
+        (_("eTIMS queue"), "verified", "admin:fiscal_document_changelist", ("fiscal.view_document",)),
+        (_("eTIMS items"), "qr_code_2", "admin:fiscal_fiscalitem_changelist", ("fiscal.view_fiscalitem",)),
+        (_("eTIMS device"), "developer_board", "admin:fiscal_device_changelist", ("fiscal.view_device",)),
+        (_("eTIMS call log"), "history", "admin:fiscal_call_changelist", ("fiscal.view_call",)),
+    ]),
     (_("Catalogue"), [
         (_("Products"), "inventory_2", "admin:catalog_product_changelist", ("catalog.view_product",)),
         (_("Categories"), "category", "admin:catalog_category_changelist", ("catalog.view_category",)),

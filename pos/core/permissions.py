@@ -30,8 +30,13 @@ def sees_all_cashiers(user) -> bool:
 
 
 def own_rows(queryset, user, field="cashier"):
-    """`queryset` as `user` may see it: every cashier's rows with accounts.all_cashiers, else their own."""
-    return queryset if sees_all_cashiers(user) else queryset.filter(**{field: user})
+    """`queryset` as `user` may see it: every cashier's rows with accounts.all_cashiers, else their own
+    (nothing for an anonymous user, e.g. the OpenAPI generator's)."""
+    if sees_all_cashiers(user):
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(**{field: user})
 
 
 def may_act_for(user, owner_id) -> bool:
@@ -82,3 +87,6 @@ def requires(*perms):
     """A DRF permission class needing every one of `perms` (for function views: `@permission_classes`)."""
     return type("Requires_" + "_".join(p.replace(".", "_") for p in perms), (permissions.BasePermission,),
                 {"has_permission": lambda self, request, view: can(request.user, *perms)})
+
+# The backend that answers has_perm (after django-axes' lockout backend): for `User.objects.with_perm`.
+PERMISSION_BACKEND = "pos.accounts.backends.PermissionBackend"

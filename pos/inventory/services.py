@@ -19,6 +19,7 @@ from pos.catalog import lookup
 from pos.catalog.models import Category, Product, Unit
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money, to_quantity
+from pos.core.permissions import PERMISSION_BACKEND
 from pos.inventory.models import (
     OPEN_ALERT_STATUSES,
     AlertStatus,
@@ -226,7 +227,7 @@ def alert_recipients():
     admins) and have one."""
     from pos.accounts.models import User
 
-    users = User.objects.with_perm("inventory.change_stockalert").filter(is_active=True)
+    users = User.objects.with_perm("inventory.change_stockalert", backend=PERMISSION_BACKEND).filter(is_active=True)
     return sorted(set(users.exclude(email="").values_list("email", flat=True)))
 
 

@@ -493,8 +493,11 @@ def _products(raw, figures, rank, page, categories):
     """Product rows (figures and names), best first by `rank`; only the page's rows get names and
     figures. Returns (rows, number of products)."""
     score = RANKS[rank]
-    best = sorted if page.limit is None else partial(heapq.nsmallest, page.offset + page.limit)
-    ranked = page.cut(best(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
+    if page.limit is None and not page.offset:  # every row: one sort below, by the figure and name
+        ranked = raw.items()
+    else:
+        best = sorted if page.limit is None else partial(heapq.nsmallest, page.offset + page.limit)
+        ranked = page.cut(best(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
     labels = _product_labels([pid for (pid,), _ in ranked])
     rows = []
     for (pid,), figs in ranked:

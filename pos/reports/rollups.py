@@ -157,7 +157,17 @@ def _rows_in(start, end):
 @transaction.atomic
 def rebuild(start: date | None = None, end: date | None = None) -> int:
     """Recompute the rollups of the days start..end (both included; None: open) from the lines.
-    Returns the number of rows written."""
+    Returns the number of rows written. The days are widened to whole years, whose month and year
+    rows of products depend on every day of them."""
+    from pos.reports.queries import report_session
+
+    start = date(start.year, 1, 1) if start else None
+    end = date(end.year, 12, 31) if end else None
+    with report_session():
+        return _rebuild(start, end)
+
+
+def _rebuild(start, end):
     _rows_in(start, end).delete()
     lines, returns = _sources(start, end)
     select, params = expected_select(lines=lines, returns=returns)
@@ -181,7 +191,9 @@ def mismatches(limit=20) -> list[str]:
     expected = f"SELECT {want} FROM ({select}) e"
     actual = f"SELECT {have} FROM {TABLE}"
     found = {"want": {}, "have": {}}
-    with connection.cursor() as cursor:
+    from pos.reports.queries import report_session
+
+    with report_session(), connection.cursor() as cursor:
         for side, first, second, first_params, second_params in (
                 ("want", expected, actual, params, []), ("have", actual, expected, [], params)):
             cursor.execute(f"SELECT * FROM ({first} EXCEPT {second}) x LIMIT {limit}", first_params + second_params)

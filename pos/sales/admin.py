@@ -128,7 +128,9 @@ class SaleAdmin(MoneyHistoryAdmin):
 
     def get_actions_detail(self, request, object_id):
         """Offer cancel only on an unpaid sale and a return only on a paid one."""
-        status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
+        status = None
+        if str(object_id).isdigit():  # /admin/sales/sale/abc/change/ is "no such sale", not a 500
+            status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
         hidden = set()
         if status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
             hidden.add("sales_sale_cancel_sale")
@@ -224,14 +226,14 @@ class SaleAdmin(MoneyHistoryAdmin):
             permissions=["view"])
     def receipt_pdf(self, request, object_id):
         sale = self._sale(request, object_id)
-        response = HttpResponse(receipts.receipt_pdf(sale), content_type="application/pdf")
+        response = HttpResponse(receipts.receipt_pdf(sale, copy=True), content_type="application/pdf")  # a reprint
         response["Content-Disposition"] = f'inline; filename="{sale.receipt_number}.pdf"'
         return response
 
     @action(description="Print 80 mm", url_path="receipt-80mm", icon="print", attrs={"target": "_blank"},
             permissions=["view"])
     def receipt_80mm(self, request, object_id):
-        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True))
+        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True, copy=True))
 
 
 def _posted_quantity(data, item):

@@ -78,7 +78,8 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class LineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(required=False, min_value=1, help_text="Product id (or give `barcode`).")
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                       help_text="Product id (or give `barcode`).")
     barcode = serializers.CharField(required=False, max_length=64)
     quantity = serializers.DecimalField(**QUANTITY)
     discount = money_field(required=False, default=ZERO, help_text="Discount on this line (money).")
@@ -353,7 +354,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         summary="Receipt: PDF, 80 mm text, ESC/POS bytes or printable HTML",
-        parameters=[OpenApiParameter("format", str, enum=list(RECEIPT_FORMATS), default="pdf")],
+        parameters=[OpenApiParameter("format", str, enum=list(RECEIPT_FORMATS), default="pdf"),
+                    OpenApiParameter("copy", str, enum=["0", "1"], default="0", description="1: a reprint (COPY)")],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY, (200, "text/plain"): OpenApiTypes.STR,
                    (200, "application/octet-stream"): OpenApiTypes.BINARY, (200, "text/html"): OpenApiTypes.STR},
     )
@@ -364,7 +366,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise serializers.ValidationError({"format": [f"Choose one of: {', '.join(RECEIPT_FORMATS)}."]})
         content_type, disposition, ext, render = RECEIPT_FORMATS[fmt]
         sale = self.get_object()
-        response = HttpResponse(render(sale), content_type=content_type)
+        response = HttpResponse(render(sale, copy=request.query_params.get("copy") == "1"), content_type=content_type)
         response["Content-Disposition"] = f'{disposition}; filename="{sale.receipt_number}.{ext}"'
         return response
 

@@ -90,7 +90,7 @@ def admin_home(request):
 def _body(request):
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ServiceError("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ServiceError("The request body must be a JSON object.")
@@ -272,6 +272,7 @@ SHORTCUTS = [
     ("+ / −", gettext_lazy("quantity of the selected line")),
     ("Del", gettext_lazy("remove the selected line")),
     ("F4", gettext_lazy("pay cash")),
+    ("F6", gettext_lazy("order discount")),
     ("F7", gettext_lazy("pay by card")),
     ("F8", gettext_lazy("pay by M-Pesa")),
     ("F9", gettext_lazy("pay by Airtel Money")),

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
-from pos.core.money import CENT, ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.money import CENT, ZERO, allocate, check_fits, tax_included, to_money, to_quantity
 from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
@@ -260,6 +260,9 @@ def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, o
     price_lines(lines, order_discount)
     check_discount_cap(lines, user, authorised_by)
     lines_total = sum((line.total for line in lines), ZERO)
+    for line in lines:  # a price x quantity too big for the money columns is a 400, never a 500
+        check_fits(line.gross, "items", what=f"line amount of {line.product.name}")
+    check_fits(sum((line.gross for line in lines), ZERO), "items", what="sale total")
     return PricedCart(lines=lines, order_discount=order_discount, rounding=round_cash(lines_total) - lines_total)
 
 

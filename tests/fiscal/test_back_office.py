@@ -58,6 +58,7 @@ def test_queue_page_shows_failures_with_kras_reason_and_the_manager_resends(devi
     url = reverse("admin:fiscal_document_changelist")
     page = client_for(manager).get(url).content.decode()
     assert "KRA 996: Invalid buyer" in page and refused.receipt_number in page
+    assert "eTIMS queue" in page and "eTIMS items" in page  # in the manager's sidebar
     assert 'data-sales-signed="1" data-sales="2"' in page and "Not signed yet: " + refused.receipt_number in page
     assert client_for(cashier).get(url).status_code in (302, 403)
 

@@ -4,6 +4,7 @@ change (price, barcode, activation, stock, category name, the user's token) show
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from pos.accounts.services import logout
 from pos.catalog import lookup
@@ -138,14 +139,16 @@ def test_local_versions_are_shared_by_the_processes_of_the_machine(tmp_path):
     assert after[0] == before[0] + 1 and after[1:] == before[1:]
 
 
-def test_product_search_takes_at_most_four_queries(milk, cashier, api, django_assert_max_num_queries):
+def test_product_search_takes_at_most_four_or_five_queries(milk, cashier, api, django_assert_max_num_queries):
     from tests.factories import ProductFactory
 
     for n in range(30):
         ProductFactory(name=f"Milk powder {n}", category=milk.category)
     client = api(cashier)
     client.get(f"{PRODUCTS}?search=milk")
-    with django_assert_max_num_queries(4):  # the token with its user, their permissions, the count, the page
+    # the token with its user, their permissions, the count, the page; on PostgreSQL one more count
+    # decides whether the words matched or a similarity search takes over (pos.catalog.search)
+    with django_assert_max_num_queries(5 if connection.vendor == "postgresql" else 4):
         answer = client.get(f"{PRODUCTS}?search=milk&page_size=20")
     assert answer.status_code == 200
     assert answer.json()["count"] == 31 and len(answer.json()["results"]) == 20

@@ -166,3 +166,64 @@ def test_the_swahili_till_completes_a_sale(till_page, shelf, screen, artifacts_d
     assert sale.status == "paid" and sale.total == Decimal("180.00")
     page.reload()  # the choice stays for this user's session
     expect(page.locator("label[for=co-scan]")).to_contain_text("Changanua")
+
+
+def test_discount_shortcut_quick_cash_stock_warning_and_units(till_page, shelf, manager):
+    from pos.inventory.services import adjust_stock as adjust
+
+    page = till_page
+    soap = ProductFactory(name="Geisha Soap", price=Decimal("100.00"))
+    adjust(soap, Decimal(2), user=manager, reason="opening")
+    page.keyboard.type(soap.barcode)
+    page.keyboard.press("Enter")
+    line = page.locator("[data-test=cart-line]").first
+    expect(line.locator("[data-test=qty]")).to_have_value("1")  # pieces: no needless decimals
+    expect(line.locator("[data-test=unit]")).to_be_hidden()
+    page.keyboard.press("+")
+    expect(line.locator("[data-test=stock-warning]")).to_be_hidden()  # 2 of 2: fine
+    page.keyboard.press("+")
+    expect(line.locator("[data-test=stock-warning]")).to_have_text("Only 2 pcs in stock")  # at once, before Pay
+    page.keyboard.press("-")
+    expect(line.locator("[data-test=stock-warning]")).to_be_hidden()
+
+    save_scale_rule(ScaleBarcodeRule(name="Scale: weight in grams", prefix="20", item_digits=5, value_kind="weight",
+                                     value_digits=5, value_decimals=3))
+    body = "20" + "04011" + "00750"
+    page.keyboard.type(body + gtin_check_digit(body))
+    page.keyboard.press("Enter")
+    tomatoes = page.locator("[data-test=cart-line]").nth(1)
+    expect(tomatoes.locator("[data-test=qty]")).to_have_value("0.75")
+    expect(tomatoes.locator("[data-test=unit]")).to_have_text("kg")
+    expect(page.locator("[data-test=total]")).to_have_text("KES 290.00")
+
+    page.keyboard.press("F6")  # the order discount, one key away
+    expect(page.locator("#co-order-discount")).to_be_focused()
+    page.keyboard.type("10")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=total]")).to_have_text("KES 261.00")
+    expect(page.locator("#co-scan")).to_be_focused()
+
+    page.keyboard.press("F4")
+    expect(page.locator("#co-cash-given")).to_be_focused()
+    quick = page.locator("[data-test=quick-cash] button")
+    expect(quick).to_have_text(["Exact", "500", "1,000"])
+    page.locator("[data-test=quick-cash-500]").tap()
+    expect(page.locator("[data-test=cash-given]")).to_have_value("500.00")
+    expect(page.locator("#co-cash-given")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=change-due]")).to_have_text("KES 239.00")
+
+
+def test_the_login_page_focuses_the_username(live_server):
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 600})
+        page.goto(f"{live_server.url}/admin/login/")
+        expect(page.locator("#id_username")).to_be_focused()
+        page.keyboard.type("cashier")  # typing goes straight into it
+        expect(page.locator("#id_username")).to_have_value("cashier")
+        browser.close()

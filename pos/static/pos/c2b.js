@@ -13,6 +13,9 @@
   "use strict";
 
   const POLL_MS = 2000;
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const say = (text, values) => interpolate(gettext(text), values, true);
 
   function c2bPanel() {
     return {
@@ -40,8 +43,9 @@
         try {
           await this.c2bConfirm();
           await this.c2bPoll();
-          this.info(`Ask the customer to pay ${this.money(this.c2b.view ? this.c2b.view.sale.due : this.sale.balance_due)}`
-            + " by M-Pesa: the payment appears here by itself.");
+          const due = this.money(this.c2b.view ? this.c2b.view.sale.due : this.sale.balance_due);
+          this.info(say("Ask the customer to pay %(amount)s by M-Pesa: the payment appears here by itself.",
+            { amount: due }));
         } catch (err) {
           this.fail(err.message);
         } finally {
@@ -68,7 +72,8 @@
         try {
           view = await window.posApi.api("GET", this.c2bUrl(), null, { timeoutMs: 8000 });
         } catch (err) {
-          this.c2b.error = err.network ? "M-Pesa payments cannot be checked right now (no network)." : err.message;
+          this.c2b.error = err.network ? gettext("M-Pesa payments cannot be checked right now (no network).")
+            : err.message;
           return;
         }
         if (!this.sale || this.sale.id !== saleId) return;
@@ -85,8 +90,8 @@
         }
         if (fresh.length) {
           const what = fresh.map((m) => `${m.trans_id} ${this.money(m.applied)}`).join(", ");
-          const left = view.sale.status === "paid" ? "" : ` Still due: ${this.money(view.sale.due)}.`;
-          this.info(`M-Pesa payment ${what} matched.${left}`);
+          const left = view.sale.status === "paid" ? "" : ` ${say("Still due: %(due)s.", { due: this.money(view.sale.due) })}`;
+          this.info(`${say("M-Pesa payment %(what)s matched.", { what })}${left}`);
         }
       },
       async c2bMatch(body) {
@@ -109,14 +114,14 @@
       c2bMatchCode() {
         const code = this.c2b.code.trim();
         if (!code) {
-          this.fail("Type the M-Pesa code from the customer's SMS.");
+          this.fail(gettext("Type the M-Pesa code from the customer's SMS."));
           return null;
         }
         return this.c2bMatch({ code });
       },
       c2bAge(seconds) {
-        if (seconds < 60) return `${seconds} s ago`;
-        return `${Math.floor(seconds / 60)} min ago`;
+        if (seconds < 60) return say("%(seconds)s s ago", { seconds });
+        return say("%(minutes)s min ago", { minutes: Math.floor(seconds / 60) });
       },
     };
   }

@@ -188,6 +188,7 @@
           F2: () => this.openSearch(""),
           F3: () => this.editQuantity(),
           F4: () => this.openCash(),
+          F6: () => this.focusOrderDiscount(),
           F7: () => this.openPay("card"),
           F8: () => this.openPay("mpesa"),
           F9: () => this.openPay("airtel"),
@@ -196,6 +197,10 @@
           event.preventDefault();
           if (!this.busy) actions[event.key]();
         }
+      },
+      focusOrderDiscount() {
+        const field = document.getElementById("co-order-discount");
+        if (field && !field.disabled) field.select();
       },
       onScanKey(event) {
         const empty = this.scanText === "";
@@ -248,11 +253,15 @@
       },
       addProduct(product, quantity) {
         if (!this.editable) return;
-        const i = quantity ? -1 : this.lines.findIndex((line) => line.product === product.id);
-        if (quantity) {  // a weighed item from a scale label: a line of its own at the label's quantity
+        const i = this.lines.findIndex((line) => line.product === product.id);
+        const stock = product.stock ?? product.stock_quantity;  // what was on hand when it was looked up
+        if (quantity && i >= 0) {  // another scale label of a product in the cart: its weight is added
+          this.lines[i].quantity = plainQuantity(toUnits(this.lines[i].quantity, 3) + toUnits(quantity, 3));
+          this.selected = i;
+        } else if (quantity) {  // a weighed item from a scale label, at the label's quantity
           this.lines.push({
             product: product.id, name: product.name, barcode: product.barcode, unit: product.unit,
-            quantity: String(quantity), discount_percent: "0",
+            quantity: String(quantity), discount_percent: "0", stock,
           });
           this.selected = this.lines.length - 1;
         } else if (i >= 0) {
@@ -261,11 +270,32 @@
         } else {
           this.lines.push({
             product: product.id, name: product.name, barcode: product.barcode, unit: product.unit,
-            quantity: "1", discount_percent: "0",
+            quantity: "1", discount_percent: "0", stock,
           });
           this.selected = this.lines.length - 1;
         }
         this.reprice();
+      },
+      overStock(line) {
+        // the warning as soon as the cart asks more than was on hand (the sale itself is refused at Pay)
+        if (line.stock === undefined || line.stock === null || line.stock === "") return false;
+        const wanted = this.lines.filter((l) => l.product === line.product)
+          .reduce((sum, l) => sum + toUnits(l.quantity, 3), 0);
+        return wanted > toUnits(line.stock, 3);
+      },
+      stockWarning(line) {
+        return interpolate(gettext("Only %(stock)s %(unit)s in stock"),
+                           { stock: plainQuantity(toUnits(line.stock, 3)), unit: line.unit }, true);
+      },
+      quickCash() {
+        // exact, then the notes a customer hands over (500, 1000) when they cover what is due
+        const due = toUnits(this.due, 2);
+        const notes = [50000, 100000].filter((n) => n > due);
+        return [{ label: gettext("Exact"), value: this.due }, ...notes.map((n) => ({ label: groupThousands(fromUnits(n, 2).split(".")[0]), value: fromUnits(n, 2) }))];
+      },
+      setCashGiven(value) {
+        this.cash.given = value;
+        this.focusField("co-cash-given");
       },
       bump(delta, i = this.selected) {
         if (!this.editable || i < 0 || i >= this.lines.length) return;
