@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from pos.core.api import idempotency_key
 from pos.core.money import ZERO
 from pos.core.permissions import ActionPermissions, own_rows
+from pos.core.serializers import money_field, quantity_field
 from pos.payments.models import Payment
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services
@@ -35,14 +36,6 @@ from pos.sales.models import (
     ShiftTotal,
 )
 from pos.tills.services import receipt_prefix_for
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
-QUANTITY = {"max_digits": 14, "decimal_places": 3}
-
-
-def money_field(**kwargs):
-    return serializers.DecimalField(**MONEY, **kwargs)
-
 
 # --- Serializers ---------------------------------------------------------------------------------------
 
@@ -81,7 +74,7 @@ class LineInputSerializer(serializers.Serializer):
     product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                        help_text="Product id (or give `barcode`).")
     barcode = serializers.CharField(required=False, max_length=64)
-    quantity = serializers.DecimalField(**QUANTITY)
+    quantity = quantity_field()
     discount = money_field(required=False, default=ZERO, help_text="Discount on this line (money).")
 
     def validate(self, attrs):
@@ -110,7 +103,7 @@ class PayCashSerializer(serializers.Serializer):
 
 class ReturnLineInputSerializer(serializers.Serializer):
     item = serializers.IntegerField(min_value=1, help_text="Sale item id.")
-    quantity = serializers.DecimalField(**QUANTITY)
+    quantity = quantity_field()
 
 
 class ReturnInputSerializer(serializers.Serializer):
@@ -310,14 +303,17 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self.answer(sale)
 
     @extend_schema(summary="Take cash for a sale (change computed)", request=PayCashSerializer,
-                   responses=SaleSerializer)
+                   responses=SaleSerializer,
+                   parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                                description="A retry with the same key takes the cash once; "
+                                                            "another body -> 409.")])
     @action(detail=True, methods=["post"])
     def pay_cash(self, request, pk=None):
         sale = self.get_object()  # first: another cashier's sale is a 404 whatever the body
         data = PayCashSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pay_cash(sale, amount_tendered=data.validated_data["amount_tendered"], user=request.user,
-                 amount=data.validated_data["amount"])
+                 amount=data.validated_data["amount"], idempotency_key=idempotency_key(request))
         return self.answer(sale)
 
     @extend_schema(summary="Return goods of a paid sale (managers)", request=ReturnInputSerializer,

@@ -27,7 +27,7 @@ from pos.catalog.services import search_products as catalog_search
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
 from pos.core.permissions import can, discount_is_capped, own_rows
-from pos.payments.models import Payment, PaymentStatus
+from pos.payments.models import Payment
 from pos.payments.services import cancel_payment, initiate_payment, verify_payment
 from pos.sales import receipts
 from pos.sales.models import Sale, SaleStatus
@@ -183,11 +183,12 @@ def payment_json(payment):
     return {
         "id": payment.pk, "method": payment.method, "method_display": payment.get_method_display(),
         "amount": str(payment.amount), "status": payment.status, "status_display": payment.get_status_display(),
-        "phone_number": payment.phone_number, "result_message": payment.result_message,
+        "phone_number": payment.phone_number,
+        "result_message": payment.till_message if payment.status == "unconfirmed" else payment.result_message,
         "amount_tendered": str(payment.amount_tendered) if payment.amount_tendered is not None else None,
         "change_given": str(payment.change_given), "redirect_url": payment.redirect_url,
         "result_code": payment.result_code, "receipt": payment.receipt,
-        "in_flight": payment.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING),
+        "in_flight": payment.is_in_flight, "till_message": payment.till_message,
     }
 
 
