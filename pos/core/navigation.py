@@ -9,7 +9,8 @@ GROUPS = [
         ("Checkout", "point_of_sale", "checkout:page"),
         ("Sales", "receipt_long", "admin:sales_sale_changelist"),
         ("Shifts", "schedule", "admin:sales_shift_changelist"),
-        ("Returns", "assignment_return", "admin:sales_salereturn_changelist"),
+        # a cashier takes returns at the till (F10, with a manager's PIN), not in the back office
+        ("Returns", "assignment_return", "admin:sales_salereturn_changelist", "sales.view_salereturn"),
     ]),
     ("Payments", ("admin", "manager", "bookkeeper"), [
         ("Payments", "payments", "admin:payments_payment_changelist"),
@@ -63,8 +64,8 @@ def sidebar_navigation(request):
         allowed = has_role(user, *roles)
         links = [
             {"title": label, "icon": icon, "link": url, "permission": lambda request, ok=allowed: ok}
-            for label, icon, name in items
-            if (url := _link(name))
+            for label, icon, name, *perm in items
+            if (not perm or user.has_perm(perm[0])) and (url := _link(name))
         ]
         if links and allowed:
             groups.append({"title": title, "separator": True, "collapsible": False, "items": links})
