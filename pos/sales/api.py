@@ -521,7 +521,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                    409: OpenApiResponse(description="Idempotency-Key reused with another body")},
     )
     def create(self, request):
-        if "client_uuid" in request.data:  # a sale the till made offline, replayed by its outbox
+        if isinstance(request.data, dict) and "client_uuid" in request.data:  # a sale made offline, replayed
             from pos.tills.api import create_offline_sale
 
             return create_offline_sale(self, request)

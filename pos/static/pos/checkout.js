@@ -235,7 +235,10 @@
       },
       editQuantity() {
         const input = document.getElementById(`co-qty-${this.selected}`);
-        if (input && !input.disabled) input.select();
+        if (input && !input.disabled) {
+          input.focus();
+          input.select();
+        }
       },
       async submitScan() {
         const text = this.scanText.trim();
@@ -546,7 +549,8 @@
           return;
         }
         this.fail(err.message);
-        if (err.network) await this.recoverSale();
+        // a lost answer (network, timeout, a proxy's 5xx): the server may have done it; re-read the sale
+        if (err.network || err.status >= 500) await this.recoverSale();
         // the sale changed elsewhere (expired unpaid, voided in the back office, paid): show what it is now
         if (err.code === "not_payable") await this.refreshSale().catch(() => null);
       },
@@ -558,6 +562,7 @@
         this.cartKey = newKey();
         this.setSale(sale);
         this.info(`Sale ${sale.receipt_number} resumed as it was made: take its payment, or void it to change the cart.`);
+        this.refreshSale().catch(() => null); // with its receipt when it is paid already
         this.focusScanner();
       },
       async voidConflict() {
@@ -681,7 +686,7 @@
             else this.message = null;
           }
         } catch (err) {
-          if (!err.network) this.cash.key = newKey();
+          if (!err.network && !(err.status >= 500)) this.cash.key = newKey(); // an unknown outcome keeps its key
           await this.failPayment(err);
         } finally {
           this.busy = false;
@@ -711,7 +716,7 @@
           const payment = sale.payments.find((p) => p.id === paymentId);
           if (payment && !payment.in_flight && payment.status !== "completed") this.fail(payment.result_message);
         } catch (err) {
-          if (!err.network) this.pay.key = newKey();
+          if (!err.network && !(err.status >= 500)) this.pay.key = newKey();
           if (err.code === "provider_busy") this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
           await this.failPayment(err);
         } finally {
@@ -850,6 +855,11 @@
       },
 
       // ---- shift ----------------------------------------------------------------------------------------------
+      shiftSince(shift) {
+        const when = new Date(shift.opened_at);
+        return Number.isNaN(when.getTime()) ? shift.opened_at
+          : when.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+      },
       async openShift() {
         if (this.busy) return;
         this.busy = true;
