@@ -1,10 +1,12 @@
 """Settings for the POS. Every value comes from the environment or a `.env` file (see .env.example)."""
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.templatetags.static import static
 from dotenv import load_dotenv
 
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_q",
+    "axes",
+    "csp",
     "pos.core",
     "pos.accounts",
     "pos.catalog",
@@ -71,12 +75,19 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pos.core.i18n.SessionLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "pos.core.middleware.PermissionsPolicyMiddleware",
+    "pos.core.middleware.AdminObjectIdMiddleware",
+    # Last: answers a locked-out login (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +132,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login first (both /admin/ and the API)
+    "pos.accounts.backends.PermissionBackend",
+]
 
 # A cache shared by every process (web workers and task workers): the payment providers' OAuth
 # tokens live here. Redis when REDIS_URL is set, else a database table.
@@ -136,6 +151,9 @@ else:
 CATALOG_CACHE = env("CATALOG_CACHE", "off" if DEBUG or env_bool("TESTING") else "local")
 CATALOG_CACHE_PATH = env("CATALOG_CACHE_PATH")  # default /dev/shm/duka-pos-catalog-<database>
 CATALOG_CACHE_MAX_AGE = int(env("CATALOG_CACHE_MAX_AGE", "300"))
+# The sales-lines export streams up to this many lines in the request (~25k lines/s: well inside
+# gunicorn's 30 s timeout); a larger period becomes a background export (202 with the job).
+EXPORT_INLINE_MAX_LINES = int(env("EXPORT_INLINE_MAX_LINES", "300000"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -144,7 +162,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The shop's default language (en or sw); each user may switch theirs (pos.core.i18n: kept in the session).
+LANGUAGE_CODE = env("SHOP_LANGUAGE", "en")
+LANGUAGES = [("en", "English"), ("sw", "Kiswahili")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "Africa/Nairobi")
 USE_I18N = True
 USE_TZ = True
@@ -186,14 +207,68 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
+# Error pages and error e-mails never show a secret (pos.core.debug.SecretsFilter).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "pos.core.debug.SecretsFilter"
+
+# Proxies in front of gunicorn whose X-Forwarded-For is believed (nginx: 1). 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+
+# Login lockout (django-axes) on /admin/login/ and /api/auth/login/: AXES_FAILURE_LIMIT wrong passwords
+# for one username from one address lock that pair for AXES_COOLOFF_MINUTES. Keyed by username AND
+# address, so two tills of one shop behind one proxy never lock each other out.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "pos.core.clientip.client_ip"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "pos.accounts.auth.lockout_response"
+AXES_VERBOSE = False
+
+# Background export files (they may hold every sale line of a period) are deleted after this many hours.
+EXPORT_KEEP_HOURS = int(env("EXPORT_KEEP_HOURS", "24"))
+
+# API tokens end after this many hours (and on a password change or deactivation).
+API_TOKEN_TTL_HOURS = float(env("API_TOKEN_TTL_HOURS", "12"))
+# The API's schema and its Swagger/ReDoc pages need a login unless DEBUG is on.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
+
+# Content-Security-Policy (django-csp): our own scripts and styles only; an inline script needs the
+# page's nonce. Permissions-Policy: no camera, microphone, geolocation, payment or USB for any page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # 'unsafe-eval': Alpine.js (unfold's admin and the checkout page) compiles its x- attributes.
+        "script-src": ["'self'", NONCE] + (["'unsafe-eval'"] if env_bool("CSP_UNSAFE_EVAL", True) else []),
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "manifest-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
+PERMISSIONS_POLICY = env("PERMISSIONS_POLICY", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+                                               "interest-cohort=()")
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "pos.accounts.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "pos.core.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -210,6 +285,8 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_ANON", "60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # The throttles' client address: X-Forwarded-For only as far as the trusted proxies (pos.core.clientip).
+    "NUM_PROXIES": int(env("TRUSTED_PROXY_COUNT", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "POS API",

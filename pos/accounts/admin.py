@@ -31,6 +31,8 @@ class UserAdmin(BaseUserAdmin, SimpleHistoryAdmin, ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.assign_role(obj, obj.role)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.end_tokens(obj)
 
 
 @admin.register(Group)

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from pos.accounts import services
 from pos.accounts.models import Role, User
-from pos.core.api import role_permission
+from pos.core.permissions import ActionPermissions
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -25,6 +25,7 @@ class LoginSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
+@extend_schema_serializer(component_name="UserRegister")
 class RegisterSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
@@ -59,7 +60,8 @@ class LogoutView(APIView):
 
 
 class RegisterView(APIView):
-    permission_classes = [role_permission()]
+    permission_classes = [ActionPermissions]
+    required_perms = {"post": "accounts.add_user"}
 
     @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
     def post(self, request):

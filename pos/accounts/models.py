@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -20,8 +21,14 @@ class UserManager(DjangoUserManager):
 
 
 class User(AbstractUser):
+    """`role` names the user's group (pos.accounts.roles); what a user may do is only ever asked with
+    has_perm (pos.core.permissions), so the admin's Groups screen is what holds."""
+
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CASHIER, db_index=True)
     phone = models.CharField(max_length=20, blank=True)
+    # API tokens made before this moment no longer log in: set when the password changes and when the
+    # user is deactivated (pos.accounts.auth.ExpiringTokenAuthentication).
+    credentials_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     history = HistoricalRecords()
 
     objects = UserManager()
@@ -29,17 +36,26 @@ class User(AbstractUser):
     class Meta:
         ordering = ["username"]
 
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self.credentials_changed_at = timezone.now()
+
     def __str__(self):
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
 
-    @property
-    def is_manager(self):
-        return self.is_superuser or self.role in (Role.ADMIN, Role.MANAGER)
 
-    @property
-    def is_cashier(self):
-        return self.role == Role.CASHIER and not self.is_superuser
+
+class Access(models.Model):
+    """No table: carries permissions that belong to no one model (pos.core.permissions)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("all_cashiers", "Can see and handle every cashier's sales, shifts and payments"),
+            ("any_discount", "Can give discounts beyond the cashier cap"),
+        ]
 
 
 class ManagerPin(models.Model):

@@ -19,6 +19,10 @@ from django.utils import timezone
 
 from pos.accounts.models import ManagerPin, PinAttempt, User
 from pos.core.errors import ServiceError
+from pos.core.permissions import ANY_DISCOUNT, can_any
+
+# Who may authorise at a till (each action then asks for its own permission of the manager).
+AUTHORISERS = (ANY_DISCOUNT, "sales.return_sale", "payments.approve_refund")
 
 PIN_FORMAT = re.compile(r"^\d{4,8}$")
 WRONG = "Wrong manager or PIN."
@@ -26,7 +30,7 @@ WRONG = "Wrong manager or PIN."
 
 def set_pin(user, *, password, pin) -> ManagerPin:
     """The user sets (or changes) their own PIN, proving who they are with their password."""
-    if not getattr(user, "is_manager", False):
+    if not can_any(user, *AUTHORISERS):
         raise ServiceError("Only managers and admins have a PIN.", field="pin", code="not_allowed")
     if not user.check_password(password or ""):
         raise ServiceError("Your password is not right.", field="password", code="wrong_password")
@@ -61,7 +65,7 @@ def authorise(*, username, pin, requested_by, action="") -> User:
     with transaction.atomic():
         manager = User.objects.filter(username=(username or "").strip(), is_active=True).first()
         record = (ManagerPin.objects.select_for_update().filter(user=manager).first()
-                  if manager is not None and manager.is_manager else None)
+                  if manager is not None and can_any(manager, *AUTHORISERS) else None)
         if record is not None and record.locked_until and record.locked_until > now:
             PinAttempt.objects.create(requested_by=requested_by, manager=manager, ok=False, action=action)
             raise ServiceError(f"{manager.username}'s PIN is locked after wrong tries: try again later or use "

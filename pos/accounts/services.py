@@ -5,8 +5,10 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from pos.accounts.auth import LOCKED_OUT, token_ended
 from pos.accounts.models import Role
 from pos.accounts.roles import group_name
 from pos.core.errors import ServiceError
@@ -40,13 +42,33 @@ def assign_role(user, role):
     user.groups.set([Group.objects.get_or_create(name=group_name(role))[0]])
 
 
+class LockedOut(ServiceError):
+    status_code = 429
+
+
 def login(*, username, password, request=None):
-    """Check the credentials and return (user, token key). A wrong password is a ServiceError."""
-    user = authenticate(request, username=username, password=password)
+    """Check the credentials and return (user, token key). A wrong password is a ServiceError; too many
+    wrong ones for this username from this address lock it out for AXES_COOLOFF_TIME (django-axes)."""
+    http_request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    user = authenticate(http_request, username=username, password=password)
     if user is None:
+        if getattr(http_request, "axes_locked_out", False):
+            raise LockedOut(LOCKED_OUT, code="locked_out")
         raise ServiceError("Unable to log in with the given username and password.", code="invalid_credentials")
-    token, _ = Token.objects.get_or_create(user=user)
+    token = Token.objects.filter(user=user).first()
+    if token is not None and token_ended(token, user):
+        token.delete()
+        token = None
+    if token is None:
+        token = Token.objects.create(user=user)
     return user, token.key
+
+
+@transaction.atomic
+def end_tokens(user):
+    """The user's API tokens stop now (password changed, user deactivated)."""
+    type(user).objects.filter(pk=user.pk).update(credentials_changed_at=timezone.now())
+    Token.objects.filter(user=user).delete()
 
 
 def logout(user):

@@ -19,21 +19,17 @@ from rest_framework.views import APIView
 
 from pos.c2b import services
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
-from pos.core.api import has_role, role_permission
+from pos.core.permissions import ActionPermissions, can, own_rows
 from pos.sales.models import Sale, Shift
 
 
 class TillPermission(permissions.BasePermission):
     def has_permission(self, request, view):
-        user = request.user
-        return has_role(user, "cashier", "manager") or bool(user and user.has_perm("sales.use_checkout"))
+        return can(request.user, "sales.use_checkout")
 
 
 def _sale_for(request, pk):
-    sales = Sale.objects.all()
-    if getattr(request.user, "is_cashier", False):
-        sales = sales.filter(cashier=request.user)
-    return get_object_or_404(sales, pk=pk)
+    return get_object_or_404(own_rows(Sale.objects.all(), request.user), pk=pk)
 
 
 TILL_ANSWER = inline_serializer("C2BTillView", {
@@ -101,7 +97,9 @@ class DepositInput(serializers.Serializer):
 
 class ReceivedPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReceivedPaymentSerializer
-    permission_classes = [role_permission("manager", read=("bookkeeper",))]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "c2b.view_receivedpayment", "match": "c2b.match_receivedpayment",
+                      "deposit": "c2b.match_receivedpayment"}
     queryset = ReceivedPayment.objects.select_related("payment__sale")
     filterset_fields = ["state", "source", "flagged", "shift"]
     search_fields = ["trans_id", "bill_ref", "first_name", "last_name"]

@@ -29,8 +29,8 @@ from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
-from pos.core.api import has_role
 from pos.core.errors import ServiceError
+from pos.core.permissions import can
 from pos.inventory.admin import confirm_page, history_link, run_one, run_service
 
 STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
@@ -82,7 +82,7 @@ class CatalogImportExportAdmin(ModelAdmin, ImportExportModelAdmin):
         return response
 
     def has_export_permission(self, request):
-        return has_role(request.user, "manager", "bookkeeper")
+        return self.has_view_permission(request) and can(request.user, "reports.view_reports")
 
 
 @admin.register(Category)

@@ -26,10 +26,9 @@ from pos.catalog.filters import CategoryFilter, ProductFilter
 from pos.catalog.lookup import CachedTokenAuthentication
 from pos.catalog.models import Category, Product, QuickKey
 from pos.catalog.search import rank_search
-from pos.core.api import role_permission
 from pos.core.errors import ServiceError
+from pos.core.permissions import ActionPermissions
 
-CatalogPermission = role_permission("manager", read=("cashier", "bookkeeper"))
 BAD_REQUEST = OpenApiResponse(description="Invalid input: field name -> list of messages.")
 FORBIDDEN = OpenApiResponse(description="Your role may not change the catalogue.")
 
@@ -112,7 +111,9 @@ class ProductSerializer(serializers.ModelSerializer):
 class CategoryViewSet(viewsets.ModelViewSet):
     queryset = Category.objects.all()
     serializer_class = CategorySerializer
-    permission_classes = [CatalogPermission]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "catalog.view_category", "create": "catalog.add_category",
+                      "update": "catalog.change_category", "partial_update": "catalog.change_category"}
     pagination_class = CatalogPagination
     filterset_class = CategoryFilter
     search_fields = ["name"]
@@ -152,7 +153,10 @@ class CategoryViewSet(viewsets.ModelViewSet):
 class ProductViewSet(viewsets.ModelViewSet):
     queryset = Product.objects.select_related("category")
     serializer_class = ProductSerializer
-    permission_classes = [CatalogPermission]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "catalog.view_product", "create": "catalog.add_product",
+                      "update": "catalog.change_product", "partial_update": "catalog.change_product",
+                      "destroy": "catalog.delete_product"}
     pagination_class = CatalogPagination
     filterset_class = ProductFilter
     filter_backends = [DjangoFilterBackend, filters.OrderingFilter, ProductSearchFilter]
@@ -242,7 +246,8 @@ class QuickKeySerializer(serializers.ModelSerializer):
                 "Not paginated: a grid holds a few dozen tiles."))
 class QuickKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = QuickKeySerializer
-    permission_classes = [CatalogPermission]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "catalog.view_product"}
     pagination_class = None
     filter_backends = []
 

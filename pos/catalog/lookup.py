@@ -30,9 +30,10 @@ Where the versions live (``CATALOG_CACHE``)
 * ``off`` (DEBUG, tests): the lookup reads the database, one indexed query.
 
 The token->user lookup of ``Authorization: Token ...`` works the same way (CachedTokenAuthentication):
-the user is kept in memory under the user's version, bumped when the user is saved (role, active,
-password) or any of their API tokens is created or deleted (logout), so a logged-out token stops
-working at once.
+the user (with the permissions it has looked up) is kept in memory under the user's version, bumped
+when the user is saved (role, active, password) or any of their API tokens is created or deleted
+(logout), and a permissions version bumped when any group's permissions or any user's groups or
+permissions change: a logged-out token or a withdrawn permission stops working at once.
 
 The offline till's catalogue sync can share this: ``product_payloads(ids)`` gives the same JSON
 objects for many products, and ``product_versions(ids)`` tells which ones changed since it last looked.
@@ -54,13 +55,16 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+
+from pos.accounts.auth import ExpiringTokenAuthentication, token_expires_at
 
 log = logging.getLogger(__name__)
 
 CATEGORIES = "c"
+PERMISSIONS = "a"  # any group's permissions or any user's groups changed
 MAX_ENTRIES = 200_000
 # The answer's fields, as ProductSerializer gives them (decimals as strings with the field's places).
 FIELDS = ["id", "name", "sku", "barcode", "category", "category_name", "price", "cost_price", "tax_rate", "unit",
@@ -96,7 +100,7 @@ class LocalVersions:
     """Counters in a file mapped by every process of the machine (see the module's docstring)."""
 
     SLOTS = 1 << 16
-    PRODUCT_SLOTS = SLOTS - 4096 - 1  # then 4,096 for users, and the last one for the categories
+    PRODUCT_SLOTS = SLOTS - 4096 - 2  # then 4,096 for users, one for permissions, one for the categories
 
     def __init__(self, path):
         self.path = path
@@ -116,6 +120,8 @@ class LocalVersions:
             return int(number) % self.PRODUCT_SLOTS
         if kind == "u":
             return self.PRODUCT_SLOTS + int(number) % 4096
+        if kind == "a":
+            return self.SLOTS - 2
         return self.SLOTS - 1
 
     def read(self, keys):
@@ -169,16 +175,14 @@ def default_path():
 
 
 def versions():
-    """The version store of the configured mode."""
-    if mode() == "redis":
-        key = ("redis",)
-        if key not in _stores:
-            _stores[key] = SharedCacheVersions()
-        return _stores[key]
-    path = getattr(settings, "CATALOG_CACHE_PATH", "") or default_path()
-    if path not in _stores:
-        _stores[path] = LocalVersions(path)
-    return _stores[path]
+    """The version store of the configured mode (one per mode, path and database: found by a dict
+    lookup, no file system call on the hot path)."""
+    current = mode()
+    key = (current, getattr(settings, "CATALOG_CACHE_PATH", ""), connection.settings_dict["NAME"])
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = SharedCacheVersions() if current == "redis" else LocalVersions(key[1] or default_path())
+    return store
 
 
 # --- Writers: bump versions when the change commits ---------------------------------------------------
@@ -291,30 +295,31 @@ def clear_local():
 
 # --- API tokens ------------------------------------------------------------------------------------
 
-class CachedTokenAuthentication(TokenAuthentication):
+class CachedTokenAuthentication(ExpiringTokenAuthentication):
     """`Authorization: Token <key>` with the token's user kept in memory while the user and their tokens
-    are unchanged (see the module's docstring). Without the cache: DRF's TokenAuthentication."""
+    are unchanged (see the module's docstring) and the token has not reached its end (API_TOKEN_TTL_HOURS).
+    Without the cache: pos.accounts.auth.ExpiringTokenAuthentication."""
 
     def authenticate_credentials(self, key):
         if not enabled():
             return super().authenticate_credentials(key)
         store = versions()
         entry = _users.get(key)
-        if entry is not None and time.monotonic() - entry[2] < _max_age():
-            user, seen, _ = entry
+        if entry is not None and time.monotonic() - entry[2] < _max_age() and timezone.now() < entry[3]:
+            user, seen, _, _ = entry
             try:
-                if store.read([user_key(user.pk)]) == seen:
+                if store.read([user_key(user.pk), PERMISSIONS]) == seen:
                     return user, key
             except Exception:  # noqa: BLE001
                 return super().authenticate_credentials(key)
         user_id = self.get_model().objects.filter(key=key).values_list("user_id", flat=True).first()
         if user_id is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        seen = store.read([user_key(user_id)])
-        user, _ = super().authenticate_credentials(key)  # read after the version (see lookup)
+        seen = store.read([user_key(user_id), PERMISSIONS])
+        user, token = super().authenticate_credentials(key)  # read after the version (see lookup)
         if len(_users) >= MAX_ENTRIES:
             _users.clear()
-        _users[key] = (user, seen, time.monotonic())
+        _users[key] = (user, seen, time.monotonic(), token_expires_at(token))
         return user, key
 
 
@@ -324,6 +329,11 @@ def _user_saved(sender, instance, **kwargs):
 
 def _token_changed(sender, instance, **kwargs):
     user_changed(instance.user_id)
+
+
+def _permissions_changed(sender, **kwargs):
+    if kwargs.get("action", "").startswith("post_"):
+        _on_commit([PERMISSIONS])
 
 
 def connect_signals():
@@ -336,3 +346,9 @@ def connect_signals():
     post_delete.connect(_user_saved, sender=user_model, dispatch_uid="lookup-user-deleted")
     post_save.connect(_token_changed, sender=Token, dispatch_uid="lookup-token-saved")
     post_delete.connect(_token_changed, sender=Token, dispatch_uid="lookup-token-deleted")
+    from django.contrib.auth.models import Group
+
+    m2m_changed.connect(_permissions_changed, sender=Group.permissions.through, dispatch_uid="lookup-group-perms")
+    m2m_changed.connect(_permissions_changed, sender=user_model.groups.through, dispatch_uid="lookup-user-groups")
+    m2m_changed.connect(_permissions_changed, sender=user_model.user_permissions.through,
+                        dispatch_uid="lookup-user-perms")

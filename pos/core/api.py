@@ -1,7 +1,7 @@
-"""Shared API pieces: the error handler, role permissions, the idempotency key header."""
+"""Shared API pieces: the error handler and the idempotency key header (permissions: pos.core.permissions)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import permissions, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,31 +16,6 @@ def exception_handler(exc, context):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=400)
     return drf_exception_handler(exc, context)
-
-
-def has_role(user, *roles):
-    return bool(user and user.is_authenticated and (user.is_superuser or user.role in roles))
-
-
-class RolePermission(permissions.BasePermission):
-    """Allow the listed roles. `read_roles` may only use safe methods."""
-
-    roles: tuple = ()
-    read_roles: tuple = ()
-
-    def has_permission(self, request, view):
-        if has_role(request.user, *self.roles):
-            return True
-        return request.method in permissions.SAFE_METHODS and has_role(request.user, *self.read_roles)
-
-
-def role_permission(*roles, read=()):
-    """Build a permission class: `role_permission("manager", read=("cashier",))`; admin always passes."""
-    return type(
-        "RolePermission_" + "_".join(roles),
-        (RolePermission,),
-        {"roles": ("admin", *roles), "read_roles": tuple(read)},
-    )
 
 
 def idempotency_key(request):

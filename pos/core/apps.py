@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from pos.core import schema  # noqa: F401 - registers the OpenAPI extensions
         from pos.core.schedules import ensure_schedules_after_migrate
 
         post_migrate.connect(ensure_schedules_after_migrate, dispatch_uid="pos.core.schedules")

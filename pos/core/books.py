@@ -7,30 +7,45 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
 
 from pos.catalog.models import Product
 from pos.inventory.models import StockMovement
 from pos.payments.models import Payment, Refund
 from pos.sales.models import ReceiptSequence, Sale, SaleItem, SaleReturn, SaleReturnLine
 
-MONEY = DecimalField(max_digits=18, decimal_places=3)
-ZERO = Value(Decimal("0"), output_field=MONEY)
-HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats: a difference under half a cent is equality
 SETTLED = ["paid", "partially_returned", "returned"]
+# Compared exactly on both databases: every amount becomes a whole number of cents (quantities: of
+# thousandths) before it is summed, so SQLite's float SUM never makes "928.15 vs 928.150000000000".
+CENTS, MILLIS = 100, 1000
+UNITS = BigIntegerField()
 
 
-def _sum(model, field, **filters):
-    """A correlated subquery: the sum of `field` of `model` rows matching `filters` (OuterRef allowed)."""
+def _units(expression, scale=CENTS):
+    """`expression` (a decimal) as a whole number of cents (scale 100) or thousandths (1000)."""
+    return Cast(Round(ExpressionWrapper(expression * Value(scale), output_field=DecimalField())), UNITS)
+
+
+def _sum(model, field, scale=CENTS, **filters):
+    """A correlated subquery: the sum, in units, of `field` of `model` rows matching `filters`."""
     rows = model.objects.filter(**filters).order_by().values(*filters.keys())
-    return Coalesce(Subquery(rows.annotate(s=Sum(field)).values("s")[:1], output_field=MONEY), ZERO)
+    return Coalesce(Subquery(rows.annotate(s=Sum(_units(F(field), scale))).values("s")[:1], output_field=UNITS),
+                    Value(0, output_field=UNITS))
+
+
+def _show(units, scale=CENTS):
+    """Units back to a decimal for the message (2 places for money, 3 for quantities)."""
+    places = Decimal("0.01") if scale == CENTS else Decimal("0.001")
+    return (Decimal(units) / scale).quantize(places)
 
 
 def stock_mismatches():
-    rows = (Product.objects.annotate(ledger=_sum(StockMovement, "quantity", product=OuterRef("pk")))
-            .exclude(stock_quantity=F("ledger")).values_list("sku", "stock_quantity", "ledger"))
-    return [f"stock: product {sku} has stock {qty} but its ledger sums to {ledger}" for sku, qty, ledger in rows]
+    rows = (Product.objects.annotate(ledger=_sum(StockMovement, "quantity", MILLIS, product=OuterRef("pk")),
+                                     own=_units(F("stock_quantity"), MILLIS))
+            .exclude(own=F("ledger")).values_list("sku", "stock_quantity", "ledger"))
+    return [f"stock: product {sku} has stock {qty} but its ledger sums to {_show(ledger, MILLIS)}"
+            for sku, qty, ledger in rows]
 
 
 def negative_stock():
@@ -47,51 +62,55 @@ def negative_stock():
 def sale_total_mismatches():
     """A sale's total is its lines plus its rounding line; its VAT is its lines' VAT."""
     rows = (Sale.objects.exclude(status="open")
-            .annotate(lines=_sum(SaleItem, "total", sale=OuterRef("pk")), line_tax=_sum(SaleItem, "tax", sale=OuterRef("pk")))
-            .annotate(off=F("total") - F("rounding") - F("lines"), tax_off=F("tax") - F("line_tax"))
-            .filter(Q(off__gt=HALF_CENT) | Q(off__lt=-HALF_CENT) | Q(tax_off__gt=HALF_CENT) | Q(tax_off__lt=-HALF_CENT))
+            .annotate(lines=_sum(SaleItem, "total", sale=OuterRef("pk")), line_tax=_sum(SaleItem, "tax", sale=OuterRef("pk")),
+                      own=_units(F("total") - F("rounding")), own_tax=_units(F("tax")))
+            .filter(~Q(own=F("lines")) | ~Q(own_tax=F("line_tax")))
             .values_list("receipt_number", "total", "lines", "rounding", "tax", "line_tax"))
-    return [f"sale: {r} total {t} / tax {x} but its lines sum to {lt} (+ rounding {rd}) / {lx}"
+    return [f"sale: {r} total {t} / tax {x} but its lines sum to {_show(lt)} (+ rounding {rd}) / {_show(lx)}"
             for r, t, lt, rd, x, lx in rows]
 
 
 def return_mismatches():
     """A return owes its lines plus its rounding line; a sale's returns never owe more than it charged."""
-    rows = (SaleReturn.objects.annotate(line_sum=_sum(SaleReturnLine, "amount", sale_return=OuterRef("pk")))
-            .annotate(off=F("amount") - F("rounding") - F("line_sum"))
-            .filter(Q(off__gt=HALF_CENT) | Q(off__lt=-HALF_CENT)).values_list("pk", "amount", "line_sum", "rounding"))
-    problems = [f"return: #{pk} owes {a} but its lines sum to {lt} (+ rounding {rd})" for pk, a, lt, rd in rows]
-    over = (Sale.objects.annotate(returned=_sum(SaleReturn, "amount", sale=OuterRef("pk")))
-            .filter(Q(returned__gt=F("total")) | ~Q(returned=F("returned_amount")))
+    rows = (SaleReturn.objects.annotate(line_sum=_sum(SaleReturnLine, "amount", sale_return=OuterRef("pk")),
+                                        own=_units(F("amount") - F("rounding")))
+            .exclude(own=F("line_sum")).values_list("pk", "amount", "line_sum", "rounding"))
+    problems = [f"return: #{pk} owes {a} but its lines sum to {_show(lt)} (+ rounding {rd})" for pk, a, lt, rd in rows]
+    over = (Sale.objects.annotate(returned=_sum(SaleReturn, "amount", sale=OuterRef("pk")),
+                                  own_total=_units(F("total")), own_returned=_units(F("returned_amount")))
+            .filter(Q(returned__gt=F("own_total")) | ~Q(returned=F("own_returned")))
             .values_list("receipt_number", "total", "returned", "returned_amount"))
-    problems += [f"return: sale {r} of {t} has returns of {x} (recorded {c})" for r, t, x, c in over]
+    problems += [f"return: sale {r} of {t} has returns of {_show(x)} (recorded {c})" for r, t, x, c in over]
     return problems
 
 
 def over_refunded_returns():
     """Money paid back on a return (cash out of the drawer included) never exceeds what the return owes."""
-    rows = (SaleReturn.objects.annotate(paid=_sum(Refund, "amount", sale_return=OuterRef("pk"), status="completed"))
-            .filter(paid__gt=F("amount")).values_list("pk", "amount", "paid"))
-    return [f"refund: return #{pk} owes {a} but {p} was paid back" for pk, a, p in rows]
+    rows = (SaleReturn.objects.annotate(paid=_sum(Refund, "amount", sale_return=OuterRef("pk"), status="completed"),
+                                        own=_units(F("amount")))
+            .filter(paid__gt=F("own")).values_list("pk", "amount", "paid"))
+    return [f"refund: return #{pk} owes {a} but {_show(p)} was paid back" for pk, a, p in rows]
 
 
 def unpaid_settled_sales():
     rows = (Sale.objects.filter(status__in=SETTLED)
-            .annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"))
-            .filter(paid__lt=F("total")).values_list("receipt_number", "total", "paid"))
-    return [f"payment: sale {r} is marked paid ({t}) but completed payments cover {p}" for r, t, p in rows]
+            .annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"), own=_units(F("total")))
+            .filter(paid__lt=F("own")).values_list("receipt_number", "total", "paid"))
+    return [f"payment: sale {r} is marked paid ({t}) but completed payments cover {_show(p)}" for r, t, p in rows]
 
 
 def paid_cache_mismatches():
-    rows = (Sale.objects.annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"))
-            .exclude(paid_amount=F("paid")).values_list("receipt_number", "paid_amount", "paid"))
-    return [f"payment: sale {r} records {c} paid but completed payments sum to {p}" for r, c, p in rows]
+    rows = (Sale.objects.annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"),
+                                  own=_units(F("paid_amount")))
+            .exclude(own=F("paid")).values_list("receipt_number", "paid_amount", "paid"))
+    return [f"payment: sale {r} records {c} paid but completed payments sum to {_show(p)}" for r, c, p in rows]
 
 
 def over_refunded_payments():
-    rows = (Payment.objects.annotate(refunded=_sum(Refund, "amount", payment=OuterRef("pk"), status="completed"))
-            .filter(refunded__gt=F("amount")).values_list("pk", "amount", "refunded"))
-    return [f"refund: payment {pk} of {a} has {r} refunded" for pk, a, r in rows]
+    rows = (Payment.objects.annotate(refunded=_sum(Refund, "amount", payment=OuterRef("pk"), status="completed"),
+                                     own=_units(F("amount")))
+            .filter(refunded__gt=F("own")).values_list("pk", "amount", "refunded"))
+    return [f"refund: payment {pk} of {a} has {_show(r)} refunded" for pk, a, r in rows]
 
 
 def receipt_gaps():

@@ -5,6 +5,19 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 QTY = Decimal("0.001")
+# The largest values the columns hold (MoneyField: 14 digits, 2 decimals; QuantityField: 14 digits, 3).
+MAX_MONEY = Decimal("999999999999.99")
+MAX_QUANTITY = Decimal("99999999999.999")
+
+
+def check_fits(value, field, *, limit=MAX_MONEY, what="amount"):
+    """Refuse (400, nothing written) a computed amount the database column cannot hold."""
+    from pos.core.errors import ServiceError
+
+    if abs(Decimal(value)) > limit:
+        raise ServiceError(f"The {what} {value} is larger than the shop can record (at most {limit}).",
+                           field=field, code="too_large")
+    return value
 
 
 def to_money(value) -> Decimal:

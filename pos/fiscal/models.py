@@ -38,6 +38,8 @@ class Device(models.Model):
     taxpayer_name = models.CharField(max_length=200, blank=True)
     cmc_key_encrypted = models.TextField(blank=True, editable=False)
     initialised_at = models.DateTimeField(null=True, blank=True)
+    enabled_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                      help_text="When eTIMS was last switched on: sales paid since then are signed.")
     init_error = models.CharField(max_length=300, blank=True)
     codes_last_req_dt = models.CharField(max_length=14, blank=True, default="")
     item_classes_last_req_dt = models.CharField(max_length=14, blank=True, default="")

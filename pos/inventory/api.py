@@ -13,9 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from pos.catalog.models import Category, Product
-from pos.core.api import role_permission
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money
+from pos.core.permissions import ActionPermissions
 from pos.inventory import services
 from pos.inventory.filters import AlertFilter, CountFilter, MovementFilter, ReceiptFilter
 from pos.inventory.models import (
@@ -27,7 +27,6 @@ from pos.inventory.models import (
     Supplier,
 )
 
-InventoryPermission = role_permission("manager", read=("bookkeeper",))
 BAD_REQUEST = OpenApiResponse(description="Invalid input: field name -> list of messages. Nothing was written.")
 FORBIDDEN = OpenApiResponse(description="Only managers and admins change stock; bookkeepers read; cashiers none.")
 WRITE_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN}
@@ -42,7 +41,7 @@ def _product_field(**kwargs):
 
 
 class InventoryViewSet(viewsets.GenericViewSet):
-    permission_classes = [InventoryPermission]
+    permission_classes = [ActionPermissions]  # each viewset's model permissions
     lookup_value_regex = r"\d+"
 
 

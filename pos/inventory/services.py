@@ -19,6 +19,7 @@ from pos.catalog import lookup
 from pos.catalog.models import Category, Product, Unit
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money, to_quantity
+from pos.core.permissions import PERMISSION_BACKEND
 from pos.inventory.models import (
     OPEN_ALERT_STATUSES,
     AlertStatus,
@@ -222,10 +223,11 @@ def resolve_alert(alert, *, user):
 
 
 def alert_recipients():
-    """E-mail addresses of active managers and admins (and superusers) that have one."""
-    from pos.accounts.models import Role, User
+    """E-mail addresses of the active users who look after alerts (inventory.change_stockalert: managers,
+    admins) and have one."""
+    from pos.accounts.models import User
 
-    users = User.objects.filter(Q(role__in=[Role.MANAGER, Role.ADMIN]) | Q(is_superuser=True), is_active=True)
+    users = User.objects.with_perm("inventory.change_stockalert", backend=PERMISSION_BACKEND).filter(is_active=True)
     return sorted(set(users.exclude(email="").values_list("email", flat=True)))
 
 

@@ -1,13 +1,15 @@
 """Back office for payments: read-only records, every change through pos.payments.services."""
 
 from django.contrib import admin, messages
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 
+from pos.core.admin import confirm_page
 from pos.core.errors import ServiceError
+from pos.core.permissions import can, own_rows
 from pos.payments import services
 from pos.payments.models import Payment, PaymentCallback, PaymentEvent, Refund
 
@@ -82,8 +84,10 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
         return obj.status
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.filter(sale__cashier=request.user) if request.user.is_cashier else queryset
+        return own_rows(super().get_queryset(request), request.user, "sale__cashier")
+
+    def has_verify_permission(self, request, obj=None):
+        return can(request.user, "payments.change_payment")
 
     def _verify(self, request, payments):
         done, failed = [], []
@@ -97,14 +101,21 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
             done.append(f"Payment #{payment.pk}: {outcome.payment.status}{note}")
         _report(self, request, done, failed)
 
-    @admin.action(description="Verify now with the provider")
+    @admin.action(description="Verify now with the provider", permissions=["verify"])
     def verify_now(self, request, queryset):
         self._verify(request, queryset)
 
-    @action(description="Verify now", url_path="verify-now")
+    @action(description="Verify now", url_path="verify-now", permissions=["verify"])
     def verify_one(self, request, object_id):
-        self._verify(request, Payment.objects.filter(pk=object_id))
-        return redirect(reverse("admin:payments_payment_change", args=[object_id]))
+        payment = get_object_or_404(self.get_queryset(request), pk=object_id)
+        back = reverse("admin:payments_payment_change", args=[payment.pk])
+        if request.method != "POST":
+            return confirm_page(self, request, payment, title=f"Verify payment #{payment.pk}", back_url=back,
+                                question=f"Ask {payment.get_method_display()} now for the status of payment "
+                                         f"#{payment.pk} ({payment.amount} {payment.currency}, {payment.status})?",
+                                button="Verify now")
+        self._verify(request, [payment])
+        return redirect(back)
 
 
 @admin.register(PaymentCallback)

@@ -3,9 +3,11 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from pos.core.api import idempotency_key, role_permission
+from pos.core.api import idempotency_key
+from pos.core.permissions import ActionPermissions, own_rows
 from pos.payments import services
 from pos.payments.filters import PaymentFilter, RefundFilter
 from pos.payments.models import Method, Payment, Refund
@@ -28,19 +30,13 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class InitiateSerializer(serializers.Serializer):
-    sale = serializers.PrimaryKeyRelatedField(queryset=Sale.objects.all())
+    sale = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Sale id.")
     method = serializers.ChoiceField(choices=Method.choices)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     phone_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     amount_tendered = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
                                                allow_null=True, default=None,
                                                help_text="Cash: what the customer hands over (default: amount).")
-
-    def validate_sale(self, sale):
-        user = self.context["request"].user
-        if user.is_cashier and sale.cashier_id != user.pk:
-            raise serializers.ValidationError("You can take payments only for your own sales.")
-        return sale
 
 
 class CancelSerializer(serializers.Serializer):
@@ -75,7 +71,10 @@ class RejectSerializer(serializers.Serializer):
                     retrieve=extend_schema(summary="One payment"))
 class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PaymentSerializer
-    permission_classes = [role_permission("manager", "cashier", read=("bookkeeper",))]
+    permission_classes = [ActionPermissions]
+    # Whoever takes payments may ask the provider about, or give up on, their own (others': accounts.all_cashiers).
+    required_perms = {"read": "payments.view_payment", "initiate": "payments.add_payment",
+                      "verify": "payments.add_payment", "cancel": "payments.add_payment"}
     filterset_class = PaymentFilter
     search_fields = ["provider_reference", "receipt", "phone_number", "sale__receipt_number"]
     ordering_fields = ["created_at", "amount", "status"]
@@ -83,10 +82,7 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Payment.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
-        payments = Payment.objects.select_related("sale")
-        if getattr(self.request.user, "is_cashier", False):
-            payments = payments.filter(sale__cashier=self.request.user)
-        return payments
+        return own_rows(Payment.objects.select_related("sale"), self.request.user, "sale__cashier")
 
     @extend_schema(summary="Start a payment (cash completes at once; mobile money and card wait for the customer)",
                    request=InitiateSerializer, responses={201: PaymentSerializer, 200: PaymentSerializer},
@@ -95,8 +91,13 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     def initiate(self, request):
         data = InitiateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        # Another cashier's sale is answered like a sale that does not exist: 404, never a 400 telling it is there.
+        values["sale"] = own_rows(Sale.objects.all(), request.user).filter(pk=values["sale"]).first()
+        if values["sale"] is None:
+            raise NotFound("No sale with this id.")
         payment, created = services.initiate_payment(user=request.user, idempotency_key=idempotency_key(request),
-                                                     **data.validated_data)
+                                                     **values)
         return Response(PaymentSerializer(payment).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -111,16 +112,19 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
                    responses={200: PaymentSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        payment = self.get_object()  # first: another cashier's payment is a 404 whatever the body
         data = CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        payment = services.cancel_payment(self.get_object(), user=request.user, **data.validated_data)
+        payment = services.cancel_payment(payment, user=request.user, **data.validated_data)
         return Response(PaymentSerializer(payment).data)
 
 
 @extend_schema_view(list=extend_schema(summary="Refunds"), retrieve=extend_schema(summary="One refund"))
 class RefundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = RefundSerializer
-    permission_classes = [role_permission("manager", read=("bookkeeper",))]
+    permission_classes = [ActionPermissions]
+    required_perms = {"read": "payments.view_refund", "create": "payments.add_refund",
+                      "approve": "payments.approve_refund", "reject": "payments.approve_refund"}
     filterset_class = RefundFilter
     ordering_fields = ["created_at", "amount", "status"]
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint, replay
 from pos.core.money import ZERO, to_money
+from pos.core.permissions import can
 from pos.core.transitions import StateMachine
 from pos.payments.gateways.base import (
     CallbackError,
@@ -638,7 +639,7 @@ def apply_refund_result(refund, result: GatewayResult, source: str) -> Outcome:
 
 
 def _decide(refund, user):
-    if not getattr(user, "is_manager", False):
+    if not can(user, "payments.approve_refund"):
         raise ServiceError("Only a manager or an admin can approve or reject refunds.", field="refund",
                            code="not_allowed")
     refund = Refund.objects.select_for_update().get(pk=refund.pk)

@@ -8,26 +8,39 @@ the ledger exports are refused to cashiers (403).
 """
 
 import json
-import tempfile
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pos.core.api import has_role, role_permission
 from pos.core.errors import ServiceError
+from pos.core.permissions import can, can_any, may_act_for
 from pos.reports import exports, queries, services
 from pos.reports.models import ExportFormat, ExportJob, ExportStatus
 from pos.reports.pdf import shift_pdf
 from pos.sales.models import Shift
 
-REPORT_ROLES = ("admin", "manager", "bookkeeper")
-ReportRoles = role_permission("manager", "bookkeeper")
+
+class Needs(BasePermission):
+    """The view's `needs`: a report permission (reports.view_reports, reports.view_profit)."""
+
+    def has_permission(self, request, view):
+        return can(request.user, *view.needs)
+
+
+class OwnOrAll(BasePermission):
+    """The shop's figures with reports.view_reports; a cashier's own with sales.view_sale."""
+
+    def has_permission(self, request, view):
+        return can_any(request.user, "reports.view_reports", "sales.view_sale")
+
+
 
 
 # --- Renderers: the file formats selected by ?format= ---------------------------------------------
@@ -411,6 +424,7 @@ REFUSED = OpenApiResponse(description="Not allowed for this role.")
 class ReportView(APIView):
     """Answers JSON, or the file asked with ?format=. Errors are always JSON."""
 
+    needs = ("reports.view_reports",)
     renderer_classes = [JSONRenderer, XlsxRenderer, CsvRenderer]
     default_period = "today"
     out = None
@@ -453,7 +467,7 @@ def _period_name(period):
 
 
 class SalesReportView(ReportView):
-    permission_classes = [IsAuthenticated, role_permission("manager", "bookkeeper", "cashier")]
+    permission_classes = [IsAuthenticated, OwnOrAll]
     out = SalesReportOut
     sheets = staticmethod(exports.sales_sheets)
 
@@ -467,13 +481,14 @@ class SalesReportView(ReportView):
     )
     def get(self, request):
         period = self.period()
-        cashier = None if has_role(request.user, *REPORT_ROLES) else request.user
+        cashier = None if can(request.user, "reports.view_reports") else request.user
         report = queries.sales_report(period, cashier=cashier, products=self.products())
         return self.respond(report, f"sales-{_period_name(period)}")
 
 
 class ProfitReportView(ReportView):
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
+    needs = ("reports.view_profit",)
     default_period = "month"
     out = ProfitReportOut
     sheets = staticmethod(exports.profit_sheets)
@@ -492,7 +507,7 @@ class ProfitReportView(ReportView):
 
 
 class InventoryReportView(ReportView):
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
     default_period = "month"
     out = InventoryReportOut
     sheets = staticmethod(exports.inventory_sheets)
@@ -519,7 +534,7 @@ def slow_days(value):
 
 
 class DashboardView(ReportView):
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
     out = DashboardOut
     sheets = staticmethod(exports.dashboard_sheets)
 
@@ -535,7 +550,7 @@ class DashboardView(ReportView):
 
 
 class ShiftReportView(ReportView):
-    permission_classes = [IsAuthenticated, role_permission("manager", "bookkeeper", "cashier")]
+    permission_classes = [IsAuthenticated, OwnOrAll]
     renderer_classes = [JSONRenderer, PdfRenderer]
     out = ShiftReportOut
 
@@ -548,7 +563,7 @@ class ShiftReportView(ReportView):
     )
     def get(self, request, pk):
         shift = Shift.objects.select_related("cashier").filter(pk=pk).first()
-        if shift is None or not (has_role(request.user, *REPORT_ROLES) or shift.cashier_id == request.user.pk):
+        if shift is None or not (can(request.user, "reports.view_reports") or may_act_for(request.user, shift.cashier_id)):
             raise Http404("No such shift.")
         summary = services.shift_summary(shift)
         if request.accepted_renderer.format == "pdf":
@@ -557,9 +572,10 @@ class ShiftReportView(ReportView):
 
 
 class SalesLinesExportView(ReportView):
+    needs = ("reports.view_reports", "reports.view_profit")  # the ledger has each line's cost
     """Every sale line (and returned line) of the period, streamed."""
 
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
     renderer_classes = [XlsxRenderer, CsvRenderer]
     default_period = "month"
 
@@ -567,28 +583,34 @@ class SalesLinesExportView(ReportView):
         summary="Sales lines export (bookkeeper's ledger)", tags=["reports"],
         parameters=[*PERIOD_PARAMS, format_param("xlsx", "csv", default="xlsx")],
         description="One row per sale line paid in the period, then one per returned line (negative amounts), "
-                    "with date and time in the shop's zone. csv streams; xlsx is written to a temporary file "
-                    "first. For very large periods start a background export instead (jobs endpoint).",
+                    "with date and time in the shop's zone. Both formats stream (the first bytes at once, "
+                    "memory flat). A period of more than EXPORT_INLINE_MAX_LINES lines is not answered in the "
+                    "request: it is queued as a background export and the answer is 202 with the job (the "
+                    "jobs endpoint's answer: poll status_url, then download_url).",
         responses={(200, exports.XLSX_TYPE): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR,
-                   400: BAD_INPUT, 403: REFUSED},
+                   202: ExportJobOut, 400: BAD_INPUT, 403: REFUSED},
     )
     def get(self, request):
         period = self.period()
+        fmt = request.accepted_renderer.format
+        if queries.line_count(period) > settings.EXPORT_INLINE_MAX_LINES:
+            job = services.start_sales_lines_export(user=request.user, period=period, file_format=fmt)
+            job.refresh_from_db()
+            body = ExportJobOut(job, context={"request": request}).data
+            return HttpResponse(json.dumps(body, default=str), status=status.HTTP_202_ACCEPTED,
+                                content_type="application/json")
         sheet = exports.ledger_sheet(period)
-        if request.accepted_renderer.format == "csv":
+        if fmt == "csv":
             response = StreamingHttpResponse(exports.csv_lines([sheet], titles=False),
                                              content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{exports.ledger_filename(period, "csv")}"'
-            return response
-        spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes (and deletes) it
-        exports.write_xlsx([sheet], spool)
-        spool.seek(0)
-        return FileResponse(spool, as_attachment=True, filename=exports.ledger_filename(period, "xlsx"),
-                            content_type=exports.XLSX_TYPE)
+        else:
+            response = StreamingHttpResponse(exports.xlsx_chunks([sheet]), content_type=exports.XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{exports.ledger_filename(period, fmt)}"'
+        return response
 
 
 class ExportJobsView(ReportView):
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
@@ -608,7 +630,7 @@ class ExportJobsView(ReportView):
 
 
 class ExportJobView(ReportView):
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(summary="Status of a background export", tags=["reports"],
@@ -621,7 +643,7 @@ class ExportJobView(ReportView):
 
 
 class ExportDownloadView(ReportView):
-    permission_classes = [IsAuthenticated, ReportRoles]
+    permission_classes = [IsAuthenticated, Needs]
     renderer_classes = [XlsxRenderer, CsvRenderer, JSONRenderer]
 
     @extend_schema(summary="Download a finished background export", tags=["reports"],

@@ -6,9 +6,9 @@ the plain index (cashiers are sent to the checkout page before it, by config.url
 
 from django.urls import NoReverseMatch, reverse
 
-from pos.core.api import has_role
+from pos.core.permissions import can
 from pos.reports import queries
-from pos.reports.views import REPORT_ROLES, chart, fmt, table
+from pos.reports.views import chart, fmt, table
 
 
 def _link(name, *args):
@@ -68,6 +68,6 @@ def shop_dashboard():
 
 def dashboard_callback(request, context):
     """Numbers and charts for the admin index page (django-unfold DASHBOARD_CALLBACK)."""
-    if has_role(request.user, *REPORT_ROLES):
+    if can(request.user, "reports.view_reports"):
         context.update(shop_dashboard())
     return context

@@ -1,4 +1,4 @@
-"""Excel (openpyxl write-only) and CSV files of the reports, and the bookkeeper's sales-lines ledger.
+"""Excel (streamed, pos.reports.xlsx) and CSV files of the reports, and the bookkeeper's sales-lines ledger.
 
 A report becomes a list of `Sheet`s: typed columns (money, quantity, integer, percent, date, datetime,
 text), rows as dicts and a totals row. In xlsx every number is a real number cell with a number
@@ -17,13 +17,10 @@ from decimal import Decimal
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from pos.core.cells import safe_cell
 from pos.core.money import ZERO
+from pos.reports import xlsx
 from pos.reports.queries import return_lines, sale_lines, shop_zone
 
 NUMBER_FORMATS = {
@@ -35,7 +32,6 @@ NUMBER_FORMATS = {
     "datetime": "yyyy-mm-dd hh:mm",
 }
 SUMMED = ("money", "quantity", "integer")
-BOLD = Font(bold=True)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -86,56 +82,60 @@ def _totals(sheet):
     return {**{c.key: values.get(c.key) for c in sheet.columns if c.total and c.kind in SUMMED}, first: "Total"}
 
 
-class _Cells:
-    """Turns a sheet's rows into cells: plain values for text, and for each formatted column one
-    styled cell whose value is replaced row after row (the write-only sheet writes a row out before
-    the next is made), so a row costs no new cell or style lookup."""
+def _sheet_part(sheet):
+    """(title, write) of a sheet for pos.reports.xlsx.stream: the header (bold, frozen), the rows as
+    they come (text through safe_cell, numbers and dates as typed cells), then the bold totals row."""
+    kinds = [c.kind for c in sheet.columns]
+    auto = "auto" in kinds
+    keys = [c.key for c in sheet.columns]
 
-    def __init__(self, ws, columns):
-        self.ws, self.columns, self.styled = ws, columns, {}
-
-    def row(self, row):
-        cells = []
-        for n, column in enumerate(self.columns):
-            value = row.get(column.key)
-            kind = _kind(column, row)
-            if value is None or kind not in NUMBER_FORMATS:
-                cells.append(safe_cell(_plain(value)))
+    def write(emit):
+        writer = xlsx.SheetWriter(len(sheet.columns))
+        yield emit(writer.head([c.width for c in sheet.columns]))
+        yield emit(writer.row([c.header for c in sheet.columns], bold=True))
+        writers = [xlsx.cell_writer(kind) for kind in kinds]
+        # text through the formula rule, times to the shop's wall clock, numbers and dates as they are
+        fix = [safe_cell if kind not in NUMBER_FORMATS else _plain if kind == "datetime" else None for kind in kinds]
+        summed = [c.key for c in sheet.columns if c.total and c.kind in SUMMED]
+        totals = sheet.summed
+        for row in sheet.rows:
+            if auto:
+                _add_up(sheet, row)
+                row_kinds = [_kind(c, row) for c in sheet.columns]
+                values = [_plain(row.get(key)) if kind in NUMBER_FORMATS else safe_cell(_plain(row.get(key)))
+                          for key, kind in zip(keys, row_kinds, strict=True)]
+                yield emit(writer.row(values, row_kinds))
                 continue
-            cell = self.styled.get((n, kind))
-            if cell is None:
-                cell = self.styled[(n, kind)] = _cell(self.ws, column, None, kind, formatted=True)
-            cell.value = _plain(value)
-            cells.append(cell)
-        return cells
+            sheet.written += 1
+            for key in summed:
+                value = row.get(key)
+                if value is not None and not isinstance(value, str):
+                    totals[key] = totals.get(key, ZERO) + value
+            values = [row.get(key) if f is None else f(row.get(key)) for key, f in zip(keys, fix, strict=True)]
+            yield emit(writer.data_row(values, writers))
+        if sheet.with_totals:
+            totals = _totals(sheet)
+            yield emit(writer.row([totals.get(key) for key in keys], kinds, bold=True))
+        yield emit(writer.tail())
+
+    return sheet.title, write
 
 
-def _cell(ws, column, value, kind, bold=False, formatted=False):
-    cell = WriteOnlyCell(ws, value=_plain(value))
-    if kind in NUMBER_FORMATS and (value is not None or formatted):
-        cell.number_format = NUMBER_FORMATS[kind]
-    if bold:
-        cell.font = BOLD
-    return cell
+def xlsx_chunks(sheets: list[Sheet]):
+    """The xlsx file of the sheets as a stream of bytes (pos.reports.xlsx): the first bytes at once,
+    memory flat whatever the number of rows."""
+    return xlsx.stream([_sheet_part(sheet) for sheet in sheets])
 
 
 def write_xlsx(sheets: list[Sheet], target):
-    """Write the sheets to `target` (a path or a binary file) with a write-only workbook."""
-    wb = Workbook(write_only=True)
-    for sheet in sheets:
-        ws = wb.create_sheet(sheet.title[:31])
-        for n, column in enumerate(sheet.columns, start=1):
-            ws.column_dimensions[get_column_letter(n)].width = column.width
-        ws.freeze_panes = "A2"
-        ws.append([_cell(ws, c, c.header, "text", bold=True) for c in sheet.columns])
-        cells = _Cells(ws, sheet.columns)
-        for row in sheet.rows:
-            _add_up(sheet, row)
-            ws.append(cells.row(row))
-        if sheet.with_totals:
-            totals = _totals(sheet)
-            ws.append([_cell(ws, c, totals.get(c.key), c.kind, bold=True) for c in sheet.columns])
-    wb.save(target)
+    """Write the sheets to `target` (a path or a binary file)."""
+    if isinstance(target, (str, bytes)) or hasattr(target, "__fspath__"):
+        with open(target, "wb") as out:
+            for chunk in xlsx_chunks(sheets):
+                out.write(chunk)
+    else:
+        for chunk in xlsx_chunks(sheets):
+            target.write(chunk)
     return sheets
 
 

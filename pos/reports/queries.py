@@ -41,11 +41,12 @@ Speed (a year: ~1,000,000 lines, 100,000 products)
 """
 
 import heapq
+import operator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import partial
+from functools import partial, reduce
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -290,10 +291,12 @@ def rolled(period, by=(), cashier=None):
     sale once per product / category it holds, as grouped() does."""
     dims = [ROLLUP_DIM[name] for name in by if name in ROLLUP_DIM]
     if dims == ["p"] and "day" not in by:  # products over the period: whole years and months in one row each
-        spans = Q()
-        for dim, first, last in product_spans(period):
-            spans |= Q(dim=dim, day__gte=first, day__lte=last)
-        rows = SalesRollup.objects.filter(spans)
+        spans = product_spans(period, cashier=cashier)
+        rows = SalesRollup.objects.filter(reduce(operator.or_, (Q(dim=dim, day__gte=first, day__lte=last)
+                                                                for dim, first, last in spans)))
+        if len(spans) == 1 and spans[0][0] != "p":  # one year or month: one row per product already
+            return {(row.pop("key_id"),): {**empty_figures(), **row}
+                    for row in rows.order_by().values("key_id", *ROLLUP_FIGURES)}
     else:
         rows = SalesRollup.objects.filter(dim=dims[0] if dims else "d", day__gte=period.start, day__lte=period.end)
     if cashier is not None:
@@ -311,10 +314,13 @@ def _month_end(day):
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def product_spans(period, today=None):
+def product_spans(period, today=None, cashier=None):
     """[(dim, first, last)] of product rollup rows that cover the period's days with the fewest rows:
     whole years ("y"), whole months ("m"), then days ("p"). A year or month counts as whole when the
-    period covers it up to today (no sale is dated later)."""
+    period covers it up to today (no sale is dated later). Years and months are for all cashiers
+    together: one cashier's figures read days."""
+    if cashier is not None:
+        return [("p", period.start, period.end)]
     today = today or shop_today()
     spans, day = [], period.start
     while day <= period.end:
@@ -358,16 +364,19 @@ def rolled_products(period, rank, page, cashier=None):
     if page.limit is None:
         raw = rolled(period, ("product",), cashier)
         return raw, None
-    sums = ", ".join(f"SUM({name})" for name in ROLLUP_FIGURES)
-    spans = product_spans(period)
+    spans = product_spans(period, cashier=cashier)
     where = "(" + " OR ".join("(dim = %s AND day >= %s AND day <= %s)" for _ in spans) + ")"
     params = [value for span in spans for value in span]
     if cashier is not None:
         where, params = where + " AND cashier_id = %s", [*params, cashier.pk]
+    if len(spans) == 1 and spans[0][0] != "p":  # one year or month: one row per product, nothing to add up
+        sums, group, order = ", ".join(ROLLUP_FIGURES), "", RANK_SQL[rank].replace("SUM", "")
+    else:
+        sums = ", ".join(f"SUM({name})" for name in ROLLUP_FIGURES)
+        group, order = "GROUP BY key_id", RANK_SQL[rank]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT key_id, {sums}, COUNT(*) OVER () FROM {SalesRollup._meta.db_table} WHERE {where} "
-                       f"GROUP BY key_id ORDER BY {RANK_SQL[rank]} DESC, key_id LIMIT %s OFFSET %s",
-                       [*params, page.limit, page.offset])
+                       f"{group} ORDER BY {order} DESC, key_id LIMIT %s OFFSET %s", [*params, page.limit, page.offset])
         found = cursor.fetchall()
     if not found and page.offset:
         with connection.cursor() as cursor:
@@ -379,6 +388,12 @@ def rolled_products(period, rank, page, cashier=None):
                                               for name, value in zip(ROLLUP_FIGURES, row[1:-1], strict=True)}}
            for row in found}
     return raw, found[0][-1] if found else 0
+
+
+def line_count(period) -> int:
+    """How many sale lines the period holds (from the rollups: no pass over the lines)."""
+    return SalesRollup.objects.filter(dim="d", day__gte=period.start, day__lte=period.end).aggregate(
+        n=Sum("lines", default=0))["n"]
 
 
 def _roll_up(rows, key):
@@ -478,8 +493,11 @@ def _products(raw, figures, rank, page, categories):
     """Product rows (figures and names), best first by `rank`; only the page's rows get names and
     figures. Returns (rows, number of products)."""
     score = RANKS[rank]
-    best = sorted if page.limit is None else partial(heapq.nsmallest, page.offset + page.limit)
-    ranked = page.cut(best(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
+    if page.limit is None and not page.offset:  # every row: one sort below, by the figure and name
+        ranked = raw.items()
+    else:
+        best = sorted if page.limit is None else partial(heapq.nsmallest, page.offset + page.limit)
+        ranked = page.cut(best(raw.items(), key=lambda item: (-score(item[1]), item[0][0])))
     labels = _product_labels([pid for (pid,), _ in ranked])
     rows = []
     for (pid,), figs in ranked:

@@ -31,8 +31,10 @@ FIGURES = LINE_FIGURES + RETURN_FIGURES
 COLUMNS = KEY + FIGURES
 PLACES = {"sold_quantity": 3, "returned_quantity": 3, "sales_count": 0, "lines": 0, "returns_count": 0}
 DIMS = {"p": "product", "m": "product month", "y": "product year", "c": "category", "d": "day"}
-# Products are also summed per month and per year (`day` holds the first day of the bucket), so a
-# year's per-product figures read one row per product and year, not one per product and day.
+# Products are also summed per month and per year (`day` holds the first day of the bucket) for all
+# cashiers together (cashier 0), so a year's per-product figures read one row per product, not one per
+# product, day and cashier. (Those rows are locked only by sales of the product, which hold the
+# product's row lock already: no new wait between tills.)
 BUCKETS = {
     "m": {"postgresql": "CAST(date_trunc('month', CAST(q.day_ AS timestamp)) AS date)",
           "sqlite": "date(q.day_, 'start of month')"},
@@ -66,7 +68,8 @@ def _aliased(dim, line_part):
 def _line_select(lines, dim):
     """SQL (and params) of the lines' figures grouped by (day, cashier, key of `dim`)."""
     key = {"c": F("product__category_id"), "d": Value(0)}.get(dim, F("product_id"))
-    rows = lines.order_by().values(day_=TruncDate("sale__paid_at", tzinfo=_zone()), cashier_=F("sale__cashier_id"),
+    cashier = Value(0) if dim in BUCKETS else F("sale__cashier_id")
+    rows = lines.order_by().values(day_=TruncDate("sale__paid_at", tzinfo=_zone()), cashier_=cashier,
                                    key_=key).annotate(
         sold_quantity_=Sum("quantity"), gross_=Sum("gross"), discounts_=Sum(F("discount") + F("order_discount")),
         total_=Sum("total"), tax_=Sum("tax"), cost_=Sum("cost"), sales_count_=Count("sale_id", distinct=True),
@@ -78,7 +81,8 @@ def _line_select(lines, dim):
 def _return_select(returns, dim):
     key = {"c": F("sale_item__product__category_id"), "d": Value(0)}.get(dim, F("sale_item__product_id"))
     rows = returns.order_by().values(day_=TruncDate("sale_return__created_at", tzinfo=_zone()),
-                                     cashier_=F("sale_item__sale__cashier_id"), key_=key).annotate(
+                                     cashier_=Value(0) if dim in BUCKETS else F("sale_item__sale__cashier_id"),
+                                     key_=key).annotate(
         returned_quantity_=Sum("quantity"), returned_amount_=Sum("amount"), returned_tax_=Sum("tax"),
         returned_cost_=Sum("cost"), returns_count_=Count("sale_return_id", distinct=True))
     sql, params = rows.query.sql_with_params()
@@ -153,7 +157,17 @@ def _rows_in(start, end):
 @transaction.atomic
 def rebuild(start: date | None = None, end: date | None = None) -> int:
     """Recompute the rollups of the days start..end (both included; None: open) from the lines.
-    Returns the number of rows written."""
+    Returns the number of rows written. The days are widened to whole years, whose month and year
+    rows of products depend on every day of them."""
+    from pos.reports.queries import report_session
+
+    start = date(start.year, 1, 1) if start else None
+    end = date(end.year, 12, 31) if end else None
+    with report_session():
+        return _rebuild(start, end)
+
+
+def _rebuild(start, end):
     _rows_in(start, end).delete()
     lines, returns = _sources(start, end)
     select, params = expected_select(lines=lines, returns=returns)
@@ -177,7 +191,9 @@ def mismatches(limit=20) -> list[str]:
     expected = f"SELECT {want} FROM ({select}) e"
     actual = f"SELECT {have} FROM {TABLE}"
     found = {"want": {}, "have": {}}
-    with connection.cursor() as cursor:
+    from pos.reports.queries import report_session
+
+    with report_session(), connection.cursor() as cursor:
         for side, first, second, first_params, second_params in (
                 ("want", expected, actual, params, []), ("have", actual, expected, [], params)):
             cursor.execute(f"SELECT * FROM ({first} EXCEPT {second}) x LIMIT {limit}", first_params + second_params)

@@ -1,6 +1,7 @@
 """Report operations: the shift X/Z summary, exports written in the background, the daily e-mail."""
 
 import os
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from pos.accounts.models import Role
 from pos.core.errors import ServiceError
+from pos.core.permissions import PERMISSION_BACKEND
 from pos.reports.exports import (
     XLSX_TYPE,
     csv_lines,
@@ -105,8 +106,11 @@ def write_sales_lines_export(job_id) -> ExportJob:
 # --- Daily summary e-mail ---------------------------------------------------------------------------
 
 def summary_recipients():
-    """Active managers and bookkeepers with an e-mail address."""
-    return list(get_user_model().objects.filter(role__in=[Role.MANAGER, Role.BOOKKEEPER], is_active=True)
+    """Active users who see the reports (reports.view_reports: managers, bookkeepers) with an e-mail address;
+    superusers only when a group gives them the permission too."""
+    return list(get_user_model().objects.with_perm("reports.view_reports", include_superusers=False,
+                                                                 backend=PERMISSION_BACKEND)
+                .filter(is_active=True)
                 .exclude(email="").order_by("email").values_list("email", flat=True).distinct())
 
 
@@ -145,3 +149,17 @@ def send_daily_summary(day=None) -> int:
     message.attach(f"sales-{day}.xlsx", xlsx_bytes(sales_sheets(report)), XLSX_TYPE)
     message.send()
     return len(recipients)
+
+
+def delete_old_exports(now=None) -> int:
+    """Background exports finished more than EXPORT_KEEP_HOURS ago lose their file (it may hold every sale
+    line of a period); the job row stays, marked expired in its error. Returns how many files went."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.EXPORT_KEEP_HOURS)
+    removed = 0
+    for job in ExportJob.objects.filter(finished_at__lt=cutoff).exclude(file=""):
+        job.file.delete(save=False)
+        job.file = ""
+        job.error = f"The file was deleted after {settings.EXPORT_KEEP_HOURS} hours; start a new export."
+        job.save(update_fields=["file", "error"])
+        removed += 1
+    return removed

@@ -20,12 +20,18 @@ def next_daily_run(now=None):
 SCHEDULES = [
     {"name": "Daily sales summary e-mail", "func": "pos.reports.tasks.email_daily_summary", "schedule_type": "C",
      "cron": "0 21 * * *", "repeats": -1, "next_run": next_daily_run()},
+    {"name": "Delete old export files", "func": "pos.reports.tasks.delete_old_exports", "schedule_type": "H",
+     "repeats": -1},
 ]
 
 
 def email_daily_summary():
     """Scheduled daily at 21:00 shop time (cron read in settings.TIME_ZONE by django-q2)."""
     return services.send_daily_summary()
+
+
+def delete_old_exports():
+    return services.delete_old_exports()
 
 
 def export_sales_lines(job_id):

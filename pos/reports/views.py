@@ -16,19 +16,18 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from pos.core.api import has_role
 from pos.core.errors import ServiceError
+from pos.core.permissions import can, can_any, may_act_for
 from pos.reports import queries, services
 from pos.reports.api import product_page, slow_days
 from pos.reports.pdf import report_pdf, shift_pdf
 from pos.sales.models import Shift
 
-REPORT_ROLES = ("admin", "manager", "bookkeeper")
 
-
-def _require(request, *roles):
-    if not has_role(request.user, *roles):
-        raise PermissionDenied("Your role may not see this report.")
+def _require(request, *perms):
+    """Any one of `perms` lets the user in (pos.core.permissions: asked with has_perm)."""
+    if not can_any(request.user, *perms):
+        raise PermissionDenied("You may not see this report.")
 
 
 def fmt(value, kind="money"):
@@ -130,16 +129,16 @@ PROFIT_COLUMNS = [("Quantity", "quantity", "quantity"), ("Revenue ex VAT", "reve
 
 
 def sales_page(request):
-    _require(request, *REPORT_ROLES, "cashier")
+    _require(request, "reports.view_reports", "sales.view_sale")
     period = _period(request, "today")
-    cashier = None if has_role(request.user, *REPORT_ROLES) else request.user
+    cashier = None if can(request.user, "reports.view_reports") else request.user
     rows = _rows(request)
     report = queries.sales_report(period, cashier=cashier, products=rows)
     t = report["totals"]
     timeline = report["by_hour"] or report["by_day"]
     labels = [f"{r['hour']:%H}:00" if "hour" in r else f"{r['date']:%d %b}" for r in timeline]
     downloads = _downloads(request, "sales")
-    if has_role(request.user, *REPORT_ROLES):  # the bookkeeper's ledger: every sale and returned line
+    if can(request.user, "reports.view_reports", "reports.view_profit"):  # the ledger: every sale and returned line
         query = {k: v for k, v in request.GET.items() if k in ("period", "start", "end") and v}
         downloads.append({"label": "Sales lines (Excel)",
                           "href": f"{reverse('reports-api:sales-lines-export')}?{urlencode(query)}"})
@@ -163,7 +162,7 @@ def sales_page(request):
 
 
 def profit_page(request):
-    _require(request, *REPORT_ROLES)
+    _require(request, "reports.view_profit")
     period = _period(request, "month")
     rows = _rows(request)
     report = queries.profit_report(period, products=rows)
@@ -184,7 +183,7 @@ def profit_page(request):
 
 
 def inventory_page(request):
-    _require(request, *REPORT_ROLES)
+    _require(request, "reports.view_reports")
     period = _period(request, "month")
     try:
         days = slow_days(request.GET.get("days"))
@@ -223,7 +222,7 @@ def inventory_page(request):
 
 def _shift(request, pk):
     shift = Shift.objects.select_related("cashier").filter(pk=pk).first()
-    if shift is None or not (has_role(request.user, *REPORT_ROLES) or shift.cashier_id == request.user.pk):
+    if shift is None or not (can(request.user, "reports.view_reports") or may_act_for(request.user, shift.cashier_id)):
         raise Http404("No such shift.")
     return shift
 

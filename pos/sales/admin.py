@@ -20,6 +20,7 @@ from unfold.decorators import action, display
 
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import can, own_rows
 from pos.payments.models import Method, Payment
 from pos.sales import receipts, services
 from pos.sales.filters import paid_with
@@ -123,12 +124,13 @@ class SaleAdmin(MoneyHistoryAdmin):
     actions_detail = ["cancel_sale", "return_items", "receipt_pdf", "receipt_80mm"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.filter(cashier=request.user) if request.user.is_cashier else queryset
+        return own_rows(super().get_queryset(request), request.user)
 
     def get_actions_detail(self, request, object_id):
         """Offer cancel only on an unpaid sale and a return only on a paid one."""
-        status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
+        status = None
+        if str(object_id).isdigit():  # /admin/sales/sale/abc/change/ is "no such sale", not a 500
+            status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
         hidden = set()
         if status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
             hidden.add("sales_sale_cancel_sale")
@@ -137,7 +139,7 @@ class SaleAdmin(MoneyHistoryAdmin):
         return [a for a in super().get_actions_detail(request, object_id) if a.action_name not in hidden]
 
     def has_cancel_permission(self, request, obj=None):
-        return request.user.has_perm("sales.cancel_sale")
+        return can(request.user, "sales.cancel_sale")
 
     def has_return_permission(self, request, obj=None):
         return services.can_take_returns(request.user)
@@ -220,16 +222,18 @@ class SaleAdmin(MoneyHistoryAdmin):
         return self._page(request, "sales/admin/return_items.html", sale, title="Return from", lines=lines,
                           reason=request.POST.get("reason", ""))
 
-    @action(description="Receipt PDF", url_path="receipt-pdf", icon="picture_as_pdf", attrs={"target": "_blank"})
+    @action(description="Receipt PDF", url_path="receipt-pdf", icon="picture_as_pdf", attrs={"target": "_blank"},
+            permissions=["view"])
     def receipt_pdf(self, request, object_id):
         sale = self._sale(request, object_id)
-        response = HttpResponse(receipts.receipt_pdf(sale), content_type="application/pdf")
+        response = HttpResponse(receipts.receipt_pdf(sale, copy=True), content_type="application/pdf")  # a reprint
         response["Content-Disposition"] = f'inline; filename="{sale.receipt_number}.pdf"'
         return response
 
-    @action(description="Print 80 mm", url_path="receipt-80mm", icon="print", attrs={"target": "_blank"})
+    @action(description="Print 80 mm", url_path="receipt-80mm", icon="print", attrs={"target": "_blank"},
+            permissions=["view"])
     def receipt_80mm(self, request, object_id):
-        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True))
+        return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True, copy=True))
 
 
 def _posted_quantity(data, item):
@@ -274,8 +278,7 @@ class ShiftAdmin(MoneyHistoryAdmin):
     actions_detail = ["report"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.filter(cashier=request.user) if request.user.is_cashier else queryset
+        return own_rows(super().get_queryset(request), request.user)
 
     @display(description="status", label={"open": "success", "closed": "info"})
     def status_badge(self, obj):
@@ -293,7 +296,7 @@ class ShiftAdmin(MoneyHistoryAdmin):
         return format_html('<a href="{}">{} report</a>', reverse("admin:sales_shift_report", args=[obj.pk]),
                            "Z" if obj.status == "closed" else "X")
 
-    @action(description="X / Z report", url_path="report", icon="summarize")
+    @action(description="X / Z report", url_path="report", icon="summarize", permissions=["view"])
     def report(self, request, object_id):
         shift = get_object_or_404(self.get_queryset(request), pk=object_id)
         report = services.shift_report(shift)

@@ -20,9 +20,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from pos.accounts.services import authorise_pin
-from pos.core.api import idempotency_key, role_permission
+from pos.core.api import idempotency_key
 from pos.core.errors import ConflictError, ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import ActionPermissions, can, own_rows
 from pos.payments.models import Method, Payment, Refund
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services, shift_print
@@ -161,7 +162,8 @@ class QuantityInput(serializers.Field):
 
 
 class LineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(required=False, min_value=1, help_text="Product id (or give `barcode`).")
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                       help_text="Product id (or give `barcode`).")
     barcode = serializers.CharField(required=False, max_length=64)
     quantity = QuantityInput(help_text="Decimal point, never a comma: \"1.5\" (\"1,5\" is refused).")
     discount = money_field(required=False, default=ZERO, help_text="Discount on this line (money).")
@@ -423,7 +425,16 @@ class ShiftReportSerializer(serializers.Serializer):
 
 # --- Permissions ---------------------------------------------------------------------------------------
 
-SellOrRead = role_permission("manager", "cashier", read=("bookkeeper",))
+# What each operation needs (pos.core.permissions). Without accounts.all_cashiers a user sees and
+# handles only their own sales and shifts: another cashier's is a 404. A return, a void of a paid sale
+# and a refund at a cashier's till need `sales.return_sale` of the user OR of the manager whose PIN was
+# typed (the services check it): the endpoint itself needs only the right to sell.
+SALE_PERMS = {"read": "sales.view_sale", "create": "sales.add_sale", "cancel": "sales.add_sale",
+              "price": "sales.add_sale", "pay": ("sales.view_sale", "payments.add_payment"),
+              "pay_cash": ("sales.view_sale", "payments.add_payment"), "take_return": "sales.add_sale",
+              "void": "sales.add_sale"}
+SHIFT_PERMS = {"read": "sales.view_shift", "open": "sales.add_shift", "close": "sales.add_shift"}
+RETURN_PERMS = {"read": "sales.view_sale", "owed": "sales.view_sale", "refund": "sales.add_sale"}
 
 
 def manager_from(request, data, action) -> object:
@@ -436,7 +447,7 @@ def manager_from(request, data, action) -> object:
 
 def refund_now(request, sale_return, how, manager):
     """Pay a return's refund now; a refusal (e.g. no payment of that method) leaves it owed and is told."""
-    approver = manager or (request.user if getattr(request.user, "is_manager", False) else None)
+    approver = manager or (request.user if can(request.user, "sales.return_sale") else None)
     try:
         services.refund_return(sale_return, how, user=request.user, authorised_by=approver,
                                idempotency_key=f"return-{sale_return.pk}-{how}")
@@ -457,8 +468,8 @@ def tenders(values):
 
 
 def scoped(queryset, user, field="cashier"):
-    """Cashiers see only their own rows."""
-    return queryset.filter(**{field: user}) if getattr(user, "is_cashier", False) else queryset
+    """Without accounts.all_cashiers, a user's own rows only."""
+    return own_rows(queryset, user, field=field)
 
 
 # --- Views ---------------------------------------------------------------------------------------------
@@ -483,7 +494,8 @@ RECEIPT_FORMATS = {
 )
 class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SaleSerializer
-    permission_classes = [SellOrRead]
+    permission_classes = [ActionPermissions]
+    required_perms = SALE_PERMS
     filterset_class = SaleFilter
     search_fields = ["receipt_number", "customer_phone", "customer_name"]
     ordering_fields = ["created_at", "total", "receipt_number"]
@@ -581,7 +593,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = VoidSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        manager = manager_from(request, values, "void") or (request.user if request.user.is_manager else None)
+        manager = manager_from(request, values, "void") or (request.user if can(request.user, "sales.return_sale")
+                                                             else None)
         sale_return = services.void_paid_sale(self.get_object(), user=request.user, authorised_by=manager,
                                               refund_by=values["refund"], reason=values["reason"])
         return self.return_answer(sale_return)
@@ -595,18 +608,19 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(summary="Cancel an unpaid sale (stock back)", request=SaleCancelSerializer, responses=SaleSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        sale = self.get_object()
         data = SaleCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = services.cancel_sale(self.get_object(), user=request.user, reason=data.validated_data["reason"])
+        sale = services.cancel_sale(sale, user=request.user, reason=data.validated_data["reason"])
         return self.answer(sale)
 
     @extend_schema(summary="Take cash for a sale (change computed)", request=PayCashSerializer,
                    responses=SaleSerializer)
     @action(detail=True, methods=["post"])
     def pay_cash(self, request, pk=None):
+        sale = self.get_object()  # first: another cashier's sale is a 404 whatever the body
         data = PayCashSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = self.get_object()
         pay_cash(sale, amount_tendered=data.validated_data["amount_tendered"], user=request.user,
                  amount=data.validated_data["amount"])
         return self.answer(sale)
@@ -646,7 +660,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         summary="Receipt: PDF, 80 mm text, ESC/POS bytes or printable HTML",
-        parameters=[OpenApiParameter("format", str, enum=list(RECEIPT_FORMATS), default="pdf")],
+        parameters=[OpenApiParameter("format", str, enum=list(RECEIPT_FORMATS), default="pdf"),
+                    OpenApiParameter("copy", str, enum=["0", "1"], default="0", description="1: a reprint (COPY)")],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY, (200, "text/plain"): OpenApiTypes.STR,
                    (200, "application/octet-stream"): OpenApiTypes.BINARY, (200, "text/html"): OpenApiTypes.STR},
     )
@@ -657,7 +672,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise serializers.ValidationError({"format": [f"Choose one of: {', '.join(RECEIPT_FORMATS)}."]})
         content_type, disposition, ext, render = RECEIPT_FORMATS[fmt]
         sale = self.get_object()
-        response = HttpResponse(render(sale), content_type=content_type)
+        response = HttpResponse(render(sale, copy=request.query_params.get("copy") == "1"), content_type=content_type)
         response["Content-Disposition"] = f'{disposition}; filename="{sale.receipt_number}.{ext}"'
         return response
 
@@ -668,13 +683,14 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 )
 class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ShiftSerializer
-    permission_classes = [SellOrRead]
+    permission_classes = [ActionPermissions]
+    required_perms = SHIFT_PERMS
     filterset_class = ShiftFilter
     ordering_fields = ["opened_at", "closed_at"]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return scoped(Shift.objects.select_related("cashier").prefetch_related("totals"), self.request.user)
+        return own_rows(Shift.objects.select_related("cashier").prefetch_related("totals"), self.request.user)
 
     @extend_schema(summary="Open my shift with the cash float", request=OpenShiftSerializer,
                    responses={201: ShiftSerializer})
@@ -721,10 +737,11 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                    request=CloseShiftSerializer, responses=ShiftReportSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
+        shift = self.get_object()  # first: another cashier's shift is a 404 whatever the body
         data = CloseShiftSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        report = services.close_shift(self.get_object(), values["counted_cash"], request.user,
+        report = services.close_shift(shift, values["counted_cash"], request.user,
                                       counted=values["counted"], note=values["note"])
         return Response(ShiftReportSerializer(report).data)
 
@@ -735,7 +752,8 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 )
 class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SaleReturnSerializer
-    permission_classes = [SellOrRead]
+    permission_classes = [ActionPermissions]
+    required_perms = RETURN_PERMS
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
@@ -760,7 +778,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data.is_valid(raise_exception=True)
         values = data.validated_data
         manager = manager_from(request, values, "refund")
-        if manager is None and not getattr(request.user, "is_manager", False):
+        if manager is None and not can(request.user, "sales.return_sale"):
             raise services.NotAllowed("A refund at a cashier's till needs a manager's PIN.", field="manager_pin",
                                       code="not_allowed")
         sale_return = self.get_object()

@@ -11,16 +11,18 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from pos.core.api import has_role
+from pos.core.permissions import can, discount_is_capped
 from pos.sales.services import get_open_shift
 
 SEARCH_LIMIT = 20
 
 
 def can_use_checkout(user):
-    return has_role(user, "cashier", "manager", "admin") or user.has_perm("sales.use_checkout")
+    return can(user, "sales.use_checkout")
 
 
 def page_view(view):
@@ -34,8 +36,9 @@ def page_view(view):
 
 
 def admin_home(request):
-    """`/admin/`: cashiers go straight to the checkout page, everyone else gets the dashboard."""
-    if request.user.is_authenticated and request.user.is_active and getattr(request.user, "is_cashier", False):
+    """`/admin/`: a user whose back office is only the checkout (a cashier) goes straight to it; everyone
+    else gets the dashboard."""
+    if can(request.user, "sales.use_checkout") and not can(request.user, "reports.view_reports"):
         return redirect("checkout:page")
     return admin.site.admin_view(admin.site.index)(request)
 
@@ -48,19 +51,20 @@ def shift_json(shift):
 
 
 SHORTCUTS = [
-    ("Enter", "add the scanned or typed barcode"),
-    ("F2", "search products by name"),
-    ("F3", "edit the quantity of the selected line"),
-    ("↑ ↓", "select a cart line"),
-    ("+ / −", "quantity of the selected line"),
-    ("Del", "remove the selected line"),
-    ("F4", "pay cash"),
-    ("F6", "open and partly paid sales"),
-    ("F7", "pay by card"),
-    ("F8", "pay by M-Pesa"),
-    ("F9", "pay by Airtel Money"),
-    ("F10", "return goods (refund now or owe)"),
-    ("Esc", "close the dialog"),
+    ("Enter", gettext_lazy("add the scanned or typed barcode")),
+    ("F2", gettext_lazy("search products by name")),
+    ("F3", gettext_lazy("edit the quantity of the selected line")),
+    ("↑ ↓", gettext_lazy("select a cart line")),
+    ("+ / −", gettext_lazy("quantity of the selected line")),
+    ("Del", gettext_lazy("remove the selected line")),
+    ("F4", gettext_lazy("pay cash")),
+    ("F1", gettext_lazy("open and partly paid sales")),
+    ("F6", gettext_lazy("order discount")),
+    ("F7", gettext_lazy("pay by card")),
+    ("F8", gettext_lazy("pay by M-Pesa")),
+    ("F9", gettext_lazy("pay by Airtel Money")),
+    ("F10", gettext_lazy("return goods (refund now or owe)")),
+    ("Esc", gettext_lazy("close the dialog")),
 ]
 
 
@@ -71,9 +75,9 @@ def _page_config(request):
         "currency": settings.CURRENCY,
         "storage_key": f"pos-checkout-{user.pk}",
         "shift": shift_json(get_open_shift(user)),
-        "is_cashier": bool(getattr(user, "is_cashier", False)),
-        "is_manager": bool(getattr(user, "is_manager", False)),
-        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if getattr(user, "is_cashier", False) else "100",
+        "is_cashier": discount_is_capped(user),
+        "is_manager": can(user, "sales.return_sale"),
+        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if discount_is_capped(user) else "100",
         "urls": {
             "barcode": reverse("product-barcode", kwargs={"code": "CODE"}).replace("CODE", "{code}"),
             "search": f"{reverse('product-list')}?is_active=true&page_size={SEARCH_LIMIT}&search={{q}}",
@@ -96,7 +100,7 @@ def _page_config(request):
 def page(request):
     context = {
         **admin.site.each_context(request),
-        "title": "Checkout",
+        "title": _("Checkout"),
         "config": _page_config(request),
         "shortcuts": SHORTCUTS,
     }

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
+from pos.core.permissions import can
 
 LIVE_REFUNDS = ("pending_approval", "processing", "completed")
 REFUND_CHOICES = ("cash", "mpesa", "airtel", "card", "owe")
@@ -140,7 +141,7 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
         key = f"{idempotency_key[:90]}:r{n}" if idempotency_key else ""
         refund, _ = request_refund(payment, part, f"Return #{sale_return.pk}: {sale_return.reason or 'goods back'}",
                                    user, sale_return=sale_return, idempotency_key=key)
-        if refund.status == "pending_approval" and getattr(authorised_by, "is_manager", False):
+        if refund.status == "pending_approval" and can(authorised_by, "payments.approve_refund"):
             refund = approve_refund(refund, user=authorised_by)
         refunds.append(refund)
         left -= part
@@ -159,7 +160,7 @@ def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):
     from pos.sales.models import Authorisation, OverrideAction
     from pos.sales.services import RETURNABLE, NotAllowed, return_items
 
-    if not getattr(authorised_by, "is_manager", False):
+    if not can(authorised_by, "sales.return_sale"):
         raise NotAllowed("Voiding a paid sale needs a manager's PIN.", field="manager_pin", code="not_allowed")
     if sale.status not in RETURNABLE:
         raise ServiceError(f"Sale {sale.receipt_number} is not paid: void it with Cancel.", field="status",

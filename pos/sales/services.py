@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, IllegalTransition, ServiceError
-from pos.core.money import CENT, ZERO, allocate, tax_included, to_money, to_quantity
+from pos.core.money import CENT, ZERO, allocate, check_fits, tax_included, to_money, to_quantity
+from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
@@ -223,7 +224,7 @@ def _check_line(n, quantity, discount, product, gross):
 
 def discount_cap_applies(user, authorised_by=None) -> bool:
     """The cashier's discount cap holds unless a manager authorised more (manager PIN at the till)."""
-    return bool(getattr(user, "is_cashier", False)) and not getattr(authorised_by, "is_manager", False)
+    return discount_is_capped(user) and not can(authorised_by, ANY_DISCOUNT)
 
 
 def check_discount_cap(lines, user, authorised_by=None):
@@ -267,6 +268,9 @@ def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, o
     price_lines(lines, order_discount)
     check_discount_cap(lines, user, authorised_by)
     lines_total = sum((line.total for line in lines), ZERO)
+    for line in lines:  # a price x quantity too big for the money columns is a 400, never a 500
+        check_fits(line.gross, "items", what=f"line amount of {line.product.name}")
+    check_fits(sum((line.gross for line in lines), ZERO), "items", what="sale total")
     return PricedCart(lines=lines, order_discount=order_discount, rounding=round_cash(lines_total) - lines_total)
 
 
@@ -498,7 +502,7 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     if shift.status != ShiftStatus.OPEN:
         raise ServiceError(f"Shift #{shift.pk} is already closed.", field="shift", code="shift_closed")
-    if getattr(user, "is_cashier", False) and shift.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, shift.cashier_id):
         raise ServiceError("A cashier may close only their own shift.", field="shift", code="not_allowed")
     counts = {method: _amount(value, f"counted.{method}") for method, value in (counted or {}).items()}
     counts["cash"] = _amount(counted_cash, "counted_cash")
@@ -640,7 +644,7 @@ def cancel_sale(sale, *, user, reason=""):
     """Cancel an open or unpaid sale: its stock comes back. Refused while a payment on it is completed
     or still in progress (cancel or refund that payment first). A cashier cancels only their own sales."""
     sale = lock_sale(sale)
-    if getattr(user, "is_cashier", False) and sale.cashier_id != user.pk:
+    if user is not None and not may_act_for(user, sale.cashier_id):
         raise ServiceError("A cashier may cancel only their own sales.", field="sale", code="not_allowed")
     if sale.status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()} and cannot be "
@@ -753,7 +757,7 @@ def _return_line(sale_return, item, quantity) -> SaleReturnLine:
 
 
 def can_take_returns(user) -> bool:
-    return bool(user and (getattr(user, "is_manager", False) or user.has_perm("sales.return_sale")))
+    return can(user, "sales.return_sale")
 
 
 @transaction.atomic
@@ -763,7 +767,7 @@ def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -
     (settled by pos.payments); the sale's returned_amount grows and it becomes partially_returned, or
     returned once every unit is back. `shift` is the till paying the refund out (default: the user's open
     shift, else the sale's shift if still open)."""
-    if not can_take_returns(user) and not getattr(authorised_by, "is_manager", False):
+    if not can_take_returns(user) and not can_take_returns(authorised_by):
         raise NotAllowed("Only a manager may take returns: ask a manager to type their PIN.", field="sale",
                          code="not_allowed")
     sale = lock_sale(sale)

@@ -13,13 +13,13 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from pos.core.api import role_permission
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import requires
 from pos.tills import services
 from pos.tills.models import ReceiptBlock, Till
 
-Sellers = role_permission("manager", "cashier")
+Sellers = requires("sales.add_sale")
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -160,6 +160,7 @@ class CatalogueRowSerializer(serializers.Serializer):
     name = serializers.CharField()
     sku = serializers.CharField()
     barcode = serializers.CharField(allow_null=True)
+    plu = serializers.CharField(allow_null=True, help_text="Price look-up code (produce), when it has one.")
     price = serializers.DecimalField(**MONEY)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
     unit = serializers.CharField()
@@ -183,7 +184,8 @@ def catalogue(request):
         raise serializers.ValidationError({"limit": ["A whole number."]}) from None
     rows, cursor, done = services.catalogue_changes(request.query_params.get("cursor", ""), limit)
     results = [{
-        "id": r["id"], "name": r["name"], "sku": r["sku"], "barcode": r["barcode"], "price": f"{r['price']:.2f}",
+        "id": r["id"], "name": r["name"], "sku": r["sku"], "barcode": r["barcode"], "plu": r["plu"] or None,
+        "price": f"{r['price']:.2f}",
         "tax_rate": f"{r['tax_rate']:.2f}", "unit": r["unit"], "is_active": r["is_active"],
     } for r in rows]
     return Response({"results": results, "cursor": cursor, "done": done})

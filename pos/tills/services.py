@@ -436,7 +436,7 @@ def offline_receipt_gaps():
 
 # --- catalogue for the till --------------------------------------------------------------------------------
 
-CATALOGUE_FIELDS = ("id", "name", "sku", "barcode", "price", "tax_rate", "unit", "is_active", "updated_at")
+CATALOGUE_FIELDS = ("id", "name", "sku", "barcode", "plu", "price", "tax_rate", "unit", "is_active", "updated_at")
 CURSOR_OVERLAP = timedelta(seconds=5)
 
 

@@ -219,3 +219,18 @@ def test_account_number_of_a_sale_waiting_longer_than_the_window_still_proves_it
     old.refresh_from_db()
     recent.refresh_from_db()
     assert old.status == "paid" and recent.status == "pending_payment"
+
+
+def test_cashier_picks_only_recent_money_manager_rule_needs_a_manager(post_c2b, sell, cashier, manager):
+    post_c2b("confirmation", c2b_body("SKPICKOLD1", "77.00", TransTime="20200101101010"))
+    receipt = ReceivedPayment.objects.get()
+    sale = sell("77.00")
+    with pytest.raises(ServiceError) as old:
+        services.match_receipt(receipt, sale, user=cashier, rule=MatchRule.PICKED)
+    assert old.value.code == "not_in_window"
+    with pytest.raises(ServiceError) as not_manager:
+        services.match_receipt(receipt, sale, user=cashier, rule=MatchRule.MANAGER)
+    assert not_manager.value.code == "not_allowed"
+    services.match_receipt(receipt, sale, user=manager, rule=MatchRule.MANAGER)
+    sale.refresh_from_db()
+    assert sale.status == "paid"

@@ -161,3 +161,22 @@ def test_a_typed_code_whose_confirmation_was_lost_is_found_by_asking_mpesa(daraj
     match_by_code(sale, code, user=cashier)  # a minute later the same code works
     sale.refresh_from_db()
     assert sale.status == "paid"
+
+
+@pytest.mark.qcluster
+def test_a_real_qcluster_runs_the_reconciliation_task(daraja, sell):
+    from django_q.tasks import async_task
+
+    from pos.c2b.models import ReconciliationRun
+    from tests.c2b.conftest import TOKEN
+    from tests.qcluster import running_qcluster, wait_until
+
+    trans_id = phone_pays(daraja, 333, msisdn="254700000404")
+    env = {"SANDBOX_BASE_URL": daraja.url + "/sandbox", "PUBLIC_BASE_URL": daraja.url, "C2B_URL_TOKEN": TOKEN,
+           "C2B_SHORTCODE": "174379", "MPESA_CONSUMER_KEY": "", "MPESA_CONSUMER_SECRET": ""}
+    with running_qcluster(env):
+        async_task("pos.c2b.tasks.reconcile_recent", sync=False)
+        run = wait_until(lambda: ReconciliationRun.objects.filter(finished_at__isnull=False).first(), timeout=60)
+    assert run, "the qcluster did not run the reconciliation"
+    assert (run.error, run.new_receipts) == ("", 1)
+    assert ReceivedPayment.objects.get(trans_id=trans_id).flagged

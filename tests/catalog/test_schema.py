@@ -15,7 +15,8 @@ CATALOGUE_PATHS = {
 
 
 @pytest.fixture
-def schema(db, client):
+def schema(db, client, manager):
+    client.force_login(manager)  # the schema needs a login when DEBUG is off
     answer = client.get("/api/schema/", {"format": "json"})
     assert answer.status_code == 200
     return answer.json()
@@ -60,7 +61,8 @@ def test_lists_are_documented_as_paginated(schema):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url, marker", [("/swagger/", "swagger-ui"), ("/redoc/", "redoc")])
-def test_api_docs_pages_answer_html(url, marker, client):
+def test_api_docs_pages_answer_html(url, marker, client, manager):
+    client.force_login(manager)  # the docs need a login when DEBUG is off
     answer = client.get(url)
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith("text/html") and marker in answer.content.decode().lower()

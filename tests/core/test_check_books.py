@@ -42,3 +42,33 @@ def test_each_broken_invariant_is_reported_and_the_command_exits_one(paid_sale):
     with pytest.raises(SystemExit) as exit_info:
         call_command("check_books")
     assert exit_info.value.code == 1
+
+
+@pytest.mark.django_db
+def test_amounts_that_floats_cannot_add_are_compared_exactly(cashier, manager):
+    """0.1 + 0.2 is 0.30000000000000004 in a float sum (SQLite's SUM of decimals): no false error on either
+    database, and a real difference of one gram / one cent is still found."""
+    from pos.catalog.models import Unit
+    from pos.inventory.models import StockMovement
+
+    flour = ProductFactory(price=Decimal("0.10"), unit=Unit.KILOGRAM)
+    for weight in ("0.1", "0.2", "0.7", "927.95", "0.1", "0.2"):
+        adjust_stock(flour, Decimal(weight), user=manager, reason="delivery")
+    flour.refresh_from_db()
+    assert flour.stock_quantity == Decimal("929.250")
+    Shift.objects.create(cashier=cashier)
+    items = []
+    for price in ("0.10", "0.20", "928.05", "0.70", "0.10"):
+        product = ProductFactory(price=Decimal(price))
+        adjust_stock(product, Decimal("3"), user=manager, reason="opening")
+        items.append(LineRequest(Decimal("1"), product=product.pk))
+    sale, _ = create_sale(cashier=cashier, items=items)
+    assert check_books() == []
+
+    StockMovement.objects.filter(pk=StockMovement.objects.filter(product=flour).order_by("pk").first().pk).update(
+        quantity=Decimal("0.101"))
+    Sale.objects.filter(pk=sale.pk).update(total=sale.total + Decimal("0.01"))
+    problems = check_books()
+    assert any(p.startswith(f"stock: product {flour.sku} has stock 929.250 but its ledger sums to 929.251")
+               for p in problems), problems
+    assert any(p.startswith(f"sale: {sale.receipt_number} total {sale.total + Decimal('0.01')}") for p in problems)

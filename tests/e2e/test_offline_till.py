@@ -113,9 +113,12 @@ class Till:
 
 
 def test_twenty_offline_sales_survive_reload_and_browser_close_and_sync_exactly_once(
-        live_server, playwright, tmp_path, cashier, goods, fast_till):
+        live_server, playwright, tmp_path, cashier, goods, fast_till, artifacts_dir):
+    from pos.catalog.models import QuickKey
+
     shift = open_shift(cashier, Decimal("1000.00"))
     sugar, milk = goods["sugar"], goods["milk"]
+    QuickKey.objects.create(product=milk, label="Milk", position=1)
     till = Till(playwright, tmp_path / "till", live_server.url)
     page = till.open()
     till.log_in("cashier")
@@ -131,7 +134,12 @@ def test_twenty_offline_sales_survive_reload_and_browser_close_and_sync_exactly_
     printed = []
 
     def sell(n):
-        if n % 2:
+        if n == 19:  # the last one with the milk's quick key instead of its barcode
+            page.click("[data-test=off-new-sale]")
+            till.scan(sugar.barcode)
+            page.click(f"[data-test=off-quick-key-{milk.pk}]")
+            printed.append(till.sell([], mpesa=f"SFK{n:07d}"))
+        elif n % 2:
             printed.append(till.sell([sugar.barcode, milk.barcode], mpesa=f"SFK{n:07d}"))
         else:
             printed.append(till.sell([sugar.barcode, sugar.barcode, milk.barcode], cash="500"))
@@ -139,6 +147,7 @@ def test_twenty_offline_sales_survive_reload_and_browser_close_and_sync_exactly_
     for n in range(8):
         sell(n)
     expect(till.unsynced()).to_have_text("8")
+    page.screenshot(path=f"{artifacts_dir}/offline-till-receipt.png")
     assert printed[0] == ("T01OFF-000001", "KES 425.00")
     assert printed[1] == ("T01OFF-000002", "KES 245.00")
     expect(page.locator("[data-test=off-receipt-change]")).to_have_text("0.00")
@@ -215,6 +224,12 @@ def test_connection_flapping_during_sync_still_gives_exactly_twenty(live_server,
         shift.pk)
     assert refused == ("unsynced_sales: 20 sale(s) made offline are not synced yet: let the till sync before you "
                        "close the shift or log out.")
+    alerts = []
+    page.once("dialog", lambda dialog: (alerts.append(dialog.message), dialog.accept()))
+    page.evaluate("() => document.getElementById('logout-form').requestSubmit()")
+    expect(page.locator("[data-test=till-unsynced]")).to_have_text("20")
+    assert alerts and alerts[0].startswith("20 sale(s) made offline are not synced yet")
+    assert page.url.endswith("/admin/checkout/")
     page.unroute("**/api/sales/sales/")
 
     seen = {"n": 0}

@@ -205,7 +205,7 @@ def test_a_partly_paid_sale_is_resumed_in_a_second_browser(live_server, chromium
     second = chromium.new_context(viewport=SMALL).new_page()  # another browser: nothing in its storage
     start(second, live_server, login, opening=None)
     expect(second.locator("[data-test=cart-line]")).to_have_count(0)
-    second.keyboard.press("F6")
+    second.keyboard.press("F1")
     expect(second.locator("[data-test=open-sale]")).to_have_count(1)
     expect(second.locator("[data-test=open-sale]")).to_contain_text("KES 260.00")
     second.keyboard.press("Enter")

@@ -42,9 +42,10 @@ def test_initialise_keeps_the_key_encrypted_never_shown_and_fetches_code_tables(
     assert Code.objects.get(code_class="04", code="A").name == "A-Exempt"
     assert ItemClass.objects.filter(code=settings.ETIMS_DEFAULT_ITEM_CLASS).exists()
     device.refresh_from_db()
-    assert device.codes_last_req_dt
+    since = device.codes_last_req_dt
+    assert since and Call.objects.filter(path="selectCodeList").first().request == {"lastReqDt": "20000101000000"}
     assert refresh_code_tables(device) == {"codes": 0, "item_classes": 0}  # nothing newer since lastReqDt
-    assert Call.objects.filter(path="selectCodeList").first().request == {"lastReqDt": device.codes_last_req_dt}
+    assert Call.objects.filter(path="selectCodeList").first().request == {"lastReqDt": since}
 
 
 def test_queue_page_shows_failures_with_kras_reason_and_the_manager_resends(device, goods, cashier, manager,
@@ -57,6 +58,7 @@ def test_queue_page_shows_failures_with_kras_reason_and_the_manager_resends(devi
     url = reverse("admin:fiscal_document_changelist")
     page = client_for(manager).get(url).content.decode()
     assert "KRA 996: Invalid buyer" in page and refused.receipt_number in page
+    assert "eTIMS queue" in page and "eTIMS items" in page  # in the manager's sidebar
     assert 'data-sales-signed="1" data-sales="2"' in page and "Not signed yet: " + refused.receipt_number in page
     assert client_for(cashier).get(url).status_code in (302, 403)
 

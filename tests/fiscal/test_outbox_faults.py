@@ -129,3 +129,31 @@ def test_changed_products_are_registered_again_by_the_sweep(device, goods, cashi
     update_product(milk, price=D("70.00"))
     assert register_changed_items(device)["registered"] == 1
     assert simulator.load(f"items:{PIN}")[item.item_code]["dftPrc"] == 70.0
+
+
+def test_the_sweep_queues_a_paid_sale_whose_enqueue_was_lost_and_a_sale_while_off_is_not_sent(
+        device, goods, cashier, manager, shop_till):
+    from django.db import connection, transaction
+
+    from pos.fiscal.services import enqueue_missing, save_device
+    from pos.fiscal.tasks import sweep
+
+    sugar, milk, _ = goods
+    with transaction.atomic():
+        lost = sell(cashier, [(sugar, 1)])
+        connection.run_on_commit = []  # the process dies right after the commit: no enqueue
+    assert not Document.objects.filter(sale=lost).exists()
+    assert enqueue_missing(device, older_than_seconds=0) == 1
+    process_outbox(device)
+    assert Document.objects.get(sale=lost).status == DocumentStatus.SIGNED
+
+    device.mode = "off"
+    save_device(device)
+    while_off = sell(cashier, [(milk, 1)])
+    device.mode = "demo"
+    save_device(device)
+    assert enqueue_missing(device, older_than_seconds=0) == 0  # sold while eTIMS was off: not sent later
+    assert not Document.objects.filter(sale=while_off).exists()
+    after = sell(cashier, [(milk, 2)])
+    assert sweep()["items"]["registered"] == 1  # rice, never sold, is registered by the sweep
+    assert Document.objects.get(sale=after).invoice_no == 2

@@ -4,6 +4,7 @@ change (price, barcode, activation, stock, category name, the user's token) show
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from pos.accounts.services import logout
 from pos.catalog import lookup
@@ -41,14 +42,14 @@ def test_the_cached_answer_is_the_product_apis_json(till, milk, manager, api, dj
 def test_a_first_scan_takes_at_most_four_queries(catalog_cache, milk, cashier, api,
                                                  django_assert_max_num_queries):
     client = api(cashier)
-    with django_assert_max_num_queries(4):  # token, its user; the product's id, then its row
+    with django_assert_max_num_queries(5):  # token, its user, its permissions; the product's id, then its row
         assert scan(client, milk.barcode).status_code == 200
 
 
 def test_without_the_cache_a_scan_is_two_queries(milk, cashier, api, django_assert_max_num_queries):
     client = api(cashier)
     scan(client, milk.barcode)
-    with django_assert_max_num_queries(2):  # the token with its user, the product with its category
+    with django_assert_max_num_queries(3):  # the token with its user, its permissions, the product with its category
         answer = scan(client, milk.barcode)
     assert answer.json()["category_name"] == "Dairy" and answer.json()["stock_quantity"] == "0.000"
 
@@ -136,3 +137,28 @@ def test_local_versions_are_shared_by_the_processes_of_the_machine(tmp_path):
                     "LocalVersions(sys.argv[1]).bump(['p7'])", str(tmp_path / "versions")], check=True)
     after = store.read(["p7", "p8", "c"])
     assert after[0] == before[0] + 1 and after[1:] == before[1:]
+
+
+def test_product_search_takes_at_most_four_or_five_queries(milk, cashier, api, django_assert_max_num_queries):
+    from tests.factories import ProductFactory
+
+    for n in range(30):
+        ProductFactory(name=f"Milk powder {n}", category=milk.category)
+    client = api(cashier)
+    client.get(f"{PRODUCTS}?search=milk")
+    # the token with its user, their permissions, the count, the page; on PostgreSQL one more count
+    # decides whether the words matched or a similarity search takes over (pos.catalog.search)
+    with django_assert_max_num_queries(5 if connection.vendor == "postgresql" else 4):
+        answer = client.get(f"{PRODUCTS}?search=milk&page_size=20")
+    assert answer.status_code == 200
+    assert answer.json()["count"] == 31 and len(answer.json()["results"]) == 20
+
+
+def test_a_withdrawn_permission_stops_the_cached_user_at_once(till, milk, cashier, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Group
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for group in Group.objects.filter(user=cashier):
+            group.permissions.clear()
+        cashier.user_permissions.clear()
+    assert scan(till, milk.barcode).status_code == 403

@@ -140,3 +140,16 @@ def test_escpos_bytes_and_printable_html(sale):
     assert rule and rule.group(1) == "80"
     lines = receipt_text(sale).count("\n")
     assert float(rule.group(2)) == pytest.approx(8 + lines * 3.0, abs=0.2)
+
+
+@pytest.mark.django_db
+def test_a_reprint_from_the_api_or_the_back_office_says_copy(sale, api, manager):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    path = f"/api/sales/sales/{sale.id}/receipt/?format=text"
+    assert "COPY" not in api(manager).get(path).content.decode()
+    assert "*** COPY ***" in api(manager).get(path + "&copy=1").content.decode()
+    page = client_for(manager).get(reverse("admin:sales_sale_receipt_80mm", args=[sale.pk])).content.decode()
+    assert "*** COPY ***" in page

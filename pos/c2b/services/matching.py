@@ -25,6 +25,7 @@ from django.utils import timezone
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
+from pos.core.permissions import can
 from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import record_received_payment
 from pos.sales.models import Sale, SaleStatus
@@ -89,7 +90,7 @@ def _unmatched_in_window(now=None):
     start = window_start(now)
     return ReceivedPayment.objects.filter(
         Q(trans_time__gte=start) | Q(trans_time__isnull=True), state=ReceiptState.UNMATCHED, received_at__gte=start,
-    ).exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id"))))
+    ).exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id")).exclude(receipt="")))
 
 
 def provable_sale(receipt, sales=None):
@@ -146,6 +147,12 @@ def auto_match_for_sale(sale):
 def match_receipt(receipt, sale, *, user, rule=MatchRule.PICKED):
     """Settle `sale` (or part of it) with a received M-Pesa receipt: a completed M-Pesa Payment carrying the
     real receipt. The register row is locked first: one receipt never settles two sales."""
+    if rule == MatchRule.MANAGER:
+        _require_manager(user)
+    if rule == MatchRule.PICKED and not _unmatched_in_window().filter(pk=receipt.pk).exists() \
+            and not can(user, "c2b.match_receivedpayment"):
+        raise ServiceError("Pick a payment from the list of the last minutes, or type the code from the customer's "
+                           "SMS; older money is matched by a manager.", field="receipt", code="not_in_window")
     with transaction.atomic():
         receipt = ReceivedPayment.objects.select_for_update().get(pk=receipt.pk)
         if receipt.state != ReceiptState.UNMATCHED:
@@ -200,7 +207,7 @@ def match_by_code(sale, code, *, user, rule=MatchRule.CODE):
 
 
 def _require_manager(user):
-    if not (getattr(user, "is_manager", False) or user.has_perm("c2b.match_receivedpayment")):
+    if not can(user, "c2b.match_receivedpayment"):
         raise ServiceError("Only a manager may do this with received M-Pesa money.", field="receipt",
                            code="not_allowed")
 

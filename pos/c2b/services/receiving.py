@@ -81,7 +81,7 @@ def receive_notification(kind, body: bytes, headers: dict, source_ip=None, token
         if not isinstance(data, dict) or not str(data.get("TransID") or "").strip():
             raise ValueError("not a C2B body: TransID missing")
         amount = _amount(data.get("TransAmount"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         _finish(notification, NotificationOutcome.MALFORMED, str(exc))
         if kind == NotificationKind.VALIDATION:
             answer = validation_answer(OTHER_ERROR)

@@ -175,7 +175,7 @@ def link_stk_receipts():
     callback completed the payment, is linked to that payment (it is in the books), never matched twice."""
     linked = 0
     for receipt in ReceivedPayment.objects.filter(state=ReceiptState.UNMATCHED).filter(
-            Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id")))):
+            Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id")).exclude(receipt=""))):
         payment = Payment.objects.get(method=Method.MPESA, receipt=receipt.trans_id)
         linked += ReceivedPayment.objects.filter(pk=receipt.pk, state=ReceiptState.UNMATCHED).update(
             state=ReceiptState.MATCHED, payment=payment, match_rule=MatchRule.STK, matched_at=timezone.now(),
@@ -186,7 +186,7 @@ def link_stk_receipts():
 def receipts_missing_from_books():
     """check_books: receipts Safaricom listed (Pull Transactions) that the books still do not account for."""
     rows = (ReceivedPayment.objects.filter(seen_at_safaricom__isnull=False, state=ReceiptState.UNMATCHED)
-            .exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id"))))
+            .exclude(Exists(Payment.objects.filter(method=Method.MPESA, receipt=OuterRef("trans_id")).exclude(receipt="")))
             .order_by("received_at").values_list("trans_id", "amount", "trans_time", "flag_reason"))
     return [f"c2b: M-Pesa receipt {trans_id} of {amount} ({_when(when)}) is at Safaricom but not in the books"
             f"{': ' + reason if reason else ''}" for trans_id, amount, when, reason in rows]

@@ -54,7 +54,8 @@ def unsigned_documents(now=None) -> list[str]:
         f"({d.get_status_display().lower()}{': ' + d.last_error if d.last_error else ''})"
         for d in Document.objects.filter(~Q(status=DocumentStatus.SIGNED), created_at__lt=cutoff).order_by("pk")[:500]
     ]
-    missing = (Sale.objects.filter(status__in=SOLD, paid_at__gte=device.created_at, paid_at__lt=cutoff)
+    since = device.enabled_at or device.created_at
+    missing = (Sale.objects.filter(status__in=SOLD, paid_at__gte=since, paid_at__lt=cutoff)
                .exclude(fiscal_documents__kind=DocumentKind.SALE).values_list("receipt_number", flat=True)[:500])
     problems += [f"etims: sale {r} was paid but never queued for signing" for r in missing]
     if problems and not device.is_initialised:

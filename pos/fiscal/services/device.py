@@ -12,6 +12,7 @@ from pos.fiscal.services.secrets import encrypt
 from pos.fiscal.services.transport import KraError, TransportError, transport
 
 CACHE_SECONDS = 30
+SETTINGS_FIELDS = ["name", "pin", "branch_id", "serial", "mode", "base_url", "is_active", "enabled_at", "updated_at"]
 _active = {"at": 0.0, "pk": None}
 
 
@@ -47,6 +48,7 @@ def default_device() -> Device:
             device, _ = Device.objects.get_or_create(
                 pin=settings.ETIMS_PIN, branch_id=settings.ETIMS_BRANCH_ID,
                 defaults={"serial": settings.ETIMS_DEVICE_SERIAL, "mode": settings.ETIMS_MODE,
+                          "enabled_at": timezone.now(),
                           "base_url": settings.ETIMS_BASE_URL, "name": settings.SHOP_NAME[:80],
                           "is_active": not Device.objects.filter(is_active=True).exists()})
     except IntegrityError:
@@ -62,10 +64,16 @@ def save_device(device, *, user=None) -> Device:
         raise ServiceError("A KRA PIN has 11 characters, e.g. P051234567X.", field="pin")
     if len(device.branch_id) != 2 or not device.branch_id.isdigit():
         raise ServiceError("The branch id has two digits (00 is the head office).", field="branch_id")
+    before = Device.objects.filter(pk=device.pk).values_list("mode", flat=True).first() if device.pk else None
+    if device.mode != Mode.OFF and (before in (None, Mode.OFF) or device.enabled_at is None):
+        device.enabled_at = timezone.now()
     with transaction.atomic():
         if device.is_active:
             Device.objects.filter(is_active=True).exclude(pk=device.pk).update(is_active=False)
-        device.save()
+        if device.pk:  # what KRA issued (ids, key) and the runner's lease are never overwritten from a form
+            device.save(update_fields=SETTINGS_FIELDS)
+        else:
+            device.save()
     forget_active_device()
     return device
 

@@ -113,11 +113,12 @@ def enqueue_missing(device=None, older_than_seconds=10) -> int:
         return 0
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     added = 0
-    sales = (Sale.objects.filter(status__in=SOLD, paid_at__gte=device.created_at, paid_at__lt=cutoff)
+    since = device.enabled_at or device.created_at
+    sales = (Sale.objects.filter(status__in=SOLD, paid_at__gte=since, paid_at__lt=cutoff)
              .exclude(fiscal_documents__kind=DocumentKind.SALE).order_by("paid_at", "pk").values_list("pk", flat=True))
     for pk in sales:
         added += bool(enqueue_sale(pk))
-    returns = (SaleReturn.objects.filter(created_at__gte=device.created_at, created_at__lt=cutoff,
+    returns = (SaleReturn.objects.filter(created_at__gte=since, created_at__lt=cutoff,
                                          fiscal_document__isnull=True,
                                          sale__fiscal_documents__kind=DocumentKind.SALE)
                .order_by("pk").values_list("pk", flat=True))

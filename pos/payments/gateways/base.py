@@ -118,8 +118,8 @@ def parse_json(body) -> dict:
     """A callback body (bytes/str) as a dict, or CallbackError."""
     try:
         data = json.loads(body)
-    except (TypeError, ValueError, UnicodeDecodeError) as exc:
-        raise CallbackError(f"body is not JSON: {exc}") from exc
+    except (TypeError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise CallbackError(f"body is not JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):
         raise CallbackError("body is not a JSON object")
     return data

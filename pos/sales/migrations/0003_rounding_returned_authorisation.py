@@ -48,11 +48,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='sale',
-            name='returned_amount',
-            field=pos.core.fields.MoneyField(decimal_places=2, default=0, help_text='Value of the goods brought back (returns).', max_digits=14),
-        ),
-        migrations.AddField(
-            model_name='sale',
             name='rounding',
             field=pos.core.fields.MoneyField(decimal_places=2, default=0, help_text='Cash rounding line (CASH_ROUNDING_STEP): total - sum of lines.', max_digits=14),
         ),

@@ -2,8 +2,9 @@
  * phone while the sale waits.
  *
  * An Alpine component nested in the checkout page's `checkout` component (templates/checkout/_c2b.html):
- * it reads the page's `sale` and uses its `ensureSale()`, `refreshSale()`, `money()`, `info()`, `fail()` and
- * `focusScanner()`. Every server call goes through pos/static/pos/api.js. While the sale waits it polls
+ * it reads the page's `sale`, `stage`, `lines`, `busy`, `dialog` and uses its `refreshSale()`, `setSale()`,
+ * `cartBody()`, `money()`, `info()`, `fail()` and `focusScanner()` (and `ensureSale()` when the page has one).
+ * Alt+M ("M-Pesa from the customer's phone") confirms the cart as a sale waiting for payment. Every server call goes through pos/static/pos/api.js. While the sale waits it polls
  * GET /api/c2b/till/<sale>/ every POLL_MS: the server matches what it can prove (the account number is the
  * sale's reference, or the only waiting sale of that amount) and answers the money matched and the money
  * arriving unmatched; the cashier can also pick a payment from the list or type the code from the SMS.
@@ -12,6 +13,9 @@
   "use strict";
 
   const POLL_MS = 2000;
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const say = (text, values) => interpolate(gettext(text), values, true);
 
   function c2bPanel() {
     return {
@@ -37,15 +41,26 @@
         if (typeof this.canTender === "function" && !this.canTender()) return;
         this.c2b.busy = true;
         try {
-          await this.ensureSale();
+          await this.c2bConfirm();
           await this.c2bPoll();
-          this.info(`Ask the customer to pay ${this.money(this.c2b.view ? this.c2b.view.sale.due : this.sale.balance_due)}`
-            + " by M-Pesa: the payment appears here by itself.");
+          const due = this.money(this.c2b.view ? this.c2b.view.sale.due : this.sale.balance_due);
+          this.info(say("Ask the customer to pay %(amount)s by M-Pesa: the payment appears here by itself.",
+            { amount: due }));
         } catch (err) {
           this.fail(err.message);
         } finally {
           this.c2b.busy = false;
         }
+      },
+      async c2bConfirm() {
+        // The page's own way to confirm the cart as a sale waiting for payment when it has one; else POST the
+        // cart to the page's sales URL with the cart's Idempotency-Key (a retry answers the same sale).
+        if (typeof this.ensureSale === "function") return this.ensureSale();
+        if (this.sale) return this.sale;
+        const data = await window.posApi.api("POST", `${this.config.urls.sales}?receipt=1`, this.cartBody(),
+          { idempotencyKey: this.cartKey });
+        this.setSale(data && data.sale ? data.sale : data);
+        return this.sale;
       },
       async c2bPoll() {
         if (!this.c2bWaiting) {
@@ -57,7 +72,8 @@
         try {
           view = await window.posApi.api("GET", this.c2bUrl(), null, { timeoutMs: 8000 });
         } catch (err) {
-          this.c2b.error = err.network ? "M-Pesa payments cannot be checked right now (no network)." : err.message;
+          this.c2b.error = err.network ? gettext("M-Pesa payments cannot be checked right now (no network).")
+            : err.message;
           return;
         }
         if (!this.sale || this.sale.id !== saleId) return;
@@ -68,14 +84,14 @@
         this.c2b.view = view;
         const fresh = view.matched.filter((m) => !this.c2b.seen[m.trans_id]);
         fresh.forEach((m) => { this.c2b.seen[m.trans_id] = true; });
-        if (view.sale.paid !== this.sale.paid_amount || view.sale.status !== this.sale.status) {
+        if (view.sale.due !== this.sale.balance_due || view.sale.status !== this.sale.status) {
           // the page shows the sale as the server has it now (paid: the receipt screen)
           await this.refreshSale().catch(() => null);
         }
         if (fresh.length) {
           const what = fresh.map((m) => `${m.trans_id} ${this.money(m.applied)}`).join(", ");
-          const left = view.sale.status === "paid" ? "" : ` Still due: ${this.money(view.sale.due)}.`;
-          this.info(`M-Pesa payment ${what} matched.${left}`);
+          const left = view.sale.status === "paid" ? "" : ` ${say("Still due: %(due)s.", { due: this.money(view.sale.due) })}`;
+          this.info(`${say("M-Pesa payment %(what)s matched.", { what })}${left}`);
         }
       },
       async c2bMatch(body) {
@@ -98,14 +114,14 @@
       c2bMatchCode() {
         const code = this.c2b.code.trim();
         if (!code) {
-          this.fail("Type the M-Pesa code from the customer's SMS.");
+          this.fail(gettext("Type the M-Pesa code from the customer's SMS."));
           return null;
         }
         return this.c2bMatch({ code });
       },
       c2bAge(seconds) {
-        if (seconds < 60) return `${seconds} s ago`;
-        return `${Math.floor(seconds / 60)} min ago`;
+        if (seconds < 60) return say("%(seconds)s s ago", { seconds });
+        return say("%(minutes)s min ago", { minutes: Math.floor(seconds / 60) });
       },
     };
   }

@@ -18,7 +18,11 @@
   const QUANTITY = /^\d+(\.\d+)?$/;
   const POLL_MS = 2000;
   const PROVIDER_WAIT_MS = 120000; // M-Pesa refuses a new push to the same phone for about 2 minutes
-  const METHOD_NAMES = { cash: "Cash", mpesa: "M-Pesa", airtel: "Airtel Money", card: "Card" };
+  // Django's JavaScript catalog (/i18n/catalog.js) translates the cashier's messages (English, Kiswahili);
+  // without it (an offline first load) the page speaks English.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const METHOD_NAMES = { cash: gettext("Cash"), mpesa: "M-Pesa", airtel: "Airtel Money", card: gettext("Card") };
   // Scans are looked up in parallel but applied in the order they were scanned, so a fast scanner's
   // lines appear in scan order. Kept outside Alpine's reactive data: its proxy breaks Promise methods.
   let scans = Promise.resolve();
@@ -100,6 +104,11 @@
 
       init() {
         window.addEventListener("focus", () => this.focusScanner());
+        // the quick keys grid (pos/static/pos/quickkeys.js) adds its products through the same cart
+        window.addEventListener("pos:add-product", (event) => {
+          this.addProduct(event.detail.product, event.detail.quantity);
+          this.focusScanner();
+        });
         setInterval(() => { this.now = Date.now(); }, 1000);
         this.lastGood = this.snapshot();
         if (this.lines.length) this.reprice();
@@ -204,7 +213,8 @@
           F2: () => this.openSearch(""),
           F3: () => this.editQuantity(),
           F4: () => this.openCash(),
-          F6: () => this.openOpenSales(),
+          F1: () => this.openOpenSales(),
+          F6: () => this.focusOrderDiscount(),
           F7: () => this.openPay("card"),
           F8: () => this.openPay("mpesa"),
           F9: () => this.openPay("airtel"),
@@ -214,6 +224,10 @@
           event.preventDefault();
           if (!this.busy) actions[event.key]();
         }
+      },
+      focusOrderDiscount() {
+        const field = document.getElementById("co-order-discount");
+        if (field && !field.disabled) field.select();
       },
       onScanKey(event) {
         const empty = this.scanText === "";
@@ -246,11 +260,11 @@
         if (this.stage === "done") this.newSale();
         if (!text) return;
         if (!this.editable) {
-          this.fail("This sale is waiting for payment: take the payment or void the sale before adding items.");
+          this.fail(gettext("This sale is waiting for payment: take the payment or void the sale before adding items."));
           return;
         }
         if (/\s/.test(text) || text.length < 3) {
-          this.openSearch(text);
+          this.openSearch(text, true);
           return;
         }
         const lookup = call(url(urls.barcode, { code: text }));
@@ -260,18 +274,21 @@
             this.message = null;
             this.addProduct(product);
           } catch (err) {
-            if (err.status === 404 && /[a-z]/i.test(text)) this.openSearch(text);
-            else if (err.status === 404) this.fail(`Unknown barcode ${text}: no product for sale has it.`);
+            if (err.status === 404 && /[a-z]/i.test(text)) this.openSearch(text, true);
+            else if (err.status === 404) {
+              this.fail(interpolate(gettext("Unknown barcode %(code)s: no product for sale has it."), { code: text }, true));
+            }
             else this.fail(err.message);
           }
           this.focusScanner();
         });
         await scans;
       },
-      addProduct(product) {
+      addProduct(product, quantity) {
         if (!this.editable) return;
         const weighed = product.scale_label && product.scale_label.quantity;
         const i = this.lines.findIndex((line) => line.product === product.id);
+        const stock = product.stock ?? product.stock_quantity;  // what was on hand when it was looked up
         if (i >= 0 && !weighed) {
           this.lines[i].quantity = plainQuantity(toUnits(this.lines[i].quantity, 3) + 1000);
           this.selected = i;
@@ -281,11 +298,32 @@
         } else {
           this.lines.push({
             product: product.id, name: product.name, barcode: product.barcode, unit: product.unit,
-            quantity: weighed ? plainQuantity(toUnits(weighed, 3)) : "1", discount_percent: "0",
+            quantity: weighed ? plainQuantity(toUnits(weighed, 3)) : "1", discount_percent: "0", stock,
           });
           this.selected = this.lines.length - 1;
         }
         this.reprice();
+      },
+      overStock(line) {
+        // the warning as soon as the cart asks more than was on hand (the sale itself is refused at Pay)
+        if (line.stock === undefined || line.stock === null || line.stock === "") return false;
+        const wanted = this.lines.filter((l) => l.product === line.product)
+          .reduce((sum, l) => sum + toUnits(l.quantity, 3), 0);
+        return wanted > toUnits(line.stock, 3);
+      },
+      stockWarning(line) {
+        return interpolate(gettext("Only %(stock)s %(unit)s in stock"),
+                           { stock: plainQuantity(toUnits(line.stock, 3)), unit: line.unit }, true);
+      },
+      quickCash() {
+        // exact, then the notes a customer hands over (500, 1000) when they cover what is due
+        const due = toUnits(this.due, 2);
+        const notes = [50000, 100000].filter((n) => n > due);
+        return [{ label: gettext("Exact"), value: this.due }, ...notes.map((n) => ({ label: groupThousands(fromUnits(n, 2).split(".")[0]), value: fromUnits(n, 2) }))];
+      },
+      setCashGiven(value) {
+        this.cash.given = value;
+        this.focusField("co-cash-given");
       },
       bump(delta, i = this.selected) {
         if (!this.editable || i < 0 || i >= this.lines.length) return;
@@ -365,7 +403,7 @@
             }
             return;
           }
-          this.fail(`${err.message} The cart is back as it was before this change.`);
+          this.fail(`${err.message} ${gettext("The cart is back as it was before this change.")}`);
           this.lines = JSON.parse(JSON.stringify(this.lastGood.lines));
           this.orderPercent = this.lastGood.orderPercent;
           this.selected = Math.min(this.selected, this.lines.length - 1);
@@ -398,9 +436,9 @@
       },
 
       // ---- search -----------------------------------------------------------------------------------------
-      openSearch(text) {
+      openSearch(text, fromScan = false) {
         if (!this.editable) return;
-        this.search = { text: text || "", results: [], active: 0, done: false };
+        this.search = { text: text || "", results: [], active: 0, done: false, fromScan };
         this.openDialog("search", "co-search-input");
         if (this.search.text) this.runSearch();
       },
@@ -417,6 +455,7 @@
           this.search.results = data.results;
           this.search.active = 0;
           this.search.done = true;
+          if (!data.results.length && this.search.fromScan) this.noMatch(text);
         } catch (err) {
           this.fail(err.message);
         }
@@ -425,8 +464,16 @@
         const count = this.search.results.length;
         if (count) this.search.active = (this.search.active + step + count) % count;
       },
+      noMatch(text) {
+        // nothing found for what came from the scanner: back to the scanner, so the next scan is not lost
+        this.closeDialog();
+        this.fail(interpolate(gettext('No product matches "%(text)s".'), { text }, true));
+      },
       pickResult(product = this.search.results[this.search.active]) {
-        if (!product) return;
+        if (!product) {
+          if (this.search.done) this.noMatch(this.search.text.trim());
+          return;
+        }
         this.closeDialog();
         this.addProduct(product);
       },
@@ -458,7 +505,7 @@
       canTender() {
         if (this.stage === "tender") return true;
         if (this.stage !== "cart" || !this.lines.length) {
-          this.fail("Scan a product first.");
+          this.fail(gettext("Scan a product first."));
           return false;
         }
         return true;
@@ -483,7 +530,8 @@
           this.sale = null;
           this.saleId = null;
           this.cartKey = newKey();
-          this.info(`Sale ${sale.receipt_number} was cancelled; its stock is back. The cart can be changed and charged again.`);
+          this.info(interpolate(gettext("Sale %(receipt)s was cancelled; its stock is back. The cart can be changed and charged again."),
+                               { receipt: sale.receipt_number }, true));
           return;
         }
         const wasPaid = this.sale && this.sale.id === sale.id && this.sale.status === "paid";
@@ -729,7 +777,7 @@
         try {
           await call(this.paymentUrl(this.payment.id, "cancel/"), { method: "POST", body: { reason: "Cancelled at the till" } });
           await this.refreshSale();
-          this.info("Payment request cancelled. If the customer pays anyway, the money is recorded, never lost.");
+          this.info(gettext("Payment request cancelled. If the customer pays anyway, the money is recorded, never lost."));
         } catch (err) {
           this.fail(err.message);
         } finally {

@@ -3,6 +3,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import json_script
 
+from pos.core.permissions import discount_is_capped
+
 register = template.Library()
 
 
@@ -10,7 +12,7 @@ register = template.Library()
 def till_config(context):
     """What the offline till needs to know about the page and the user, as a JSON script element."""
     user = context["request"].user
-    is_cashier = bool(getattr(user, "is_cashier", False))
+    is_cashier = discount_is_capped(user)
     config = {
         "user": user.pk, "username": user.get_username(), "currency": settings.CURRENCY,
         "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if is_cashier else "100",
@@ -21,7 +23,7 @@ def till_config(context):
             "blocks": "/api/tills/{device}/blocks/", "status": "/api/tills/{device}/status/",
             "refused": "/api/tills/{device}/refused/",
             "sales": "/api/sales/sales/", "shift_current": "/api/sales/shifts/current/",
-            "sw": reverse("till-sw"), "page": reverse("checkout:page"),
+            "quick_keys": "/api/products/quick-keys/", "sw": reverse("till-sw"), "page": reverse("checkout:page"),
         },
     }
     return json_script(config, "till-config")

@@ -20,7 +20,7 @@
     return {
       available: Boolean(till),
       online: true, unsynced: 0, rejected: 0, syncing: false, tillCode: "", lastSync: null, numbersLeft: 0,
-      catalogueCount: 0, shiftId: null,
+      catalogueCount: 0, shiftId: null, quickKeys: [],
       active: false,
       lines: [], orderPercent: "0", scanText: "", message: null, dialog: null,
       search: { text: "", results: [], active: 0 },
@@ -39,6 +39,7 @@
           this.numbersLeft = s.numbersLeft;
           this.catalogueCount = s.catalogueCount;
           this.shiftId = s.shift ? s.shift.id : null;
+          this.quickKeys = s.quickKeys || [];
           if (s.ready && !s.online && (wasOnline || !this.active)) this.activate();
           this.refreshOutbox();
         });
@@ -143,6 +144,12 @@
           });
         }
         if (!this.dialog) this.focus("till-scan");
+      },
+      async pressKey(key) {
+        if (this.dialog === "receipt") this.newSale();
+        await scans;
+        // today's cached price when the catalogue has it, else what the key carried
+        this.add((await till.product(key.product.id)) || key.product);
       },
       remove(i) {
         this.lines.splice(i, 1);

@@ -96,16 +96,19 @@
   }
 
   // ---- storage --------------------------------------------------------------------------------------------
-  const dbPromise = window.idb.openDB(DB_NAME, 1, {
-    upgrade(db) {
-      db.createObjectStore("meta");
-      const products = db.createObjectStore("products", { keyPath: "id" });
-      products.createIndex("barcode", "barcode");
-      products.createIndex("sku", "sku");
-      products.createIndex("words", "words", { multiEntry: true });
-      const outbox = db.createObjectStore("outbox", { keyPath: "client_uuid" });
-      outbox.createIndex("number", "number", { unique: true });
-      outbox.createIndex("state", "state");
+  const dbPromise = window.idb.openDB(DB_NAME, 2, {
+    upgrade(db, oldVersion, newVersion, tx) {
+      if (oldVersion < 1) {
+        db.createObjectStore("meta");
+        const products = db.createObjectStore("products", { keyPath: "id" });
+        products.createIndex("barcode", "barcode");
+        products.createIndex("sku", "sku");
+        products.createIndex("words", "words", { multiEntry: true });
+        const outbox = db.createObjectStore("outbox", { keyPath: "client_uuid" });
+        outbox.createIndex("number", "number", { unique: true });
+        outbox.createIndex("state", "state");
+      }
+      if (oldVersion < 2) tx.objectStore("products").createIndex("plu", "plu");
     },
   });
   const meta = {
@@ -198,7 +201,7 @@
   const state = {
     ready: false, deviceId: null, till: null, online: navigator.onLine, unsynced: 0, rejected: 0, syncing: false,
     lastSync: null, lastError: "", numbersLeft: 0, catalogueCount: 0, catalogueDone: false, shift: null,
-    cached: false,
+    cached: false, quickKeys: [],
   };
   function changed() {
     listeners.forEach((fn) => fn(state));
@@ -241,8 +244,9 @@
     state.deviceId = deviceId;
     state.till = (await meta.get("till")) || null;
     state.shift = (await meta.get("shift")) || null;
+    state.quickKeys = (await meta.get("quick_keys")) || [];
     state.lastSync = (await meta.get("last_sync")) || null;
-    state.catalogueCount = await (await dbPromise).count("products");
+    state.catalogueCount = (await meta.get("catalogue_count")) || 0; // counting 100k rows would slow the start
     await numbersLeft();
     await countOutbox();
     state.ready = true;
@@ -255,6 +259,7 @@
   }
 
   let beating = false;
+  let quickKeysLoaded = false;
   async function heartbeat() {
     if (beating) return;
     beating = true;
@@ -271,6 +276,10 @@
       setOnline(true);
       await ensureNumbers();
       await refreshShift();
+      if (!quickKeysLoaded) {
+        quickKeysLoaded = true;
+        refreshQuickKeys();
+      }
       refreshCatalogue();
       sync();
     } catch (err) {
@@ -322,6 +331,7 @@
 
   async function pullCatalogue() {
     const db = await dbPromise;
+    let changedRows = 0;
     for (let page = 0; page < 1000; page += 1) {
       const cursor = (await meta.get("catalogue_cursor")) || "";
       const url = `${CONFIG.urls.catalogue}?limit=${CATALOGUE_PAGE}&cursor=${encodeURIComponent(cursor)}`;
@@ -330,13 +340,17 @@
       const products = tx.objectStore("products");
       for (const row of data.results) {
         if (!row.is_active) products.delete(row.id);
-        else products.put({ ...row, barcode: row.barcode || "", words: words(row) });
+        else products.put({ ...row, barcode: row.barcode || "", plu: row.plu || "", words: words(row) });
       }
       tx.objectStore("meta").put(data.cursor, "catalogue_cursor");
       await tx.done;
+      changedRows += data.results.length;
       if (data.done) break;
     }
-    state.catalogueCount = await db.count("products");
+    if (changedRows || !(await meta.get("catalogue_count"))) {
+      state.catalogueCount = await db.count("products");
+      await meta.set("catalogue_count", state.catalogueCount);
+    }
     state.catalogueDone = true;
     changed();
   }
@@ -344,7 +358,26 @@
   // ---- the cached catalogue -----------------------------------------------------------------------------------
   async function lookup(code) {
     const db = await dbPromise;
-    return (await db.getFromIndex("products", "barcode", code)) || (await db.getFromIndex("products", "sku", code)) || null;
+    return (await db.getFromIndex("products", "barcode", code)) || (await db.getFromIndex("products", "plu", code))
+      || (await db.getFromIndex("products", "sku", code)) || null;
+  }
+
+  async function product(id) {
+    return (await dbPromise).get("products", id);
+  }
+
+  // The quick keys the managers chose (GET /api/products/quick-keys/), kept for the offline panel.
+  async function refreshQuickKeys() {
+    try {
+      const keys = await api("GET", CONFIG.urls.quick_keys);
+      state.quickKeys = (Array.isArray(keys) ? keys : (keys && keys.results) || []).map((k) => ({
+        id: k.id, label: k.label, colour: k.colour, product: k.product,
+      }));
+      await meta.set("quick_keys", state.quickKeys);
+      changed();
+    } catch (err) {
+      if (err.network) throw err; // no quick keys: the till still scans and searches
+    }
   }
 
   async function search(text, limit = 20) {
@@ -569,7 +602,7 @@
 
   window.dukaTill = {
     config: CONFIG, state, subscribe: (fn) => { listeners.add(fn); fn(state); return () => listeners.delete(fn); },
-    lookup, search, priceCart, recordSale, sync, heartbeat, outboxList, refreshCatalogue, countOutbox,
+    lookup, product, search, priceCart, recordSale, sync, heartbeat, outboxList, refreshCatalogue, countOutbox,
     money, cents, fromUnits, toUnits, api,
   };
   start();

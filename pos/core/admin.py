@@ -1,0 +1,43 @@
+"""Shared admin pieces: the read-only admin, "run a service on each selected row and report the
+refusals", and a confirmation page for state changes started from a detail page (always a POST)."""
+
+from django.contrib import messages
+from django.template.response import TemplateResponse
+
+from pos.core.errors import ServiceError
+
+
+class ReadOnlyAdminMixin:
+    """A model (or inline) nobody adds, changes or deletes in the admin: its rows come from services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def run_on_each(modeladmin, request, rows, operation, done_text, label=str):
+    """Call `operation(row)` on each row; a ServiceError refuses that row only. Reports one success message
+    (`done_text(results)` for the rows that went through) and one error message per refusal. Returns the
+    results."""
+    results = []
+    for row in rows:
+        try:
+            results.append(operation(row))
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{label(row)}: {exc.message}", messages.ERROR)
+    if results:
+        modeladmin.message_user(request, done_text(results), messages.SUCCESS)
+    return results
+
+
+def confirm_page(modeladmin, request, obj, *, title, question, button, back_url, danger=False):
+    """The GET answer of a detail action that changes state: a page with a POST form back to the same URL."""
+    return TemplateResponse(request, "core/admin/confirm_action.html", {
+        **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "object": obj,
+        "title": title, "question": question, "button": button, "back_url": back_url, "danger": danger,
+    })
