@@ -579,9 +579,9 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
+        sale = self.get_object()  # another cashier's sale is a 404 before anything else
         data = TenderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sale = self.get_object()
         payment, created = services.take_payment(sale, tenders([data.validated_data])[0], user=request.user,
                                                  idempotency_key=idempotency_key(request))
         return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK, payment=payment.pk)

@@ -83,7 +83,8 @@ def checkout(*, cashier, items, tenders=(), idempotency_key="", **sale_kwargs):
             break
         results.append(TenderResult(payment=payment))
         left -= amount
-    sale.refresh_from_db()
+    if results:
+        sale.refresh_from_db()
     return sale, created, results
 
 
