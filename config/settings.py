@@ -366,11 +366,18 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG or env_bool("TESTING"))
 SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", "http://127.0.0.1:8000/sandbox")
 SANDBOX_CALLBACK_DELAY = float(env("SANDBOX_CALLBACK_DELAY", "3"))
+SANDBOX_SLOW_SECONDS = float(env("SANDBOX_SLOW_SECONDS", "14"))  # the sandbox's slow-answer scenarios
+SANDBOX_QUERY_LAG = float(env("SANDBOX_QUERY_LAG", "5"))  # STK Query lagging the callback (254700000409)
+SANDBOX_CALLBACK_SENDERS = int(env("SANDBOX_CALLBACK_SENDERS", "4"))
 SANDBOX_AIRTEL_CALLBACK_URL = env("SANDBOX_AIRTEL_CALLBACK_URL")  # default: PUBLIC_BASE_URL + webhook path
 SANDBOX_CARD_WEBHOOK_URL = env("SANDBOX_CARD_WEBHOOK_URL")  # default: PUBLIC_BASE_URL + webhook path
 PAYMENT_HTTP_TIMEOUT = float(env("PAYMENT_HTTP_TIMEOUT", "15"))
 PAYMENT_VERIFY_AFTER_SECONDS = int(env("PAYMENT_VERIFY_AFTER_SECONDS", "30"))
 PAYMENT_EXPIRE_AFTER_SECONDS = int(env("PAYMENT_EXPIRE_AFTER_SECONDS", "300"))
+# How long an unconfirmed payment/refund or an unconfirmed callback is re-checked with the provider
+# before it is flagged for a person; the re-check back-off doubles up to PAYMENT_MAX_VERIFY_INTERVAL.
+PAYMENT_CONFIRM_WINDOW_SECONDS = int(env("PAYMENT_CONFIRM_WINDOW_SECONDS", "3600"))
+PAYMENT_MAX_VERIFY_INTERVAL = int(env("PAYMENT_MAX_VERIFY_INTERVAL", "600"))
 REFUND_APPROVAL_THRESHOLD = Decimal(env("REFUND_APPROVAL_THRESHOLD", "5000"))
 
 MPESA_ENV = env("MPESA_ENV", "sandbox")  # sandbox | production

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from pos.c2b import services
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
 from pos.core.permissions import ActionPermissions, can, own_rows
+from pos.core.serializers import money_field
 from pos.sales.models import Sale, Shift
 
 
@@ -109,7 +110,7 @@ class ReceivedPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
                    responses={200: inline_serializer("C2BShiftSummary", {
                        state: inline_serializer(f"C2BShiftSummary{state.title()}", {
                            "count": serializers.IntegerField(),
-                           "total": serializers.DecimalField(max_digits=14, decimal_places=2)})
+                           "total": money_field()})
                        for state in ReceiptState.values})},
                    summary="M-Pesa money received during a shift: matched, deposits, still unmatched")
     @action(detail=False, methods=["get"], url_path="shift-summary")

@@ -9,10 +9,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import BigIntegerField, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
+from django.utils import timezone
 
 from pos.catalog.models import Product
 from pos.inventory.models import StockMovement
-from pos.payments.models import Payment, Refund
+from pos.payments.models import Payment, PaymentCallback, Refund
 from pos.sales.models import ReceiptSequence, Sale, SaleItem, SaleReturn, SaleReturnLine
 
 SETTLED = ["paid", "partially_returned", "returned"]
@@ -84,14 +85,6 @@ def return_mismatches():
     return problems
 
 
-def over_refunded_returns():
-    """Money paid back on a return (cash out of the drawer included) never exceeds what the return owes."""
-    rows = (SaleReturn.objects.annotate(paid=_sum(Refund, "amount", sale_return=OuterRef("pk"), status="completed"),
-                                        own=_units(F("amount")))
-            .filter(paid__gt=F("own")).values_list("pk", "amount", "paid"))
-    return [f"refund: return #{pk} owes {a} but {_show(p)} was paid back" for pk, a, p in rows]
-
-
 def unpaid_settled_sales():
     rows = (Sale.objects.filter(status__in=SETTLED)
             .annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"), own=_units(F("total")))
@@ -107,10 +100,72 @@ def paid_cache_mismatches():
 
 
 def over_refunded_payments():
-    rows = (Payment.objects.annotate(refunded=_sum(Refund, "amount", payment=OuterRef("pk"), status="completed"),
-                                     own=_units(F("amount")))
-            .filter(refunded__gt=F("own")).values_list("pk", "amount", "refunded"))
-    return [f"refund: payment {pk} of {a} has {_show(r)} refunded" for pk, a, r in rows]
+    """Refunds (done, on their way or waiting) above what a payment brought in: the same definition of
+    "refundable" as the refund service (pos.payments.services.refundable_amount)."""
+    from pos.payments.services import over_refunded_payments as rows
+
+    return [f"refund: payment {p.pk} of sale {p.sale.receipt_number} brought in "
+            f"{p.amount_received if p.amount_received is not None else p.amount} but has {r} refunded"
+            for p, r in rows()]
+
+
+def over_refunded_returns():
+    """Money paid back on a return (cash out of the drawer included), done or on its way, never exceeds what
+    the return owes: the same definition as the refund service (pos.payments.services.return_owed)."""
+    from pos.payments.services import over_refunded_returns as rows
+
+    return [f"refund: return #{r.pk} of sale {r.sale.receipt_number} owes {r.amount} but {refunded} was paid back "
+            f"or is on its way" for r, refunded in rows()]
+
+
+def _window_start():
+    from pos.payments.services.common import confirm_window
+
+    return timezone.now() - confirm_window()
+
+
+def unapplied_provider_successes():
+    """Successes the provider reported (a stored callback waiting for confirmation, a receipt a callback
+    carried) that never became a completed payment within the confirmation window."""
+    cutoff = _window_start()
+    problems = [f"payment: callback {c.pk} ({c.provider}) reported a success stored at {c.received_at:%Y-%m-%d %H:%M} "
+                f"but never confirmed (payment {c.payment_id}, sale {c.payment.sale.receipt_number if c.payment else '-'})"
+                for c in PaymentCallback.objects.select_related("payment__sale")
+                .filter(outcome="received", received_at__lt=cutoff)]
+    rows = (Payment.objects.exclude(reported_receipt="").exclude(status="completed").filter(created_at__lt=cutoff)
+            .exclude(attention__in=["underpaid", "currency_mismatch", "receipt_conflict"])
+            .select_related("sale"))
+    problems += [f"payment: payment {p.pk} of sale {p.sale.receipt_number} has provider receipt {p.reported_receipt} "
+                 f"but is {p.status}" for p in rows]
+    return problems
+
+
+def completed_mobile_without_receipt():
+    # An M-Pesa code typed at an offline till (result_code "offline") is tracked by the offline review
+    # (pos.tills) until the C2B register confirms it.
+    rows = (Payment.objects.filter(status="completed", method__in=["mpesa", "airtel"], receipt="")
+            .exclude(result_code="offline").select_related("sale"))
+    return [f"payment: completed {p.method} payment {p.pk} of sale {p.sale.receipt_number} has no provider receipt"
+            for p in rows]
+
+
+def unconfirmed_past_window():
+    cutoff = _window_start()
+    payments = (Payment.objects.filter(status__in=["pending", "processing", "unconfirmed"], created_at__lt=cutoff)
+                .exclude(method="cash").select_related("sale"))
+    problems = [f"payment: payment {p.pk} of sale {p.sale.receipt_number} is still {p.status} past its confirmation "
+                f"window{' (flagged unresolved)' if p.attention == 'unresolved' else ''}" for p in payments]
+    refunds = Refund.objects.filter(status="processing", created_at__lt=cutoff).select_related("payment__sale")
+    problems += [f"refund: refund {r.pk} of payment {r.payment_id} (sale {r.payment.sale.receipt_number}) is still "
+                 f"processing past its confirmation window" for r in refunds]
+    return problems
+
+
+def refund_amount_mismatches():
+    rows = (Refund.objects.filter(status="completed", provider_amount__isnull=False)
+            .exclude(provider_amount=F("amount")).select_related("payment__sale"))
+    return [f"refund: refund {r.pk} of payment {r.payment_id} (sale {r.payment.sale.receipt_number}) is for "
+            f"{r.amount} but the provider refunded {r.provider_amount}" for r in rows]
 
 
 def receipt_gaps():
@@ -130,7 +185,9 @@ def mpesa_receipts_missing():
 
 
 CHECKS = [stock_mismatches, negative_stock, sale_total_mismatches, return_mismatches, unpaid_settled_sales,
-          paid_cache_mismatches, over_refunded_payments, over_refunded_returns, receipt_gaps, mpesa_receipts_missing]
+          paid_cache_mismatches, over_refunded_payments, over_refunded_returns, unapplied_provider_successes,
+          completed_mobile_without_receipt, unconfirmed_past_window, refund_amount_mismatches, receipt_gaps,
+          mpesa_receipts_missing]
 
 
 def offline_receipt_gaps():

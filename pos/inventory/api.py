@@ -16,6 +16,7 @@ from pos.catalog.models import Category, Product
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money
 from pos.core.permissions import ActionPermissions
+from pos.core.serializers import money_field, quantity_field
 from pos.inventory import services
 from pos.inventory.filters import AlertFilter, CountFilter, MovementFilter, ReceiptFilter
 from pos.inventory.models import (
@@ -30,8 +31,6 @@ from pos.inventory.models import (
 BAD_REQUEST = OpenApiResponse(description="Invalid input: field name -> list of messages. Nothing was written.")
 FORBIDDEN = OpenApiResponse(description="Only managers and admins change stock; bookkeepers read; cashiers none.")
 WRITE_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN}
-QTY = {"max_digits": 14, "decimal_places": 3}
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 def _product_field(**kwargs):
@@ -64,11 +63,11 @@ MANUAL_KIND_CHOICES = [(k.value, k.label) for k in services.MANUAL_KINDS]
 
 class MovementCreateSerializer(serializers.Serializer):
     product = _product_field()
-    quantity = serializers.DecimalField(**QTY, help_text="Signed: negative removes stock. Not zero.")
+    quantity = quantity_field(help_text="Signed: negative removes stock. Not zero.")
     kind = serializers.ChoiceField(choices=MANUAL_KIND_CHOICES,
                                    help_text="Sales, returns and counts come from their own operations.")
     reason = serializers.CharField(max_length=500, help_text="Why the stock changed (required).")
-    unit_cost = serializers.DecimalField(**MONEY, min_value=0, required=False, allow_null=True,
+    unit_cost = money_field(min_value=0, required=False, allow_null=True,
                                          help_text="Purchases only: updates the weighted average cost.")
 
 
@@ -110,7 +109,7 @@ def _valid(serializer_class, data):
 class AlertSerializer(serializers.ModelSerializer):
     product_name = serializers.CharField(source="product.name", read_only=True)
     product_sku = serializers.CharField(source="product.sku", read_only=True)
-    stock_quantity = serializers.DecimalField(source="product.stock_quantity", read_only=True, **QTY)
+    stock_quantity = quantity_field(source="product.stock_quantity", read_only=True)
     resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
@@ -158,11 +157,11 @@ class CountLineSerializer(serializers.Serializer):
     product_name = serializers.CharField(source="product.name")
     product_sku = serializers.CharField(source="product.sku")
     barcode = serializers.CharField(source="product.barcode", allow_null=True)
-    expected_quantity = serializers.DecimalField(**QTY)
-    counted_quantity = serializers.DecimalField(**QTY, allow_null=True)
-    variance = serializers.DecimalField(**QTY, allow_null=True, help_text="Counted minus expected.")
-    unit_cost = serializers.DecimalField(**MONEY, help_text="Cost price when the count started.")
-    variance_value = serializers.DecimalField(**MONEY, allow_null=True, help_text="Variance at cost.")
+    expected_quantity = quantity_field()
+    counted_quantity = quantity_field(allow_null=True)
+    variance = quantity_field(allow_null=True, help_text="Counted minus expected.")
+    unit_cost = money_field(help_text="Cost price when the count started.")
+    variance_value = money_field(allow_null=True, help_text="Variance at cost.")
 
 
 class CountSerializer(serializers.ModelSerializer):
@@ -171,7 +170,7 @@ class CountSerializer(serializers.ModelSerializer):
     started_by = serializers.CharField(source="started_by.username", read_only=True)
     lines_total = serializers.IntegerField(read_only=True)
     counted_lines = serializers.IntegerField(read_only=True)
-    variance_value = serializers.DecimalField(**MONEY, read_only=True,
+    variance_value = money_field(read_only=True,
                                               help_text="Sum of the counted lines' variance at cost.")
 
     class Meta:
@@ -199,7 +198,7 @@ class CountCreateSerializer(serializers.Serializer):
 class CountEntrySerializer(serializers.Serializer):
     product = serializers.IntegerField(required=False, help_text="Product id (or give barcode).")
     barcode = serializers.CharField(required=False, allow_blank=True, default="")
-    counted = serializers.DecimalField(**QTY, min_value=0)
+    counted = quantity_field(min_value=0)
 
     def validate(self, attrs):
         if not attrs.get("product") and not attrs.get("barcode"):
@@ -296,9 +295,9 @@ class SupplierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 class ReceiptLineSerializer(serializers.Serializer):
     product = serializers.IntegerField(source="product_id")
     product_name = serializers.CharField(source="product.name", read_only=True)
-    quantity = serializers.DecimalField(**QTY)
-    unit_cost = serializers.DecimalField(**MONEY)
-    value = serializers.DecimalField(**MONEY, read_only=True)
+    quantity = quantity_field()
+    unit_cost = money_field()
+    value = money_field(read_only=True)
 
 
 class ReceiptSerializer(serializers.ModelSerializer):
@@ -319,8 +318,8 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
 class ReceiptLineCreateSerializer(serializers.Serializer):
     product = serializers.IntegerField()
-    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
-    unit_cost = serializers.DecimalField(**MONEY, min_value=0)
+    quantity = quantity_field(min_value=Decimal("0.001"))
+    unit_cost = money_field(min_value=0)
 
 
 class ReceiptCreateSerializer(serializers.Serializer):

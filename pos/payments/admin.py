@@ -66,20 +66,22 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
     list_select_related = ["sale"]
     date_hierarchy = "created_at"
     inlines = [PaymentEventInline, PaymentCallbackInline, RefundInline]
-    actions = ["verify_now"]
+    actions = ["verify_now", "close_unconfirmed"]
     actions_detail = ["verify_one"]
     fieldsets = [
         (None, {"fields": ["sale", "method", "amount", "currency", "status", "created_by", "created_at",
                            "completed_at"]}),
         ("Cash", {"fields": ["amount_tendered", "change_given"]}),
         ("Provider", {"fields": ["phone_number", "provider_reference", "provider_secondary_reference", "receipt",
+                                 "reported_receipt",
                                  "amount_received", "result_code", "result_message", "redirect_url",
                                  "verify_attempts", "next_verify_at"]}),
         ("Needs attention", {"fields": ["attention", "attention_note"]}),
     ]
 
     @display(description="Status", label={"completed": "success", "failed": "danger", "expired": "danger",
-                                          "cancelled": "warning", "processing": "info", "pending": "info"})
+                                          "cancelled": "warning", "processing": "info", "pending": "info",
+                                          "unconfirmed": "warning"})
     def status_badge(self, obj):
         return obj.status
 
@@ -105,6 +107,21 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
     def verify_now(self, request, queryset):
         self._verify(request, queryset)
 
+    @admin.action(description="Close as not paid (checked on the provider's portal)", permissions=["close"])
+    def close_unconfirmed(self, request, queryset):
+        done, failed = [], []
+        for payment in queryset:
+            try:
+                services.close_unconfirmed_payment(payment, user=request.user)
+            except ServiceError as exc:
+                failed.append(f"Payment #{payment.pk}: {exc.message}")
+                continue
+            done.append(f"Payment #{payment.pk}: closed as not paid")
+        _report(self, request, done, failed)
+
+    def has_close_permission(self, request):
+        return can(request.user, "payments.approve_refund")
+
     @action(description="Verify now", url_path="verify-now", permissions=["verify"])
     def verify_one(self, request, object_id):
         payment = get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -120,26 +137,29 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
 
 @admin.register(PaymentCallback)
 class PaymentCallbackAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ["id", "provider", "outcome", "reason", "payment", "source_ip", "received_at"]
-    list_filter = ["provider", "outcome", ("received_at", RangeDateTimeFilter)]
+    list_display = ["id", "provider", "route", "outcome", "reason", "payment", "refund", "source_ip", "received_at"]
+    list_filter = ["provider", "route", "outcome", ("received_at", RangeDateTimeFilter)]
     list_filter_submit = True
     search_fields = ["raw_body", "reason", "payment__provider_reference", "payment__receipt"]
     list_select_related = ["payment"]
-    fields = ["provider", "received_at", "source_ip", "path", "outcome", "reason", "payment", "headers", "raw_body"]
+    fields = ["provider", "route", "received_at", "source_ip", "path", "outcome", "reason", "signature_ok", "attempts",
+              "payment", "refund", "headers", "raw_body"]
     readonly_fields = fields
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ["id", "payment", "amount", "status", "reason", "requested_by", "approved_by", "created_at"]
-    list_filter = ["status", "payment__method", ("created_at", RangeDateTimeFilter)]
+    list_display = ["id", "payment", "amount", "status", "attention", "reason", "requested_by", "approved_by",
+                    "created_at"]
+    list_filter = ["status", "attention", "payment__method", ("created_at", RangeDateTimeFilter)]
     list_filter_submit = True
     search_fields = ["reason", "provider_reference", "payment__sale__receipt_number", "payment__receipt"]
     list_select_related = ["payment", "requested_by", "approved_by"]
-    actions = ["approve", "reject"]
-    fields = ["payment", "sale_return", "amount", "reason", "status", "provider_reference", "result_code",
-              "result_message", "requested_by", "approved_by", "rejected_by", "decided_at", "created_at",
-              "completed_at"]
+    actions = ["approve", "reject", "check_now"]
+    fields = ["payment", "sale_return", "amount", "reason", "status", "attention", "attention_note",
+              "provider_reference", "provider_secondary_reference", "provider_amount", "result_code",
+              "result_message", "check_attempts", "next_check_at", "requested_by", "approved_by", "rejected_by",
+              "decided_at", "created_at", "completed_at"]
     readonly_fields = fields
 
     def has_approve_permission(self, request):
@@ -159,6 +179,14 @@ class RefundAdmin(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="Approve selected refunds", permissions=["approve"])
     def approve(self, request, queryset):
         self._decide(request, queryset, services.approve_refund, "approved")
+
+    @admin.action(description="Check with the provider now")
+    def check_now(self, request, queryset):
+        done = []
+        for refund in queryset:
+            outcome = services.check_refund(refund)
+            done.append(f"Refund #{refund.pk}: {outcome.refund.status}{f' ({outcome.reason})' if outcome.reason else ''}")
+        _report(self, request, done, [])
 
     @admin.action(description="Reject selected refunds", permissions=["approve"])
     def reject(self, request, queryset):

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from pos.core.api import idempotency_key
 from pos.core.permissions import ActionPermissions, own_rows
+from pos.core.serializers import money_field
 from pos.payments import services
 from pos.payments.filters import PaymentFilter, RefundFilter
 from pos.payments.models import Method, Payment, Refund
@@ -19,22 +20,26 @@ IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, 
 
 class PaymentSerializer(serializers.ModelSerializer):
     sale_receipt = serializers.CharField(source="sale.receipt_number", read_only=True)
+    till_message = serializers.CharField(read_only=True, help_text="What the cashier is told about this state "
+                                                                  "(e.g. waiting for M-Pesa to confirm).")
+    in_flight = serializers.BooleanField(source="is_in_flight", read_only=True,
+                                         help_text="Pending, processing or unconfirmed: may still bring money in.")
 
     class Meta:
         model = Payment
         fields = ["id", "sale", "sale_receipt", "method", "amount", "currency", "status", "phone_number",
                   "provider_reference", "receipt", "result_code", "result_message", "amount_tendered",
                   "change_given", "amount_received", "redirect_url", "attention", "attention_note",
-                  "verify_attempts", "created_at", "completed_at"]
+                  "verify_attempts", "created_at", "completed_at", "till_message", "in_flight"]
         read_only_fields = fields
 
 
 class InitiateSerializer(serializers.Serializer):
     sale = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Sale id.")
     method = serializers.ChoiceField(choices=Method.choices)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    amount = money_field(min_value=0)
     phone_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    amount_tendered = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
+    amount_tendered = money_field(min_value=0, required=False,
                                                allow_null=True, default=None,
                                                help_text="Cash: what the customer hands over (default: amount).")
 
@@ -50,14 +55,15 @@ class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "payment", "sale", "method", "sale_return", "amount", "reason", "status",
-                  "provider_reference", "result_code", "result_message", "requested_by", "approved_by",
+                  "provider_reference", "provider_amount", "attention", "attention_note", "result_code",
+                  "result_message", "requested_by", "approved_by",
                   "rejected_by", "decided_at", "created_at", "completed_at"]
         read_only_fields = fields
 
 
 class RefundRequestSerializer(serializers.Serializer):
     payment = serializers.PrimaryKeyRelatedField(queryset=Payment.objects.all())
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    amount = money_field(min_value=0)
     reason = serializers.CharField(max_length=200)
     sale_return = serializers.PrimaryKeyRelatedField(queryset=SaleReturn.objects.all(), required=False,
                                                      allow_null=True, default=None)

@@ -18,6 +18,9 @@ class Method(models.TextChoices):
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"
+    # We asked the provider but never saw its answer (5xx after acting, timeout, dropped connection, our
+    # database failing right after): it may have acted. Never guessed failed; re-checked until definite.
+    UNCONFIRMED = "unconfirmed", "Waiting for confirmation"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -25,6 +28,11 @@ class PaymentStatus(models.TextChoices):
 
 
 FINAL_STATUSES = {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}
+# The one definition of a payment "in flight": it may still bring money in. A sale holding one cannot be
+# cancelled or expired (pos.sales uses this), and new payments may not exceed what is due minus these.
+IN_FLIGHT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.UNCONFIRMED)
+# Statuses whose payment counts against a sale: in flight or completed.
+LIVE_STATUSES = (*IN_FLIGHT_STATUSES, PaymentStatus.COMPLETED)
 
 
 class Attention(models.TextChoices):
@@ -36,6 +44,7 @@ class Attention(models.TextChoices):
     REFUND_DUE = "refund_due", "Paid after the sale was cancelled: refund it"
     RECEIPT_CONFLICT = "receipt_conflict", "Provider receipt already used by another payment"
     CURRENCY_MISMATCH = "currency_mismatch", "Provider reports another currency"
+    UNRESOLVED = "unresolved", "No definite answer from the provider in time: check its portal"
 
 
 def new_callback_token():
@@ -58,6 +67,9 @@ class Payment(models.Model):
     provider_secondary_reference = models.CharField(max_length=100, blank=True)
     # The provider's receipt: MpesaReceiptNumber, airtel_money_id, card reference. Unique when set.
     receipt = models.CharField(max_length=100, blank=True)
+    # The receipt a (token-matched) success callback reported, kept whatever the query says meanwhile;
+    # it becomes `receipt` when the provider confirms (STK Query never returns the receipt).
+    reported_receipt = models.CharField(max_length=100, blank=True)
     amount_received = MoneyField(null=True, blank=True, help_text="What the provider says was paid.")
     result_code = models.CharField(max_length=40, blank=True)
     result_message = models.CharField(max_length=300, blank=True)
@@ -93,6 +105,21 @@ class Payment(models.Model):
     def is_final(self):
         return self.status in FINAL_STATUSES
 
+    @property
+    def is_in_flight(self):
+        return self.status in IN_FLIGHT_STATUSES
+
+    @property
+    def till_message(self) -> str:
+        """What the cashier sees for this payment's state."""
+        provider = self.get_method_display()
+        if self.status == PaymentStatus.UNCONFIRMED:
+            return f"Waiting for {provider} to confirm. Do not take the money again: the shop checks with " \
+                   f"{provider} automatically."
+        if self.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
+            return f"Waiting for the customer to approve on {provider}."
+        return self.result_message
+
 
 class PaymentEvent(models.Model):
     """Every outbound call to a provider and its answer, without secrets."""
@@ -120,7 +147,16 @@ class PaymentCallback(models.Model):
     """The raw body of every callback/webhook, stored before anything else is done with it."""
 
     provider = models.CharField(max_length=20, db_index=True)
+    # Which URL it came to: payment (STK/collection/charge), reversal (ResultURL), reversal_timeout
+    # (QueueTimeOutURL), status (Transaction Status ResultURL). Results are routed by URL, not by body.
+    route = models.CharField(max_length=20, default="payment", blank=True)
+    token = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # The signature check done when it arrived (the secret header itself is not kept): True/False, or
+    # None when the provider does not sign.
+    signature_ok = models.BooleanField(null=True, blank=True)
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
+    refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
     raw_body = models.TextField()
     headers = models.JSONField(default=dict, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -142,6 +178,13 @@ class RefundStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class RefundAttention(models.TextChoices):
+    NONE = "", "-"
+    LATE_SUCCESS = "late_success", "The provider refunded after we had recorded a failure"
+    AMOUNT_MISMATCH = "amount_mismatch", "The provider refunded another amount"
+    UNRESOLVED = "unresolved", "No definite answer from the provider in time: check its portal"
+
+
 class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     sale_return = models.ForeignKey("sales.SaleReturn", null=True, blank=True, on_delete=models.PROTECT,
@@ -151,8 +194,16 @@ class Refund(models.Model):
     status = models.CharField(max_length=20, choices=RefundStatus.choices, default=RefundStatus.PENDING_APPROVAL,
                               db_index=True)
     provider_reference = models.CharField(max_length=100, blank=True)
+    provider_secondary_reference = models.CharField(max_length=100, blank=True)
     result_code = models.CharField(max_length=40, blank=True)
     result_message = models.CharField(max_length=300, blank=True)
+    # What the provider's result says was refunded (M-Pesa reversal Amount, Flutterwave amount_refunded).
+    provider_amount = MoneyField(null=True, blank=True)
+    attention = models.CharField(max_length=20, choices=RefundAttention.choices, blank=True, default="",
+                                 db_index=True)
+    attention_note = models.CharField(max_length=300, blank=True)
+    check_attempts = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     request_hash = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

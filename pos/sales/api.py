@@ -24,6 +24,7 @@ from pos.core.api import idempotency_key
 from pos.core.errors import ConflictError, ServiceError
 from pos.core.money import ZERO
 from pos.core.permissions import ActionPermissions, can, own_rows
+from pos.core.serializers import money_field, quantity_field
 from pos.payments.models import Method, Payment, Refund
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services, shift_print
@@ -39,14 +40,6 @@ from pos.sales.models import (
     ShiftTotal,
 )
 from pos.tills.services import receipt_prefix_for
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
-QUANTITY = {"max_digits": 14, "decimal_places": 3}
-
-
-def money_field(**kwargs):
-    return serializers.DecimalField(**MONEY, **kwargs)
-
 
 # --- Serializers ---------------------------------------------------------------------------------------
 
@@ -217,7 +210,7 @@ class PricedLineSerializer(serializers.Serializer):
     name = serializers.CharField(source="product.name")
     barcode = serializers.CharField(source="product.barcode", allow_null=True)
     unit = serializers.CharField(source="product.unit")
-    quantity = serializers.DecimalField(**QUANTITY, normalize_output=True)
+    quantity = quantity_field(normalize_output=True)
     unit_price = money_field()
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
     gross = money_field()
@@ -248,7 +241,7 @@ class PayCashSerializer(serializers.Serializer):
 
 class ReturnLineInputSerializer(serializers.Serializer):
     item = serializers.IntegerField(min_value=1, help_text="Sale item id.")
-    quantity = serializers.DecimalField(**QUANTITY)
+    quantity = quantity_field()
 
 
 class ReturnInputSerializer(serializers.Serializer):
@@ -615,14 +608,17 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self.answer(sale)
 
     @extend_schema(summary="Take cash for a sale (change computed)", request=PayCashSerializer,
-                   responses=SaleSerializer)
+                   responses=SaleSerializer,
+                   parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                                description="A retry with the same key takes the cash once; "
+                                                            "another body -> 409.")])
     @action(detail=True, methods=["post"])
     def pay_cash(self, request, pk=None):
         sale = self.get_object()  # first: another cashier's sale is a 404 whatever the body
         data = PayCashSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pay_cash(sale, amount_tendered=data.validated_data["amount_tendered"], user=request.user,
-                 amount=data.validated_data["amount"])
+                 amount=data.validated_data["amount"], idempotency_key=idempotency_key(request))
         return self.answer(sale)
 
     @extend_schema(summary="Return goods of a paid sale (managers, or a cashier with a manager's PIN) and pay "

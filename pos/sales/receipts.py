@@ -115,7 +115,7 @@ def _fiscal(sale):
     if document is None and sale.status in SOLD and active_device_id():
         from pos.fiscal.services.receipts import SignedBlock
 
-        block = SignedBlock(document=None, title="TAX INVOICE", signed=False, status_note="Awaiting KRA signature")
+        block = SignedBlock(document=None, title="TAX INVOICE", signed=False, status_note="The signed data follows")
     return block, notes, document
 
 

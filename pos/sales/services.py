@@ -24,6 +24,7 @@ from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
+from pos.payments.models import LIVE_STATUSES as PAYMENT_LIVE_STATUSES
 from pos.reports import rollups
 from pos.sales.models import (
     Authorisation,
@@ -39,8 +40,9 @@ from pos.sales.models import (
     ShiftTotal,
 )
 
-# Payments still able to bring money in: a sale holding one is neither cancelled nor expired.
-LIVE_PAYMENT_STATUSES = ("completed", "processing")
+# Payments completed or still able to bring money in (pending, processing, unconfirmed: the one
+# definition is pos.payments.models.IN_FLIGHT_STATUSES): a sale holding one is neither cancelled nor expired.
+LIVE_PAYMENT_STATUSES = PAYMENT_LIVE_STATUSES
 RETURNABLE = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED)
 
 TRANSITIONS = {

@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
 from pos.core.permissions import requires
+from pos.core.serializers import money_field, quantity_field
 from pos.tills import services
 from pos.tills.models import ReceiptBlock, Till
 
 Sellers = requires("sales.add_sale")
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class TillSerializer(serializers.ModelSerializer):
@@ -58,16 +58,16 @@ class StatusSerializer(serializers.Serializer):
 
 class OfflineLineSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1)
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
-    unit_price = serializers.DecimalField(**MONEY, help_text="The price the till used (VAT incl.).")
+    quantity = quantity_field()
+    unit_price = money_field(help_text="The price the till used (VAT incl.).")
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
-    discount = serializers.DecimalField(**MONEY, required=False, default=ZERO)
+    discount = money_field(required=False, default=ZERO)
 
 
 class OfflinePaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=["cash", "mpesa"])
-    amount = serializers.DecimalField(**MONEY)
-    amount_tendered = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
+    amount = money_field()
+    amount_tendered = money_field(required=False, allow_null=True, default=None)
     code = serializers.CharField(required=False, allow_blank=True, max_length=20, default="",
                                  help_text="M-Pesa: the receipt code the customer's message shows.")
 
@@ -79,8 +79,8 @@ class OfflineSaleSerializer(serializers.Serializer):
     sold_at = serializers.DateTimeField()
     shift = serializers.IntegerField(required=False, allow_null=True, default=None)
     items = OfflineLineSerializer(many=True, allow_empty=False)
-    discount = serializers.DecimalField(**MONEY, required=False, default=ZERO)
-    total = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
+    discount = money_field(required=False, default=ZERO)
+    total = money_field(required=False, allow_null=True, default=None)
     payments = OfflinePaymentSerializer(many=True, allow_empty=False)
     customer_phone = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
 
@@ -161,7 +161,7 @@ class CatalogueRowSerializer(serializers.Serializer):
     sku = serializers.CharField()
     barcode = serializers.CharField(allow_null=True)
     plu = serializers.CharField(allow_null=True, help_text="Price look-up code (produce), when it has one.")
-    price = serializers.DecimalField(**MONEY)
+    price = money_field()
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
     unit = serializers.CharField()
     is_active = serializers.BooleanField()

@@ -15,6 +15,15 @@ from pos.sales.models import Sale
 
 
 @pytest.fixture
+def other_manager(db):
+    """A second manager: refunds need four eyes (the approver is not the requester)."""
+    from pos.accounts.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(role=Role.MANAGER, username="manager2")
+
+
+@pytest.fixture
 def gw_sale(db, cashier):
     """A minimal sale row for gateway tests (the sales services are not what is tested here)."""
     counter = iter(range(1, 10**6))

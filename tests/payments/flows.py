@@ -14,9 +14,9 @@ from tests.factories import ProductFactory
 def make_sale(cashier, price="500.00", quantity="1", manager=None):
     """A confirmed sale (pending_payment) of one product at `price`, by `cashier` in their open shift."""
     if get_open_shift(cashier) is None:
-        open_shift(cashier, Decimal("0"))
+        open_shift(cashier, Decimal(0))
     product = ProductFactory(price=Decimal(price), cost_price=Decimal("1.00"))
-    adjust_stock(product, Decimal("100"), user=manager or cashier, reason="test")
+    adjust_stock(product, Decimal(100), user=manager or cashier, reason="test")
     sale, _ = create_sale(cashier=cashier, items=[LineRequest(Decimal(quantity), product=product.pk)])
     return sale
 

@@ -12,7 +12,7 @@ from tests.payments.flows import fresh, make_sale
 
 @pytest.mark.django_db
 def test_manager_sees_payments_with_events_and_cannot_edit_them(cashier, manager):
-    payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
+    payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal(100), user=cashier)
     client = client_for(manager)
     listing = client.get("/admin/payments/payment/?status__exact=completed&method__exact=cash")
     assert listing.status_code == 200 and payment.sale.receipt_number in listing.content.decode()
@@ -37,10 +37,11 @@ def test_callback_log_is_read_only(manager, bookkeeper):
 
 
 @pytest.mark.django_db
-def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, manager, bookkeeper, settings):
-    settings.REFUND_APPROVAL_THRESHOLD = Decimal("10")
-    payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
-    refund, _ = request_refund(payment, "40", "damaged", manager)
+def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, manager, bookkeeper, admin_user,
+                                                                   settings):
+    settings.REFUND_APPROVAL_THRESHOLD = Decimal(10)
+    payment = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal(100), user=cashier)
+    refund, _ = request_refund(payment, "40", "damaged", admin_user)
     denied = client_for(bookkeeper).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
     assert denied.status_code in (200, 302) and fresh(refund).status == "pending_approval"
     client_for(manager).post("/admin/payments/refund/", {"action": "approve", "_selected_action": [refund.pk]})
@@ -50,8 +51,8 @@ def test_manager_approves_refunds_from_the_admin_bookkeeper_cannot(cashier, mana
 
 @pytest.mark.django_db
 def test_a_cashier_sees_only_payments_of_their_own_sales_in_the_back_office(cashier, other_cashier):
-    mine = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal("100"), user=cashier)
-    theirs = pay_cash(make_sale(other_cashier, "200.00"), amount_tendered=Decimal("200"), user=other_cashier)
+    mine = pay_cash(make_sale(cashier, "100.00"), amount_tendered=Decimal(100), user=cashier)
+    theirs = pay_cash(make_sale(other_cashier, "200.00"), amount_tendered=Decimal(200), user=other_cashier)
     client = client_for(cashier)
     listing = client.get("/admin/payments/payment/").content.decode()
     assert mine.sale.receipt_number in listing and theirs.sale.receipt_number not in listing

@@ -77,17 +77,19 @@ def test_unknown_transaction_is_pending(gw_payment, sandbox):
     assert result.status == "pending" and result.result_code == "not_found"
 
 
-def test_callback_hash_is_verified_when_a_secret_is_set(gw_payment, callback_catcher, settings):
+def test_callback_hash_is_checked_but_never_rejects_alone(gw_payment, callback_catcher, settings):
     settings.AIRTEL_CALLBACK_SECRET = "airtel-callback-secret"
     collect(gw_payment)
     callback = callback_catcher.wait(1)[0]
     gateway = get_gateway("airtel")
     assert callback["json"]["hash"]
     assert gateway.parse_callback(callback["body"], {}).signature_ok is True
+    # The hash algorithm is undocumented: a mismatch or a missing hash is "unknown" (None), never a
+    # rejection on its own; every success is confirmed with the status enquiry before it counts.
     forged = dict(callback["json"], transaction=dict(callback["json"]["transaction"], id="SOMEONE-ELSES"))
-    assert gateway.parse_callback(json.dumps(forged).encode(), {}).signature_ok is False
+    assert gateway.parse_callback(json.dumps(forged).encode(), {}).signature_ok is None
     unsigned = {"transaction": callback["json"]["transaction"]}
-    assert gateway.parse_callback(json.dumps(unsigned).encode(), {}).signature_ok is False
+    assert gateway.parse_callback(json.dumps(unsigned).encode(), {}).signature_ok is None
 
 
 def test_malformed_callback_is_a_callback_error():

@@ -6,14 +6,20 @@ import pytest
 
 from pos.core.errors import ServiceError
 from pos.payments.models import PaymentCallback
-from pos.payments.services import approve_refund, initiate_payment, pay_cash, reject_refund, request_refund
+from pos.payments.services import (
+    approve_refund,
+    initiate_payment,
+    pay_cash,
+    reject_refund,
+    request_refund,
+)
 from pos.sales.services import return_items
 from tests.payments.flows import fresh, make_sale, settled, wait_for
 
 
 @pytest.fixture
 def cash_payment(cashier):
-    return pay_cash(make_sale(cashier, "300.00"), amount_tendered=Decimal("300"), user=cashier)
+    return pay_cash(make_sale(cashier, "300.00"), amount_tendered=Decimal(300), user=cashier)
 
 
 def paid_by(cashier, method, price, phone=""):
@@ -34,16 +40,20 @@ def test_cash_refunds_partial_then_the_rest_and_never_more_than_paid(cash_paymen
 
 
 @pytest.mark.django_db
-def test_refund_above_the_threshold_waits_for_a_manager(cash_payment, cashier, manager, settings):
-    settings.REFUND_APPROVAL_THRESHOLD = Decimal("100")
+def test_refund_above_the_threshold_waits_for_another_manager(cash_payment, cashier, manager, other_manager,
+                                                               settings):
+    settings.REFUND_APPROVAL_THRESHOLD = Decimal(100)
     big, _ = request_refund(cash_payment, "150", "wrong item", manager)
     assert big.status == "pending_approval"
     with pytest.raises(ServiceError, match="Only a manager"):
         approve_refund(big, user=cashier)
-    big = approve_refund(big, user=manager)
-    assert big.status == "completed" and big.approved_by == manager and big.decided_at
-    with pytest.raises(ServiceError, match="not waiting for approval"):
+    with pytest.raises(ServiceError, match="Another manager must approve") as four_eyes:
         approve_refund(big, user=manager)
+    assert four_eyes.value.code == "four_eyes" and fresh(big).status == "pending_approval"
+    big = approve_refund(big, user=other_manager)
+    assert big.status == "completed" and big.approved_by == other_manager and big.decided_at
+    with pytest.raises(ServiceError, match="not waiting for approval"):
+        approve_refund(big, user=other_manager)
     other, _ = request_refund(cash_payment, "150", "second thoughts", manager)
     other = reject_refund(other, user=manager, reason="no receipt shown")
     assert other.status == "rejected" and other.rejected_by == manager and other.result_message == "no receipt shown"
@@ -61,9 +71,9 @@ def test_refund_idempotency_key_returns_the_first_refund(cash_payment, manager):
 @pytest.mark.django_db
 def test_refund_for_a_return_is_capped_at_what_the_return_owes(cashier, manager):
     sale = make_sale(cashier, "100.00", quantity="3")
-    payment = pay_cash(sale, amount_tendered=Decimal("300"), user=cashier)
+    payment = pay_cash(sale, amount_tendered=Decimal(300), user=cashier)
     item = sale.items.get()
-    sale_return = return_items(sale, [(item.pk, Decimal("1"))], manager, reason="broken")
+    sale_return = return_items(sale, [(item.pk, Decimal(1))], manager, reason="broken")
     with pytest.raises(ServiceError, match="At most 100.00 is still owed"):
         request_refund(payment, "150", "broken", manager, sale_return=sale_return)
     refund, _ = request_refund(payment, "100", "broken", manager, sale_return=sale_return)
@@ -90,12 +100,12 @@ def test_mpesa_partial_reversals_complete_by_the_result_callback(sandbox, cashie
 
 @pytest.mark.django_db(transaction=True)
 def test_mpesa_full_refund_above_the_threshold_goes_to_the_provider_once_approved(sandbox, cashier, manager,
-                                                                                  settings):
-    settings.REFUND_APPROVAL_THRESHOLD = Decimal("1000")
+                                                                                  other_manager, settings):
+    settings.REFUND_APPROVAL_THRESHOLD = Decimal(1000)
     payment = settled(paid_by(cashier, "mpesa", "1500.00", "0708374149"))
     refund, _ = request_refund(payment, "1500", "customer returned everything", manager)
     assert refund.status == "pending_approval" and not refund.provider_reference
-    refund = approve_refund(refund, user=manager)
+    refund = approve_refund(refund, user=other_manager)
     assert refund.status == "processing"
     wait_for(lambda: fresh(refund).status != "processing")
     assert fresh(refund).status == "completed"

@@ -42,7 +42,7 @@ def test_more_than_is_due_is_refused_and_nothing_written(cashier):
 @pytest.mark.django_db
 def test_paid_sale_takes_no_more_payment(cashier):
     sale = make_sale(cashier, "100.00")
-    pay_cash(sale, amount_tendered=Decimal("100"), user=cashier)
+    pay_cash(sale, amount_tendered=Decimal(100), user=cashier)
     with pytest.raises(ServiceError, match="not waiting for payment"):
         initiate_payment(sale, "mpesa", "10", phone_number="0708374149", user=cashier)
 
@@ -73,7 +73,7 @@ def test_bad_phone_and_cents_on_mobile_money_are_refused_before_anything_is_writ
 @pytest.mark.django_db
 def test_every_transition_is_checked(cashier):
     sale = make_sale(cashier, "100.00")
-    payment = pay_cash(sale, amount_tendered=Decimal("100"), user=cashier)
+    payment = pay_cash(sale, amount_tendered=Decimal(100), user=cashier)
     assert TRANSITIONS.get("completed") is None
     with pytest.raises(IllegalTransition):
         _move(payment, "failed", TRANSITIONS)

@@ -120,9 +120,9 @@ def test_verification_is_scheduled_every_minute_once(db):
     ensure_schedules()
     ensure_schedules()
     schedule = Schedule.objects.get(name="Verify stale payments")
-    assert schedule.func == "pos.payments.tasks.verify_stale_payments"
+    assert schedule.func == "pos.payments.tasks.recheck_money"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
-    assert Schedule.objects.filter(func="pos.payments.tasks.verify_stale_payments").count() == 1
+    assert Schedule.objects.filter(func="pos.payments.tasks.recheck_money").count() == 1
 
 
 @pytest.mark.qcluster

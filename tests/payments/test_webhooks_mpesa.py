@@ -62,7 +62,7 @@ def test_approved_push_completes_the_sale_from_the_callback(sandbox, cashier):
 @pytest.mark.django_db(transaction=True)
 def test_split_tender_cash_and_mpesa_pay_one_sale(sandbox, cashier):
     sale = make_sale(cashier, "800.00")
-    pay_cash(sale, amount_tendered=Decimal("500"), user=cashier, amount=Decimal("300"))
+    pay_cash(sale, amount_tendered=Decimal(500), user=cashier, amount=Decimal(300))
     assert fresh(sale).status == "pending_payment"
     with pytest.raises(ServiceError, match="Only 500.00 is still due"):
         initiate_payment(sale, "mpesa", "600", phone_number=APPROVES, user=cashier)

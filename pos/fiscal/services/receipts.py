@@ -63,7 +63,7 @@ def signed_block(document: Document | None, original: Document | None = None) ->
     if document.status != DocumentStatus.SIGNED:
         note = {DocumentStatus.FAILED: "KRA refused this document: the manager is resending it",
                 DocumentStatus.BLOCKED: "Waiting for KRA (item registration)"}.get(document.status,
-                                                                                 "Awaiting KRA signature")
+                                                                                 "The signed data follows")
         return SignedBlock(document=document, title=title, signed=False, status_note=note)
     device = document.device
     try:

@@ -20,6 +20,7 @@ from pos.payments.gateways.base import (
     GatewayResult,
     ParsedCallback,
     normalise_msisdn,
+    not_sent_if_failing,
     parse_json,
     sandbox_url,
     to_decimal,
@@ -32,13 +33,42 @@ BASES = {"production": "https://openapi.airtel.africa", "uat": "https://openapiu
 TF_STATUS = {"DP00800001005": "expired", "DP00800001024": "expired", "DP00800001029": "expired",
              "DP00800001008": "cancelled"}
 TRANSACTION_STATUS = {"TS": "completed", "TF": "failed", "TIP": "processing", "TA": "pending"}
+SUCCESS_CODE, AMBIGUOUS_CODE, IN_PROCESS_CODE = "DP00800001001", "DP00800001000", "DP00800001006"
+# Response codes that are a definite "no" (the customer or Airtel refused; nothing moved).
+REFUSED_CODES = {"DP00800001002", "DP00800001003", "DP00800001005", "DP00800001007", "DP00800001008",
+                 "DP00800001024", "DP00800001029"}
 
 
 def error_from(answer: dict, http_status: int) -> GatewayError:
+    """A refusal: definite when Airtel answered with its own status block or OAuth error; otherwise (a
+    proxy's 5xx, garbage) we cannot tell whether it acted."""
     status = answer.get("status") if isinstance(answer.get("status"), dict) else {}
+    recognised = bool(status.get("response_code") or status.get("result_code") or answer.get("error"))
     code = status.get("response_code") or status.get("result_code") or answer.get("error") or f"http_{http_status}"
     message = status.get("message") or answer.get("error_description") or answer.get("text") or "refused"
-    return GatewayError(code, message)
+    unknown = not recognised or str(code) in (AMBIGUOUS_CODE, IN_PROCESS_CODE)
+    return GatewayError(code, str(message)[:300], unknown=unknown)
+
+
+def judge(answer: dict, http_status: int) -> str:
+    """What an Airtel answer (collection, refund) says, from data.transaction.status and the response
+    code, never from `status.success` alone (the portal's own refund answer has success: false with
+    transaction status SUCCESS): completed | processing (in process / ambiguous: not final) | failed."""
+    status = answer.get("status") if isinstance(answer.get("status"), dict) else {}
+    data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+    transaction = data.get("transaction") if isinstance(data.get("transaction"), dict) else {}
+    state = str(transaction.get("status") or "").upper()
+    code = str(status.get("response_code") or "")
+    message = str(status.get("message") or "").upper()
+    if code in REFUSED_CODES or state in ("TF", "FAILED"):
+        return "failed"
+    if code in (IN_PROCESS_CODE, AMBIGUOUS_CODE) or state in ("TIP", "TA", "IN PROCESS", "PENDING"):
+        return "processing"
+    if state in ("SUCCESS", "TS", "SUCCESSFUL") and (code == SUCCESS_CODE or message == "SUCCESS"):
+        return "completed"
+    if http_status >= 500 or not (status or transaction):
+        return "unknown"
+    return "processing"
 
 
 def callback_hash(transaction: dict, secret: str) -> str:
@@ -86,17 +116,23 @@ class AirtelGateway(Gateway):
             return self.call(payment, action, http_method, self.base_url() + path, body=body, headers=headers,
                              safe=safe)
 
-        token = self.token(payment)
+        token = not_sent_if_failing(lambda: self.token(payment))
         status, answer = attempt(token)
         if status == 401:
             status, answer = attempt(self.token(payment, stale=token))
         return status, answer
 
     # --- collection ------------------------------------------------------------------------------
+    @staticmethod
+    def prepare(payment) -> dict:
+        """Our own transaction id, stored on the payment BEFORE the collection is sent: if Airtel's
+        answer is lost, the enquiry and the callback still find the payment by it."""
+        return {"provider_reference": f"POS{payment.sale_id}X{secrets.token_hex(5).upper()}"}
+
     def initiate(self, payment) -> GatewayResult:
         amount = whole_shillings(payment.amount)
         msisdn = normalise_msisdn(payment.phone_number)
-        transaction_id = f"POS{payment.pk}X{secrets.token_hex(4).upper()}"
+        transaction_id = payment.provider_reference or self.prepare(payment)["provider_reference"]
         body = {
             "reference": payment.sale.receipt_number,
             "subscriber": {"country": settings.AIRTEL_COUNTRY, "currency": payment.currency, "msisdn": msisdn[3:]},
@@ -106,8 +142,11 @@ class AirtelGateway(Gateway):
         status, answer = self.send(payment, "airtel.collect", "POST", "/merchant/v1/payments/", body,
                                    currency=payment.currency, safe=False)
         result = answer.get("status") if isinstance(answer.get("status"), dict) else {}
-        if status != 200 or not result.get("success"):
-            raise error_from(answer, status)
+        verdict = judge(answer, status)
+        if status != 200 or verdict in ("failed", "unknown"):
+            error = error_from(answer, status)
+            error.unknown = error.unknown or verdict == "unknown"
+            raise error
         return GatewayResult(
             status="processing", provider_reference=transaction_id, amount=to_decimal(amount),
             currency=payment.currency, phone_number=msisdn, result_code=str(result.get("response_code", "")),
@@ -140,7 +179,7 @@ class AirtelGateway(Gateway):
         )
 
     # --- callback --------------------------------------------------------------------------------
-    def parse_callback(self, body: bytes, headers: dict, token: str | None = None) -> ParsedCallback:
+    def parse_callback(self, body: bytes, headers: dict, token: str | None = None, route=None) -> ParsedCallback:
         """Lookup by transaction.id (ours). With AIRTEL_CALLBACK_SECRET set the `hash` is checked
         (signature_ok True/False); without it signature_ok is None and the services confirm with verify()."""
         data = parse_json(body)
@@ -148,9 +187,11 @@ class AirtelGateway(Gateway):
         if not isinstance(transaction, dict) or not transaction.get("id") or not transaction.get("status_code"):
             raise CallbackError("not an Airtel callback: transaction.id/status_code missing")
         signature_ok = None
-        if settings.AIRTEL_CALLBACK_SECRET:
+        if settings.AIRTEL_CALLBACK_SECRET and data.get("hash"):
+            # The hash algorithm is undocumented: a mismatch is noted, never a rejection on its own;
+            # every callback success is confirmed with the status enquiry before it counts.
             expected = callback_hash(transaction, settings.AIRTEL_CALLBACK_SECRET)
-            signature_ok = hmac.compare_digest(expected, str(data.get("hash") or ""))
+            signature_ok = True if hmac.compare_digest(expected, str(data.get("hash") or "")) else None
         code = str(transaction["status_code"])
         return ParsedCallback(
             status={"TS": "completed", "TF": "failed"}.get(code, "pending"), provider_reference=str(transaction["id"]),
@@ -175,10 +216,31 @@ class AirtelGateway(Gateway):
                                    currency=payment.currency, safe=False)
         result = answer.get("status") if isinstance(answer.get("status"), dict) else {}
         transaction = (answer.get("data") or {}).get("transaction") if isinstance(answer.get("data"), dict) else {}
-        if status != 200 or not result.get("success"):
-            raise error_from(answer, status)
+        verdict = judge(answer, status)
+        if verdict in ("failed", "unknown") or (status != 200 and verdict != "completed"):
+            error = error_from(answer, status)
+            error.unknown = error.unknown or verdict == "unknown"
+            raise error
         return GatewayResult(
-            status="completed", provider_reference=str((transaction or {}).get("airtel_money_id") or payment.receipt),
-            amount=to_decimal(amount), currency=payment.currency, result_code=str(result.get("response_code", "")),
-            result_message=str(result.get("message", "")), raw=answer,
+            status=verdict, provider_reference=str((transaction or {}).get("airtel_money_id") or ""),
+            amount=to_decimal(amount) if verdict == "completed" else None, currency=payment.currency,
+            result_code=str(result.get("response_code", "")), result_message=str(result.get("message", "")),
+            raw=answer,
         )
+
+    def refund_status(self, payment, refund) -> GatewayResult:
+        """The enquiry on the refund's own transaction id (from the refund answer): TS refunded, TF not,
+        TIP/TA not final. Without an id (the refund answer was lost) there is nothing to ask."""
+        if not refund.provider_reference:
+            return GatewayResult(status="pending", result_message="Airtel never told us the refund's id.")
+        status, answer = self.send(payment, "airtel.refund_status", "GET",
+                                   f"/standard/v1/payments/{refund.provider_reference}", currency=payment.currency,
+                                   safe=True)
+        transaction = ((answer.get("data") or {}).get("transaction")) if isinstance(answer.get("data"), dict) else None
+        if status != 200 or not isinstance(transaction, dict):
+            raise error_from(answer, status)
+        state = {"TS": "completed", "TF": "failed"}.get(str(transaction.get("status")), "pending")
+        return GatewayResult(status=state, provider_reference=refund.provider_reference,
+                             amount=refund.amount if state == "completed" else None, currency=payment.currency,
+                             result_code=str(transaction.get("status")),
+                             result_message=str(transaction.get("message") or "")[:300], raw=answer)

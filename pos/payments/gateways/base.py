@@ -62,12 +62,39 @@ class CallbackError(Exception):
 
 
 class GatewayError(Exception):
-    """The provider refused the request or could not be reached."""
+    """The provider refused the request or could not be reached.
 
-    def __init__(self, code, message):
+    `unknown` is True when we cannot tell whether the provider acted: the request may have reached it
+    (read timeout, connection dropped after sending, a 5xx or an answer that is not the provider's
+    own error). A payment or refund is then unconfirmed, never failed. False: the provider gave a
+    definite refusal, or the request provably never left (connection refused)."""
+
+    def __init__(self, code, message, *, unknown=False):
         super().__init__(f"{code}: {message}")
         self.code = str(code)
         self.message = str(message)
+        self.unknown = unknown
+
+
+def never_sent(exc) -> bool:
+    """The request provably never reached the provider: connection refused / connect timeout."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = repr(getattr(exc, "args", ""))
+    return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+
+
+MAX_SANE_AMOUNT = Decimal(1000000000)
+
+
+def not_sent_if_failing(fetch_token):
+    """The OAuth token, fetched before the real call: if that fails, the real call was never sent, so the
+    failure is definite for it (the payment is not left unconfirmed)."""
+    try:
+        return fetch_token()
+    except GatewayError as exc:
+        exc.unknown = False
+        raise
 
 
 def normalise_msisdn(phone: str) -> str:
@@ -97,13 +124,18 @@ def whole_shillings(amount) -> int:
 
 
 def to_decimal(value) -> Decimal | None:
-    """An amount from a provider's JSON (int, float or string) as a Decimal, None when absent or invalid."""
-    if value is None or value == "":
+    """An amount from a provider's JSON (int, float or string) as a Decimal, None when absent or invalid.
+    An absurd amount (not finite, negative, above MAX_SANE_AMOUNT) is a CallbackError: the body is
+    stored and acknowledged, and changes nothing."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
-    except InvalidOperation:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
         return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_SANE_AMOUNT:
+        raise CallbackError(f"absurd amount {str(value)[:40]!r}")
+    return amount
 
 
 def wire_amount(amount: Decimal):
@@ -171,7 +203,15 @@ class Gateway:
     #   parse_callback(body, headers, token) -> ParsedCallback   (CallbackError when malformed)
     #   acknowledgement(parsed_or_none) -> (http_status, json)  what the provider expects back
     #   refund(payment, amount, refund=None) -> GatewayResult   completed / processing / failed
-    def parse_callback(self, body: bytes, headers: dict, token: str | None = None) -> ParsedCallback:
+    #   refund_status(payment, refund) -> GatewayResult  ask about a refund left processing
+    #   prepare(payment) -> dict   our own references, stored on the payment BEFORE initiate() is sent
+    def prepare(self, payment) -> dict:
+        return {}
+
+    def refund_status(self, payment, refund) -> GatewayResult:
+        return GatewayResult(status="pending", result_message=f"{self.provider} has no refund enquiry.")
+
+    def parse_callback(self, body: bytes, headers: dict, token: str | None = None, route=None) -> ParsedCallback:
         raise CallbackError(f"{self.method} sends no callbacks")
 
     def acknowledgement(self, parsed_or_none) -> tuple[int, dict]:
@@ -197,18 +237,21 @@ class Gateway:
                                                 timeout=settings.PAYMENT_HTTP_TIMEOUT)
                 break
             except requests.ConnectionError as exc:
-                if attempt + 1 < attempts:
+                if attempt + 1 < attempts and (safe or never_sent(exc)) and not isinstance(exc, requests.ReadTimeout):
                     time.sleep(RETRY_DELAYS[attempt])
                     continue
                 self.log(payment, action, logged, error=f"connection error: {exc}")
-                raise GatewayError("network_error", f"{self.provider} could not be reached") from exc
+                if never_sent(exc):
+                    raise GatewayError("network_error", f"{self.provider} could not be reached") from exc
+                raise GatewayError("no_answer", f"{self.provider}'s answer was lost (connection dropped)",
+                                   unknown=True) from exc
             except requests.RequestException as exc:
                 self.log(payment, action, logged, error=f"{exc.__class__.__name__}: {exc}")
-                raise GatewayError("network_error", f"{self.provider} did not answer in time") from exc
+                raise GatewayError("no_answer", f"{self.provider} did not answer in time", unknown=True) from exc
         try:
             answer = response.json()
         except ValueError:
-            answer = {"text": response.text[:500]}
+            answer = {"text": response.text[:500], "not_json": True}
         if not isinstance(answer, dict):
             answer = {"data": answer}
         error = "" if response.ok else f"HTTP {response.status_code}"

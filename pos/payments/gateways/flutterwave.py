@@ -6,6 +6,8 @@ the `charge.completed` webhook (to the URL set in its dashboard: ours is
 the truth before the services give value.
 """
 
+import base64
+import hashlib
 import hmac
 import secrets
 
@@ -27,12 +29,21 @@ from pos.payments.gateways.base import (
 )
 
 BASE = "https://api.flutterwave.com"
-CHARGE_STATUS = {"successful": "completed", "failed": "failed"}
-REFUND_STATUS = {"completed": "completed", "failed": "failed"}
+CHARGE_STATUS = {"successful": "completed", "succeeded": "completed", "failed": "failed"}
+REFUND_STATUS = {"completed": "completed", "succeeded": "completed", "failed": "failed"}
 
 
 def error_from(answer: dict, http_status: int) -> GatewayError:
-    return GatewayError(f"http_{http_status}", answer.get("message") or answer.get("text") or "refused")
+    """Definite when Flutterwave answered with its own body ({"status": "error", "message"}) below 500."""
+    recognised = answer.get("status") in ("error", "success") and http_status < 500
+    return GatewayError(f"http_{http_status}", str(answer.get("message") or answer.get("text") or "refused")[:300],
+                        unknown=not recognised)
+
+
+def body_signature(secret: str, body: bytes) -> str:
+    """The `flutterwave-signature` header: base64(HMAC-SHA256(secret hash, raw body))."""
+    raw = body if isinstance(body, bytes) else str(body).encode()
+    return base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
 
 
 class FlutterwaveGateway(Gateway):
@@ -52,9 +63,14 @@ class FlutterwaveGateway(Gateway):
                          headers={"Authorization": f"Bearer {key}"}, safe=safe)
 
     # --- hosted payment page ---------------------------------------------------------------------
+    @staticmethod
+    def prepare(payment) -> dict:
+        """Our tx_ref, stored before the call so a lost answer still leaves a reference to verify by."""
+        return {"provider_reference": f"POS-{payment.sale_id}-{secrets.token_hex(5)}"}
+
     def initiate(self, payment) -> GatewayResult:
         sale = payment.sale
-        tx_ref = f"POS-{payment.pk}-{secrets.token_hex(4)}"
+        tx_ref = payment.provider_reference or self.prepare(payment)["provider_reference"]
         body = {
             "tx_ref": tx_ref,
             "amount": wire_amount(payment.amount),
@@ -113,22 +129,38 @@ class FlutterwaveGateway(Gateway):
         )
 
     # --- webhook ---------------------------------------------------------------------------------
-    def parse_callback(self, body: bytes, headers: dict, token: str | None = None) -> ParsedCallback:
-        """`charge.completed`: signature_ok is the constant-time comparison of the verif-hash header with
-        FLUTTERWAVE_SECRET_HASH (False when either is empty). Lookup by tx_ref (ours)."""
+    @staticmethod
+    def signature_ok(body: bytes, headers: dict) -> bool:
+        """Either scheme: the newer `flutterwave-signature` (base64 HMAC-SHA256 of the raw body with the
+        secret hash) or the older `verif-hash` (the secret hash itself), compared in constant time."""
+        secret = settings.FLUTTERWAVE_SECRET_HASH or ""
+        if not secret:
+            return False
+        signed = header(headers, "flutterwave-signature")
+        if signed:
+            return hmac.compare_digest(signed.encode(), body_signature(secret, body).encode())
+        given = header(headers, "verif-hash")
+        return bool(given) and hmac.compare_digest(given.encode(), secret.encode())
+
+    def parse_callback(self, body: bytes, headers: dict, token: str | None = None, route=None) -> ParsedCallback:
+        """`charge.completed` in the v3 shape ({"event", "data": {"tx_ref", ...}}) or the v4 shape
+        ({"webhook_id", "type", "data": {"id", "reference", "payment_method", ...}}). signature_ok: either
+        signature scheme (False when the secret or the header is missing). Lookup by tx_ref (ours)."""
         data = parse_json(body)
         charge = data.get("data")
-        if data.get("event") != "charge.completed" or not isinstance(charge, dict) or not charge.get("tx_ref"):
-            raise CallbackError(f"not a charge.completed event with a tx_ref (event={data.get('event')!r})")
-        expected, given = settings.FLUTTERWAVE_SECRET_HASH or "", header(headers, "verif-hash")
-        signature_ok = bool(expected and given) and hmac.compare_digest(given.encode(), expected.encode())
+        event = data.get("event") or data.get("type")
+        reference = (charge.get("tx_ref") or charge.get("reference")) if isinstance(charge, dict) else None
+        if event != "charge.completed" or not isinstance(charge, dict) or not reference:
+            raise CallbackError(f"not a charge.completed event with a tx_ref/reference (event={event!r})")
         return ParsedCallback(
-            status=CHARGE_STATUS.get(charge.get("status"), "pending"), provider_reference=str(charge["tx_ref"]),
-            secondary_reference=str(charge.get("id") or ""), receipt=str(charge.get("flw_ref") or ""),
-            amount=to_decimal(charge.get("amount")), currency=str(charge.get("currency") or ""),
-            result_code=str(charge.get("status") or ""), result_message=str(charge.get("processor_response") or ""),
-            raw=data, lookup={"provider_reference": str(charge["tx_ref"])}, signature_ok=signature_ok,
-            kind="payment",
+            status=CHARGE_STATUS.get(str(charge.get("status") or "").lower(), "pending"),
+            provider_reference=str(reference)[:100],
+            secondary_reference=str(charge.get("id") or "")[:100], receipt=str(charge.get("flw_ref") or "")[:100],
+            amount=to_decimal(charge.get("amount")), currency=str(charge.get("currency") or "")[:3],
+            result_code=str(charge.get("status") or "")[:40],
+            result_message=str(charge.get("processor_response") or "")[:300],
+            raw=data, lookup={"provider_reference": str(reference)[:100]},
+            signature_ok=self.signature_ok(body, headers), kind="payment",
         )
 
     def acknowledgement(self, parsed_or_none) -> tuple[int, dict]:
@@ -146,9 +178,26 @@ class FlutterwaveGateway(Gateway):
         data = answer.get("data")
         if status != 200 or answer.get("status") != "success" or not isinstance(data, dict):
             raise error_from(answer, status)
+        return self.refund_result(payment, data, answer)
+
+    @staticmethod
+    def refund_result(payment, data, answer) -> GatewayResult:
+        state = REFUND_STATUS.get(str(data.get("status") or "").lower(), "processing")
         return GatewayResult(
-            status=REFUND_STATUS.get(data.get("status"), "processing"), provider_reference=str(data.get("id", "")),
-            receipt=str(data.get("flw_ref") or ""), amount=to_decimal(data.get("amount_refunded")),
-            currency=payment.currency, result_code=str(data.get("status") or ""),
-            result_message=answer.get("message", ""), raw=answer,
+            status=state, provider_reference=str(data.get("id", "")),
+            receipt=str(data.get("flw_ref") or ""),
+            amount=to_decimal(data.get("amount_refunded")) if state == "completed" else None,
+            currency=payment.currency, result_code=str(data.get("status") or "")[:40],
+            result_message=str(answer.get("message", ""))[:300], raw=answer,
         )
+
+    def refund_status(self, payment, refund) -> GatewayResult:
+        """GET /v3/refunds/{id}: a refund can stay pending for a while; poll it."""
+        if not refund.provider_reference:
+            return GatewayResult(status="pending", result_message="Flutterwave never told us the refund's id.")
+        status, answer = self.send(payment, "card.refund_status", "GET", f"/v3/refunds/{refund.provider_reference}",
+                                   safe=True)
+        data = answer.get("data")
+        if status != 200 or answer.get("status") != "success" or not isinstance(data, dict):
+            raise error_from(answer, status)
+        return self.refund_result(payment, data, answer)

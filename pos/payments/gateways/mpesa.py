@@ -17,6 +17,7 @@ from pos.payments.gateways.base import (
     GatewayResult,
     ParsedCallback,
     normalise_msisdn,
+    not_sent_if_failing,
     parse_json,
     public_url,
     sandbox_url,
@@ -32,18 +33,38 @@ IN_PROCESS = "500.001.1001"
 STILL_PROCESSING_RESULT = "4999"  # newer Daraja answers the query with this result code while waiting
 NAIROBI = ZoneInfo("Africa/Nairobi")
 
-# ResultCode -> payment status; anything else not 0 is a failure.
-RESULT_STATUS = {"0": "completed", "1032": "cancelled", "1037": "expired", "1019": "expired"}
+# ResultCode -> payment status; anything else not 0 (including non-numeric codes such as "SFC_IC0003"
+# or "BW-HTTP-100300" seen in real callbacks) is a definite failure with that cause.
+RESULT_STATUS = {"0": "completed", "1032": "cancelled", "1031": "cancelled", "1037": "expired", "1019": "expired"}
 
 
 def result_status(code: str) -> str:
     return RESULT_STATUS.get(code, "failed")
 
 
+def result_code(value) -> str:
+    """A ResultCode as text: 0, "0", 0.0 -> "0"; "SFC_IC0003" stays as it is."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text[:40]
+    return str(int(number)) if number == int(number) else text[:40]
+
+
 def error_from(answer: dict, http_status: int) -> GatewayError:
+    """A refusal: definite when Daraja answered with its own error body (errorCode / ResponseCode);
+    otherwise (a proxy's 5xx, an HTML page, garbage) we cannot tell whether it acted."""
+    recognised = bool(answer.get("errorCode") or "ResponseCode" in answer)
     code = answer.get("errorCode") or answer.get("ResponseCode") or f"http_{http_status}"
     message = answer.get("errorMessage") or answer.get("ResponseDescription") or answer.get("text") or "refused"
-    return GatewayError(code, message)
+    return GatewayError(code, str(message)[:300], unknown=not recognised)
+
+
+def callback_path(kind: str, token: str, refund=None) -> str:
+    """Our webhook URLs: one path per kind of result (results are routed by URL, not by body)."""
+    suffix = f"{refund.pk}/" if refund is not None else ""
+    return public_url(f"/api/payments/webhooks/mpesa/{kind}/{token}/{suffix}")
 
 
 def metadata_items(items) -> dict:
@@ -106,7 +127,7 @@ class MpesaGateway(Gateway):
     def post(self, payment, action, path, body, *, safe):
         """POST with the shared bearer token; a token refused as invalid is replaced once and the call sent
         again (the provider did not act on a request it refused)."""
-        token = self.token(payment)
+        token = not_sent_if_failing(lambda: self.token(payment))
         status, answer = self.call(payment, action, "POST", self.base_url() + path, body=body,
                                    headers={"Authorization": f"Bearer {token}"}, safe=safe)
         if answer.get("errorCode") == INVALID_TOKEN:
@@ -130,7 +151,7 @@ class MpesaGateway(Gateway):
             "PartyA": phone,
             "PartyB": self.party_b(),
             "PhoneNumber": phone,
-            "CallBackURL": public_url(f"/api/payments/webhooks/mpesa/callback/{payment.callback_token}/"),
+            "CallBackURL": callback_path("callback", payment.callback_token),
             "AccountReference": receipt_number[:12],
             "TransactionDesc": f"Sale {receipt_number}"[:13],
         }
@@ -165,46 +186,105 @@ class MpesaGateway(Gateway):
         )
 
     # --- callbacks: STK result and reversal result ----------------------------------------------
-    def parse_callback(self, body: bytes, headers: dict, token: str | None = None) -> ParsedCallback:
-        """An STK callback (kind "payment", lookup by CheckoutRequestID) or a reversal result (kind
-        "refund", lookup by the Refund's provider_reference = ConversationID). The per-payment token
-        of the URL is compared to Payment.callback_token by the services, not here."""
+    def parse_callback(self, body: bytes, headers: dict, token: str | None = None, route=None) -> ParsedCallback:
+        """By the URL it came to (`route`): an STK callback ("payment", lookup by CheckoutRequestID), a
+        reversal result ("reversal"), a reversal queue-timeout notice ("reversal_timeout": not final)
+        or a Transaction Status result ("status"). The per-payment token of the URL is compared to
+        Payment.callback_token by the services, not here."""
         data = parse_json(body)
-        if isinstance(data.get("Result"), dict):
+        if route in ("reversal", "reversal_timeout", "status") or (route is None and isinstance(data.get("Result"),
+                                                                                                   dict)):
+            if not isinstance(data.get("Result"), dict):
+                raise CallbackError("not a result: Result missing")
+            if route == "reversal_timeout":
+                return self.parse_queue_timeout(data)
+            if route == "status":
+                return self.parse_status_result(data)
             return self.parse_reversal_result(data)
         stk = (data.get("Body") or {}).get("stkCallback") if isinstance(data.get("Body"), dict) else None
         if not isinstance(stk, dict) or not stk.get("CheckoutRequestID") or "ResultCode" not in stk:
             raise CallbackError("not an STK callback: Body.stkCallback.CheckoutRequestID/ResultCode missing")
-        try:
-            code = str(int(stk["ResultCode"]))
-        except (TypeError, ValueError) as exc:
-            raise CallbackError(f"ResultCode is not a number: {stk['ResultCode']!r}") from exc
-        items = metadata_items((stk.get("CallbackMetadata") or {}).get("Item"))
+        code = result_code(stk["ResultCode"])
+        if not code:
+            raise CallbackError("ResultCode is empty")
+        metadata = stk.get("CallbackMetadata") if isinstance(stk.get("CallbackMetadata"), dict) else {}
+        items = metadata_items(metadata.get("Item"))
         phone = items.get("PhoneNumber")
         return ParsedCallback(
-            status=result_status(code), provider_reference=stk["CheckoutRequestID"],
-            secondary_reference=str(stk.get("MerchantRequestID") or ""),
-            receipt=str(items.get("MpesaReceiptNumber") or ""), amount=to_decimal(items.get("Amount")),
-            currency="KES" if items else "", phone_number=str(phone) if phone is not None else "",
-            result_code=code, result_message=str(stk.get("ResultDesc") or ""), raw=data,
-            lookup={"provider_reference": stk["CheckoutRequestID"]}, signature_ok=None, kind="payment",
+            status=result_status(code), provider_reference=str(stk["CheckoutRequestID"])[:100],
+            secondary_reference=str(stk.get("MerchantRequestID") or "")[:100],
+            receipt=str(items.get("MpesaReceiptNumber") or "")[:100], amount=to_decimal(items.get("Amount")),
+            currency="KES" if items else "", phone_number=str(phone)[:20] if phone is not None else "",
+            result_code=code, result_message=str(stk.get("ResultDesc") or "")[:300], raw=data,
+            lookup={"provider_reference": str(stk["CheckoutRequestID"])[:100]}, signature_ok=None, kind="payment",
         )
 
     @staticmethod
-    def parse_reversal_result(data) -> ParsedCallback:
+    def result_values(result) -> dict:
+        params = (result.get("ResultParameters") or {}) if isinstance(result.get("ResultParameters"), dict) else {}
+        params = params.get("ResultParameter") or []
+        if isinstance(params, dict):
+            params = [params]
+        return {p.get("Key"): p.get("Value") for p in params if isinstance(p, dict)} if isinstance(params, list) else {}
+
+    @classmethod
+    def parse_reversal_result(cls, data) -> ParsedCallback:
+        """The reversal's result at ResultURL: ResultCode 0 (int or "0") = reversed; the Amount in
+        ResultParameters is what was reversed. ResultType 1 is a timeout notice, not final."""
         result = data["Result"]
-        if not result.get("ConversationID") or "ResultCode" not in result:
-            raise CallbackError("not a reversal result: Result.ConversationID/ResultCode missing")
-        code = str(result["ResultCode"])
-        params = (result.get("ResultParameters") or {}).get("ResultParameter") or []
-        values = {p.get("Key"): p.get("Value") for p in params if isinstance(p, dict)}
+        if "ResultCode" not in result:
+            raise CallbackError("not a reversal result: Result.ResultCode missing")
+        code = result_code(result["ResultCode"])
+        values = cls.result_values(result)
+        if str(result.get("ResultType")) == "1" and code != "0":
+            status = "pending"
+        else:
+            status = "completed" if code == "0" else "failed"
         return ParsedCallback(
-            status="completed" if code == "0" else "failed", provider_reference=result["ConversationID"],
-            secondary_reference=str(result.get("OriginatorConversationID") or ""),
-            receipt=str(result.get("TransactionID") or ""), amount=to_decimal(values.get("Amount")),
+            status=status, provider_reference=str(result.get("ConversationID") or "")[:100],
+            secondary_reference=str(result.get("OriginatorConversationID") or "")[:100],
+            receipt=str(result.get("TransactionID") or "")[:100], amount=to_decimal(values.get("Amount")),
             currency="KES" if code == "0" else "", result_code=code,
-            result_message=str(result.get("ResultDesc") or ""), raw=data,
-            lookup={"provider_reference": result["ConversationID"]}, signature_ok=None, kind="refund",
+            result_message=str(result.get("ResultDesc") or "")[:300], raw=data,
+            lookup={"provider_reference": str(result.get("ConversationID") or "")}, signature_ok=None, kind="refund",
+        )
+
+    @staticmethod
+    def parse_queue_timeout(data) -> ParsedCallback:
+        """A notice at QueueTimeOutURL ("The service request timed out", ResultType 1): NOT final — the
+        reversal may still happen and its real result may follow at ResultURL."""
+        result = data["Result"]
+        return ParsedCallback(
+            status="pending", provider_reference=str(result.get("ConversationID") or "")[:100],
+            secondary_reference=str(result.get("OriginatorConversationID") or "")[:100],
+            result_code=result_code(result.get("ResultCode", "timeout")),
+            result_message=str(result.get("ResultDesc") or "The service request timed out")[:300], raw=data,
+            lookup={}, signature_ok=None, kind="refund",
+        )
+
+    @classmethod
+    def parse_status_result(cls, data) -> ParsedCallback:
+        """A Transaction Status result about a reversal: ResultCode 0 and TransactionStatus "Completed"
+        = reversed (Amount = how much); another TransactionStatus ("Failed", "Declined") = not reversed;
+        a failed query (ResultCode not 0) says nothing final."""
+        result = data["Result"]
+        code = result_code(result.get("ResultCode", ""))
+        values = cls.result_values(result)
+        state = str(values.get("TransactionStatus") or "").lower()
+        if code != "0" or not state:
+            status = "pending"
+        elif state == "completed":
+            status = "completed"
+        elif state in ("failed", "declined", "cancelled", "reversal failed"):
+            status = "failed"
+        else:
+            status = "pending"
+        return ParsedCallback(
+            status=status, provider_reference=str(values.get("ConversationID") or "")[:100],
+            receipt=str(values.get("ReceiptNo") or "")[:100], amount=to_decimal(values.get("Amount")),
+            currency="KES" if status == "completed" else "", result_code=code or "status",
+            result_message=str(values.get("TransactionStatus") or result.get("ResultDesc") or "")[:300], raw=data,
+            lookup={}, signature_ok=None, kind="refund",
         )
 
     def acknowledgement(self, parsed_or_none) -> tuple[int, dict]:
@@ -219,7 +299,6 @@ class MpesaGateway(Gateway):
         credential = settings.MPESA_SECURITY_CREDENTIAL or ("sandbox-credential" if self.uses_sandbox() else "")
         if not credential:
             raise GatewayError("not_configured", "MPESA_SECURITY_CREDENTIAL is required for reversals")
-        result_url = public_url(f"/api/payments/webhooks/mpesa/reversal/{payment.callback_token}/")
         body = {
             "Initiator": settings.MPESA_INITIATOR_NAME,
             "SecurityCredential": credential,
@@ -228,8 +307,8 @@ class MpesaGateway(Gateway):
             "Amount": whole_shillings(amount),
             "ReceiverParty": self.party_b(),
             "RecieverIdentifierType": "11",
-            "ResultURL": result_url,
-            "QueueTimeOutURL": result_url,
+            "ResultURL": callback_path("reversal", payment.callback_token, refund),
+            "QueueTimeOutURL": callback_path("reversal-timeout", payment.callback_token, refund),
             "Remarks": ((refund.reason if refund is not None else "") or "Refund")[:100],
             "Occasion": payment.sale.receipt_number,
         }
@@ -237,7 +316,34 @@ class MpesaGateway(Gateway):
         if str(answer.get("ResponseCode")) != "0" or not answer.get("ConversationID"):
             raise error_from(answer, status)
         return GatewayResult(
-            status="processing", provider_reference=answer["ConversationID"],
-            secondary_reference=answer.get("OriginatorConversationID", ""), amount=to_decimal(body["Amount"]),
-            currency="KES", result_message=answer.get("ResponseDescription", ""), raw=answer,
+            status="processing", provider_reference=str(answer["ConversationID"])[:100],
+            secondary_reference=str(answer.get("OriginatorConversationID", ""))[:100], amount=None,
+            currency="KES", result_message=str(answer.get("ResponseDescription", ""))[:300], raw=answer,
         )
+
+    def refund_status(self, payment, refund) -> GatewayResult:
+        """Ask Transaction Status about a reversal whose result has not arrived. The answer only
+        acknowledges; the truth arrives at the status ResultURL of this refund. Returns pending."""
+        if not (refund.provider_reference or refund.provider_secondary_reference):
+            return GatewayResult(status="pending", result_message="The reversal request was never acknowledged.")
+        credential = settings.MPESA_SECURITY_CREDENTIAL or ("sandbox-credential" if self.uses_sandbox() else "")
+        body = {
+            "Initiator": settings.MPESA_INITIATOR_NAME,
+            "SecurityCredential": credential,
+            "CommandID": "TransactionStatusQuery",
+            "TransactionID": payment.receipt,
+            "OriginatorConversationID": refund.provider_secondary_reference,
+            "ConversationID": refund.provider_reference,
+            "PartyA": settings.MPESA_SHORTCODE,
+            "IdentifierType": "4",
+            "ResultURL": callback_path("status", payment.callback_token, refund),
+            "QueueTimeOutURL": callback_path("status-timeout", payment.callback_token, refund),
+            "Remarks": "Refund check",
+            "Occasion": f"refund {refund.pk}",
+        }
+        status, answer = self.post(payment, "mpesa.transaction_status", "/mpesa/transactionstatus/v1/query", body,
+                                   safe=True)
+        if str(answer.get("ResponseCode")) != "0":
+            raise error_from(answer, status)
+        return GatewayResult(status="pending", result_message="Transaction Status asked; the result comes back "
+                                                              "at the status URL.", raw=answer)

@@ -5,7 +5,12 @@ else PUBLIC_BASE_URL + /api/payments/webhooks/card/callback/, with the `verif-ha
 FLUTTERWAVE_SECRET_HASH.
 """
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
+import time
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
@@ -18,8 +23,14 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pos.payments.sandbox import state
-from pos.payments.sandbox.http import bearer, deliver, json_body, simulator
-from pos.payments.sandbox.scenarios import card_declines
+from pos.payments.sandbox.http import (
+    bearer,
+    callback_delay,
+    deliver,
+    json_body,
+    simulator,
+)
+from pos.payments.sandbox.scenarios import card_declines, card_refund_pending
 
 
 def fw_error(message: str, http_status=400) -> JsonResponse:
@@ -72,7 +83,7 @@ def create_payment(request):
     return JsonResponse({"status": "success", "message": "Hosted Link", "data": {"link": link}})
 
 
-def charge(tx, outcome, *, amount=None, currency=None, bad_signature=False, duplicate=False) -> dict:
+def charge(tx, outcome, *, amount=None, currency=None, bad_signature=False, duplicate=False, v4=False) -> dict:
     """Settle a pending payment like a customer on the hosted page, and send the webhook."""
     if tx["status"] != "pending":
         return tx
@@ -86,10 +97,28 @@ def charge(tx, outcome, *, amount=None, currency=None, bad_signature=False, dupl
     )
     state.save(f"flutterwave:tx:{tx['tx_ref']}", tx)
     state.save(f"flutterwave:id:{tx['id']}", tx["tx_ref"])
-    signature = f"forged-{secrets.token_hex(8)}" if bad_signature else (settings.FLUTTERWAVE_SECRET_HASH or "")
+    secret = f"forged-{secrets.token_hex(8)}" if bad_signature else (settings.FLUTTERWAVE_SECRET_HASH or "")
+    if v4:  # the newer shape, signed only with flutterwave-signature = base64(HMAC-SHA256(secret, raw body))
+        body = {"webhook_id": f"wbk_{secrets.token_hex(8)}", "timestamp": int(time.time() * 1000),
+                "type": "charge.completed", "data": v4_data(tx)}
+        raw = json.dumps(body).encode()
+        signature = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+        deliver(webhook_url(), raw, headers={"flutterwave-signature": signature, "Content-Type": "application/json"},
+                times=2 if duplicate else 1)
+        return tx
     deliver(webhook_url(), {"event": "charge.completed", "data": transaction_data(tx), "event.type": "CARD_TRANSACTION"},
-            headers={"verif-hash": signature}, times=2 if duplicate else 1)
+            headers={"verif-hash": secret}, times=2 if duplicate else 1)
     return tx
+
+
+def v4_data(tx) -> dict:
+    amount = Decimal(tx["charged_amount"])
+    return {"id": f"chg_{tx['id']}", "amount": number(amount), "currency": tx["charged_currency"],
+            "reference": tx["tx_ref"], "status": "succeeded" if tx["status"] == "successful" else "failed",
+            "payment_method": {"type": "card", "card": {"first6": "553188", "last4": "2950", "network": "MASTERCARD"}},
+            "processor_response": {"type": "approved" if tx["status"] == "successful" else "declined",
+                                   "code": "00" if tx["status"] == "successful" else "05"},
+            "created_datetime": tx["created_at"]}
 
 
 def webhook_url() -> str:
@@ -150,7 +179,8 @@ def simulate(request, tx_ref):
     body = json_body(request) or {}
     amount = positive(body["amount"]) if body.get("amount") is not None else None
     tx = charge(tx, body.get("outcome", "successful"), amount=amount, currency=body.get("currency"),
-                bad_signature=bool(body.get("bad_signature")), duplicate=bool(body.get("duplicate")))
+                bad_signature=bool(body.get("bad_signature")), duplicate=bool(body.get("duplicate")),
+                v4=bool(body.get("v4")))
     return JsonResponse({"status": "success", "message": "Simulated", "data": transaction_data(tx)})
 
 
@@ -201,9 +231,28 @@ def refund(request, transaction_id):
         return fw_error("Refund amount exceeds the amount left on the transaction")
     tx["refunded"] = str(Decimal(tx["refunded"]) + amount)
     state.save(f"flutterwave:tx:{tx['tx_ref']}", tx)
-    return JsonResponse({"status": "success", "message": "Transaction refund initiated", "data": {
+    pending = card_refund_pending(Decimal(tx["amount"]))
+    data = {
         "id": 70000 + secrets.randbelow(900000), "account_id": 1, "tx_id": tx["id"], "flw_ref": tx["flw_ref"],
-        "wallet_id": 1, "amount_refunded": number(amount), "status": "completed", "destination": "payment_source",
-        "comments": str(body.get("comments", "")), "meta": {"source": "availablebalance"},
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-    }})
+        "wallet_id": 1, "amount_refunded": number(amount), "status": "pending" if pending else "completed",
+        "destination": "payment_source", "comments": str(body.get("comments", "")),
+        "meta": {"source": "availablebalance"}, "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
+    state.save(f"flutterwave:refund:{data['id']}", {**data, "ready_at": time.time() + callback_delay()})
+    return JsonResponse({"status": "success", "message": "Transaction refund initiated", "data": data})
+
+
+@simulator("flutterwave")
+@require_GET
+def refund_status(request, refund_id):
+    """GET /v3/refunds/<id>: a pending refund becomes completed once the callback delay has passed."""
+    refused = key_refused(request)
+    if refused:
+        return refused
+    found = state.load(f"flutterwave:refund:{refund_id}")
+    if found is None:
+        return fw_error("No refund was found for this id", 404)
+    data = {k: v for k, v in found.items() if k != "ready_at"}
+    if data["status"] == "pending" and time.time() >= found["ready_at"]:
+        data["status"] = "completed"
+    return JsonResponse({"status": "success", "message": "Refund fetched", "data": data})

@@ -3,7 +3,6 @@
 import json
 import logging
 import threading
-import time
 from functools import wraps
 
 import requests
@@ -60,20 +59,42 @@ def callback_delay() -> float:
     return float(getattr(settings, "SANDBOX_CALLBACK_DELAY", 3))
 
 
-def deliver(url: str, body: dict, *, headers=None, times=1, delay=None) -> None:
-    """POST `body` to `url` from a background thread after the callback delay, `times` times.
+_POOL = None
+_POOL_LOCK = threading.Lock()
 
-    Like the providers, a callback that fails is logged and not retried. The thread touches no
-    database, so it holds no connection."""
+
+def _pool():
+    """A few sender threads shared by every callback: a burst of callbacks queues here instead of
+    opening hundreds of connections at once against the (possibly same) server they call."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = ThreadPoolExecutor(max_workers=int(getattr(settings, "SANDBOX_CALLBACK_SENDERS", 4)),
+                                       thread_name_prefix="sandbox-callback")
+        return _POOL
+
+
+def deliver(url: str, body, *, headers=None, times=1, delay=None) -> None:
+    """POST `body` (a dict as JSON, or raw bytes) to `url` after the callback delay, `times` times.
+
+    Like the providers, a callback that fails is logged and not retried. Sent by a small pool of
+    threads that touch no database, so it holds no connection and never ties up the web workers it
+    calls (the webhooks answer at once; confirming with the provider happens in a task)."""
     wait = callback_delay() if delay is None else delay
 
-    def run():
-        time.sleep(wait)
+    def send():
         for _ in range(times):
             try:
-                response = requests.post(url, json=body, headers=headers or {}, timeout=10)
+                if isinstance(body, bytes):
+                    response = requests.post(url, data=body, headers=headers or {}, timeout=10)
+                else:
+                    response = requests.post(url, json=body, headers=headers or {}, timeout=10)
                 log.info("sandbox callback to %s: HTTP %s", url, response.status_code)
             except requests.RequestException as exc:
                 log.warning("sandbox callback to %s failed: %s", url, exc)
 
-    threading.Thread(target=run, name="sandbox-callback", daemon=True).start()
+    timer = threading.Timer(wait, lambda: _pool().submit(send))
+    timer.daemon = True
+    timer.start()

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from pos.payments.sandbox import state
@@ -34,6 +34,16 @@ STK_FIELDS = ("BusinessShortCode", "Password", "Timestamp", "TransactionType", "
 QUERY_FIELDS = ("BusinessShortCode", "Password", "Timestamp", "CheckoutRequestID")
 REVERSAL_FIELDS = ("Initiator", "SecurityCredential", "CommandID", "TransactionID", "Amount", "ReceiverParty",
                    "RecieverIdentifierType", "ResultURL", "QueueTimeOutURL", "Remarks")
+STATUS_FIELDS = ("Initiator", "SecurityCredential", "CommandID", "PartyA", "IdentifierType", "ResultURL",
+                 "QueueTimeOutURL")
+
+
+def slow_seconds() -> float:
+    return float(getattr(settings, "SANDBOX_SLOW_SECONDS", 14))
+
+
+def query_lag() -> float:
+    return float(getattr(settings, "SANDBOX_QUERY_LAG", 5))
 MSISDN = re.compile(r"254[17]\d{8}")
 
 
@@ -173,7 +183,9 @@ def stk_push(request):
     tx = {
         "checkout_id": checkout_id, "merchant_id": f"{digits(5)}-{digits(8)}-1", "phone": phone, "amount": amount,
         "callback_url": body["CallBackURL"], "result_code": scenario.result_code, "result_desc": scenario.result_desc,
-        "receipt": "", "ready_at": time.time() + delay, "resolves": scenario.resolves, "reversed": 0,
+        "receipt": "", "ready_at": time.time() + delay + (query_lag() if scenario.query_lag else 0),
+        "resolves": scenario.resolves, "reversed": 0, "slow_query": scenario.slow_query,
+        "reversal_timeout": scenario.reversal_timeout,
     }
     if scenario.result_code == 0:
         tx["receipt"] = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(10))
@@ -184,6 +196,11 @@ def stk_push(request):
     state.save(f"mpesa:stk:{checkout_id}", tx)
     if scenario.callbacks:
         deliver(tx["callback_url"], stk_callback(tx), times=scenario.callbacks, delay=delay)
+    if scenario.answer == "error500":  # Daraja acted, but the answer we send is not its answer
+        return HttpResponse("<html><body><h1>500 Internal Server Error</h1></body></html>", status=500,
+                            content_type="text/html")
+    if scenario.answer == "slow":
+        time.sleep(slow_seconds())
     return JsonResponse({
         "MerchantRequestID": tx["merchant_id"], "CheckoutRequestID": checkout_id, "ResponseCode": "0",
         "ResponseDescription": "Success. Request accepted for processing",
@@ -194,6 +211,8 @@ def stk_push(request):
 def stk_callback(tx) -> dict:
     stk = {"MerchantRequestID": tx["merchant_id"], "CheckoutRequestID": tx["checkout_id"],
            "ResultCode": tx["result_code"], "ResultDesc": tx["result_desc"]}
+    if not isinstance(tx["result_code"], int):  # real callbacks carry such codes as strings
+        stk["ResultCode"] = str(tx["result_code"])
     if tx["result_code"] == 0:
         stk["CallbackMetadata"] = {"Item": [
             {"Name": "Amount", "Value": float(tx["amount"])},
@@ -216,6 +235,8 @@ def stk_query(request):
     tx = state.load(f"mpesa:stk:{body['CheckoutRequestID']}")
     if tx is None:
         return invalid("CheckoutRequestID")
+    if tx.get("slow_query"):
+        time.sleep(slow_seconds())
     if not resolved(tx):
         return daraja_error(500, "500.001.1001", "The transaction is being processed")
     return JsonResponse({
@@ -241,7 +262,50 @@ def reversal(request):
             return invalid(field)
     ids = {"OriginatorConversationID": f"{digits(5)}-{digits(8)}-1",
            "ConversationID": f"AG_{datetime.now():%Y%m%d}_{secrets.token_hex(10)}"}
-    deliver(body["ResultURL"], reversal_result(ids, body["TransactionID"], amount))
+    result = reversal_result(ids, body["TransactionID"], amount)
+    state.save(f"mpesa:reversal:{ids['OriginatorConversationID']}", result["Result"])
+    state.save(f"mpesa:reversal:{ids['ConversationID']}", result["Result"])
+    checkout_id = state.load(f"mpesa:receipt:{body['TransactionID']}")
+    tx = state.load(f"mpesa:stk:{checkout_id}") if checkout_id else None
+    if tx and tx.get("reversal_timeout"):
+        # Not final: the queue timed out; the real result follows at ResultURL after another delay.
+        deliver(body["QueueTimeOutURL"], {"Result": {"ResultType": 1, "ResultCode": 1, **ids,
+                                                     "ResultDesc": "The service request timed out."}})
+        deliver(body["ResultURL"], result, delay=callback_delay() * 3)
+    else:
+        deliver(body["ResultURL"], result)
+    return JsonResponse({**ids, "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."})
+
+
+@simulator("mpesa")
+@require_POST
+def transaction_status(request):
+    """Transaction Status: acknowledged at once; the result goes to ResultURL. About a reversal (found by
+    OriginatorConversationID / ConversationID): TransactionStatus Completed with its Amount, or
+    Failed; unknown: ResultCode 2001-style failure of the query itself."""
+    body, error = checked_request(request, lambda body: first_missing(body, STATUS_FIELDS))
+    if error:
+        return error
+    if body["CommandID"] != "TransactionStatusQuery":
+        return invalid("CommandID")
+    ids = {"OriginatorConversationID": f"{digits(5)}-{digits(8)}-1",
+           "ConversationID": f"AG_{datetime.now():%Y%m%d}_{secrets.token_hex(10)}"}
+    found = state.load(f"mpesa:reversal:{body.get('OriginatorConversationID') or ''}") or \
+        state.load(f"mpesa:reversal:{body.get('ConversationID') or ''}")
+    if found is None:
+        result = {"ResultType": 0, "ResultCode": "R000002", **ids, "ResultDesc": "No such transaction."}
+    else:
+        values = {p["Key"]: p["Value"] for p in (found.get("ResultParameters") or {}).get("ResultParameter", [])}
+        done = str(found.get("ResultCode")) == "0"
+        result = {"ResultType": 0, "ResultCode": 0, **ids, "ResultDesc": "The service request is processed "
+                                                                          "successfully.",
+                  "ResultParameters": {"ResultParameter": [
+                      {"Key": "ReceiptNo", "Value": found.get("TransactionID", "")},
+                      {"Key": "TransactionStatus", "Value": "Completed" if done else "Failed"},
+                      {"Key": "Amount", "Value": values.get("Amount", 0)},
+                      {"Key": "ConversationID", "Value": found.get("ConversationID", "")},
+                  ]}}
+    deliver(body["ResultURL"], {"Result": result})
     return JsonResponse({**ids, "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."})
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mpesa/mpesa/stkpush/v1/processrequest", mpesa.stk_push, name="mpesa-stk-push"),
     path("mpesa/mpesa/stkpushquery/v1/query", mpesa.stk_query, name="mpesa-stk-query"),
     path("mpesa/mpesa/reversal/v1/request", mpesa.reversal, name="mpesa-reversal"),
+    path("mpesa/mpesa/transactionstatus/v1/query", mpesa.transaction_status, name="mpesa-transaction-status"),
     path("airtel/auth/oauth2/token", airtel.token, name="airtel-token"),
     path("airtel/merchant/v1/payments/", airtel.collect, name="airtel-collect"),
     path("airtel/standard/v1/payments/refund", airtel.refund, name="airtel-refund"),
@@ -20,6 +21,7 @@ urlpatterns = [
          name="flutterwave-verify-by-reference"),
     path("flutterwave/v3/transactions/<str:transaction_id>/verify", flutterwave.verify, name="flutterwave-verify"),
     path("flutterwave/v3/transactions/<str:transaction_id>/refund", flutterwave.refund, name="flutterwave-refund"),
+    path("flutterwave/v3/refunds/<str:refund_id>", flutterwave.refund_status, name="flutterwave-refund-status"),
     path("flutterwave/pay/<str:tx_ref>/", flutterwave.hosted_page, name="flutterwave-pay"),
     path("flutterwave/simulate/<str:tx_ref>/", flutterwave.simulate, name="flutterwave-simulate"),
 ]
