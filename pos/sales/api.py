@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -136,6 +137,7 @@ class SaleSerializer(serializers.ModelSerializer):
         return reverse("sale-receipt", args=[sale.pk]) + "?format=pdf"
 
 
+@extend_schema_field(OpenApiTypes.DECIMAL)
 class QuantityInput(serializers.Field):
     """A quantity: a number, or text with a decimal POINT. "1,5" is refused (15 or 1.5?): the rule the
     page shares (pos.sales.services.parse_quantity)."""
