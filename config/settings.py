@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
         "CallbackOutcomeEnum": "pos.payments.models.CallbackOutcome",
         "ExportStatusEnum": "pos.reports.models.ExportStatus",
         "ShiftReportKindEnum": [("X", "X"), ("Z", "Z")],
+        "RefundByEnum": ["cash", "mpesa", "airtel", "card", "owe"],
+        "RefundNowByEnum": ["cash", "mpesa", "airtel", "card"],
     },
 }
 

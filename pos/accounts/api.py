@@ -75,3 +75,24 @@ class MeView(APIView):
     @extend_schema(responses={200: UserSerializer})
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+
+class PinSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"},
+                                     help_text="Your password: only you set your PIN.")
+    pin = serializers.CharField(max_length=8, min_length=4, help_text="4 to 8 digits.")
+
+
+class PinView(APIView):
+    """A manager or admin sets their own till PIN (to authorise at a cashier's till)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(summary="Set my manager PIN (managers, admins)", request=PinSerializer,
+                   responses={200: inline_serializer("PinAnswer", {"has_pin": serializers.BooleanField()})})
+    def post(self, request):
+        data = PinSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_pin(request.user, **data.validated_data)
+        return Response({"has_pin": True})

@@ -56,3 +56,31 @@ class Access(models.Model):
             ("all_cashiers", "Can see and handle every cashier's sales, shifts and payments"),
             ("any_discount", "Can give discounts beyond the cashier cap"),
         ]
+
+
+class ManagerPin(models.Model):
+    """A manager's (or admin's) PIN, typed at a cashier's till to authorise what the cashier may not do.
+    Hashed like a password; locked for MANAGER_PIN_LOCK_SECONDS after MANAGER_PIN_MAX_FAILURES wrong tries."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="manager_pin")
+    pin_hash = models.CharField(max_length=128)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"PIN of {self.user}"
+
+
+class PinAttempt(models.Model):
+    """Each PIN typed at a till (never the PIN): who typed it at whose till, and whether it was right.
+    Rate limit: a till whose cashier keeps typing wrong PINs is refused for a while, whatever manager."""
+
+    requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    manager = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    ok = models.BooleanField(default=False)
+    action = models.CharField(max_length=20, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]

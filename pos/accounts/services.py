@@ -73,3 +73,8 @@ def end_tokens(user):
 
 def logout(user):
     Token.objects.filter(user=user).delete()
+
+
+# Manager PINs (typed at a cashier's till): pos.accounts.pins
+from pos.accounts.pins import authorise as authorise_pin  # noqa: E402,F401
+from pos.accounts.pins import set_pin  # noqa: E402,F401

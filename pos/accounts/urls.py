@@ -7,4 +7,5 @@ urlpatterns = [
     path("logout/", api.LogoutView.as_view(), name="api-logout"),
     path("register/", api.RegisterView.as_view(), name="api-register"),
     path("me/", api.MeView.as_view(), name="api-me"),
+    path("pin/", api.PinView.as_view(), name="api-pin"),
 ]

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from pos.catalog import lookup, services
+from pos.catalog.barcodes import ALLOWED as BARCODE_CHARS
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import MAX_LENGTH as BARCODE_MAX_LENGTH
 from pos.catalog.barcodes import clean_barcode
@@ -196,6 +197,8 @@ class ProductViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["get"], url_path=r"barcode/(?P<code>[^/]+)", pagination_class=None,
             authentication_classes=[CachedTokenAuthentication, SessionAuthentication], renderer_classes=[JSONRenderer])
     def barcode(self, request, code):
+        if not BARCODE_CHARS.match(code):  # no barcode has other characters (a NUL would even be a 500)
+            raise NotFound(f"No product with barcode {code!r}.")
         # The scanner's hot path: the answer (ProductSerializer's JSON) comes from pos.catalog.lookup,
         # from memory while the product is unchanged; no serializer, no queryset, no filters.
         body = lookup.lookup(code)

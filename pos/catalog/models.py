@@ -78,10 +78,6 @@ class Product(models.Model):
         return self.name
 
     @property
-    def is_low_stock(self):
-        return self.stock_quantity <= self.reorder_level
-
-    @property
     def currency(self):
         return settings.CURRENCY
 

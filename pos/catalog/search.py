@@ -32,8 +32,9 @@ HAYSTACK = ("lower(\"catalog_product\".\"name\" || ' ' || \"catalog_product\".\"
 
 
 def clean_text(text) -> str:
-    """Collapse spaces and cut to MAX_TEXT characters."""
-    return " ".join(str(text or "").split())[:MAX_TEXT]
+    """Collapse spaces, drop control characters (a NUL cannot even reach PostgreSQL), cut to MAX_TEXT."""
+    text = "".join(ch for ch in str(text or "") if ch.isprintable() or ch.isspace())
+    return " ".join(text.split())[:MAX_TEXT]
 
 
 def _like_escape(word):

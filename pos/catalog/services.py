@@ -212,10 +212,6 @@ def delete_product(product, *, user=None):
     locked.delete()
 
 
-def deactivate_product(product, *, user=None):
-    return update_product(product, user=user, is_active=False)
-
-
 def save_scale_rule(rule, *, user=None):
     """Validate and save a scale label rule (its digits must make an EAN-13)."""
     check_rule(rule)

@@ -8,6 +8,9 @@ from rest_framework.parsers import JSONParser
 class SafeJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deep.") from None
+        if not isinstance(data, dict | list):  # `null`, a number, a string: no endpoint takes one
+            raise ParseError("The request body must be a JSON object.")
+        return data

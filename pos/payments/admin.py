@@ -180,7 +180,10 @@ class RefundAdmin(ReadOnlyMixin, ModelAdmin):
     def approve(self, request, queryset):
         self._decide(request, queryset, services.approve_refund, "approved")
 
-    @admin.action(description="Check with the provider now")
+    def has_check_permission(self, request):
+        return can(request.user, "payments.change_refund")
+
+    @admin.action(description="Check with the provider now", permissions=["check"])
     def check_now(self, request, queryset):
         done = []
         for refund in queryset:

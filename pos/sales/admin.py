@@ -25,6 +25,7 @@ from pos.payments.models import Method, Payment
 from pos.sales import receipts, services
 from pos.sales.filters import paid_with
 from pos.sales.models import (
+    Authorisation,
     Sale,
     SaleItem,
     SaleReturn,
@@ -74,6 +75,34 @@ class ReadOnlyInline(TabularInline):
         return False
 
 
+class AuthorisationInline(ReadOnlyInline):
+    """Who authorised what with a PIN at a cashier's till, and when."""
+
+    model = Authorisation
+    fk_name = "sale"
+    fields = ["created_at", "action", "authorised_by", "requested_by", "detail"]
+    readonly_fields = fields
+
+
+class ReturnAuthorisationInline(AuthorisationInline):
+    fk_name = "sale_return"
+
+
+class RefundOwedFilter(admin.SimpleListFilter):
+    """Returns whose money is still owed to the customer (not refunded, not on its way, not waiting)."""
+
+    title = "refund"
+    parameter_name = "refund"
+
+    def lookups(self, request, model_admin):
+        return [("owed", "Still owed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "owed":
+            return services.refunds_owed(queryset)
+        return queryset
+
+
 class SaleItemInline(ReadOnlyInline):
     model = SaleItem
     fields = ["name", "barcode", "quantity", "unit_price", "tax_rate", "discount", "order_discount", "tax", "total",
@@ -112,7 +141,7 @@ class SaleAdmin(MoneyHistoryAdmin):
     list_select_related = ["cashier"]
     search_fields = ["receipt_number", "customer_phone", "customer_name"]
     list_before_template = "sales/admin/sale_totals.html"
-    inlines = [SaleItemInline, PaymentInline, SaleReturnInline]
+    inlines = [SaleItemInline, PaymentInline, SaleReturnInline, AuthorisationInline]
     fieldsets = [
         (None, {"fields": ["receipt_number", "status", "cashier", "shift", "customer_name", "customer_phone"]}),
         ("Money", {"fields": ["subtotal", "discount", "order_discount", "tax", "total", "paid_amount", "change_due",
@@ -254,12 +283,16 @@ class SaleReturnLineInline(ReadOnlyInline):
 
 @admin.register(SaleReturn)
 class SaleReturnAdmin(MoneyHistoryAdmin):
-    list_display = ["id", "sale", "created_at", "amount", "tax", "created_by", "shift", "reason"]
-    list_filter = [("created_at", RangeDateTimeFilter)]
+    list_display = ["id", "sale", "created_at", "amount", "owed", "tax", "created_by", "shift", "reason"]
+    list_filter = [RefundOwedFilter, ("created_at", RangeDateTimeFilter)]
     list_filter_submit = True
     list_select_related = ["sale", "created_by", "shift"]
     search_fields = ["sale__receipt_number", "reason"]
-    inlines = [SaleReturnLineInline]
+    inlines = [SaleReturnLineInline, ReturnAuthorisationInline]
+
+    @display(description="Still owed")
+    def owed(self, obj):
+        return services.owed_on(obj)
 
 
 class ShiftTotalInline(ReadOnlyInline):

@@ -53,6 +53,12 @@ TRANSITIONS = {
 }
 
 
+class NotAllowed(ServiceError):
+    """The user may not do this alone (HTTP 403): a manager, or a manager's PIN at the till, may."""
+
+    status_code = 403
+
+
 def transition(sale, target):
     """Move the sale to `target` if the state machine allows it (the caller saves)."""
     if target not in TRANSITIONS.get(sale.status, set()):
@@ -126,6 +132,8 @@ def parse_quantity(value, field_name="quantity") -> Decimal:
     if isinstance(value, Decimal | int):
         return to_quantity(value)
     text = str(value if value is not None else "").strip()
+    if text.startswith("-") and QUANTITY_TEXT.match(text[1:]):
+        raise ServiceError("The quantity must be greater than zero.", field=field_name, code="bad_quantity")
     if "," in text:
         raise ServiceError(f"{text!r}: use a point for decimals (1.5), not a comma.", field=field_name,
                            code="ambiguous_comma")
@@ -762,8 +770,8 @@ def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -
     returned once every unit is back. `shift` is the till paying the refund out (default: the user's open
     shift, else the sale's shift if still open)."""
     if not can_take_returns(user) and not can_take_returns(authorised_by):
-        raise ServiceError("Only a manager may take returns: ask a manager to type their PIN.", field="sale",
-                           code="not_allowed")
+        raise NotAllowed("Only a manager may take returns: ask a manager to type their PIN.", field="sale",
+                         code="not_allowed")
     sale = lock_sale(sale)
     if sale.status not in RETURNABLE:
         raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()}: only a paid sale "
@@ -819,3 +827,20 @@ def _refund_shift(sale, user):
     if sale.shift_id and sale.shift.status == ShiftStatus.OPEN:
         return sale.shift
     return None
+
+
+# The till's money operations (checkout in one call, one more tender, refunds now or owed, void of a
+# paid sale): pos.sales.paying, exported here so `services` stays the one import point.
+from pos.sales.paying import (  # noqa: E402,F401
+    REFUND_CHOICES,
+    Tender,
+    TenderResult,
+    balance_left,
+    cash_part,
+    checkout,
+    owed_on,
+    refund_return,
+    refunds_owed,
+    take_payment,
+    void_paid_sale,
+)

@@ -1,9 +1,10 @@
 from rest_framework.routers import SimpleRouter
 
-from pos.sales.api import SaleViewSet, ShiftViewSet
+from pos.sales.api import ReturnViewSet, SaleViewSet, ShiftViewSet
 
 router = SimpleRouter()
 router.register("sales", SaleViewSet, basename="sale")
 router.register("shifts", ShiftViewSet, basename="shift")
+router.register("returns", ReturnViewSet, basename="salereturn")
 
 urlpatterns = router.urls

@@ -192,8 +192,8 @@ def catalogue(request):
 
 
 class RefusedSerializer(serializers.Serializer):
-    body = serializers.JSONField(help_text="The offline sale exactly as the till sent it.")
-    error = serializers.JSONField(required=False, default=dict, help_text="The server's answer to it.")
+    body = serializers.DictField(help_text="The offline sale exactly as the till sent it.")
+    error = serializers.DictField(required=False, default=dict, help_text="The server's answer to it.")
 
 
 @extend_schema(summary="Hand over an offline sale the server refused (kept for a manager)",

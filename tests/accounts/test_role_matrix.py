@@ -61,7 +61,14 @@ MATRIX = [
     ("GET", "/api/reports/shifts/{id}/", ALL),
     ("GET", "/api/sales/sales/", ALL), ("POST", "/api/sales/sales/", TILL), ("GET", "/api/sales/sales/{id}/", ALL),
     ("POST", "/api/sales/sales/{id}/cancel/", TILL), ("POST", "/api/sales/sales/{id}/pay_cash/", TILL),
-    ("GET", "/api/sales/sales/{id}/receipt/", ALL), ("POST", "/api/sales/sales/{id}/return/", WRITE),
+    ("GET", "/api/sales/sales/{id}/receipt/", ALL),
+    # a cashier takes a return, voids a paid sale or pays a refund with a manager's PIN (the service checks it)
+    # (a void without a PIN is the cashier's 403; with one, the manager's permission holds)
+    ("POST", "/api/sales/sales/{id}/return/", TILL), ("POST", "/api/sales/sales/{id}/void/", WRITE),
+    ("POST", "/api/sales/sales/{id}/pay/", TILL), ("POST", "/api/sales/sales/price/", TILL),
+    ("GET", "/api/sales/returns/", ALL), ("GET", "/api/sales/returns/{id}/", ALL),
+    ("GET", "/api/sales/returns/owed/", ALL), ("POST", "/api/sales/returns/{id}/refund/", TILL),
+    ("POST", "/api/auth/pin/", ALL),
     ("GET", "/api/sales/sales/today/", ALL),
     ("GET", "/api/sales/shifts/", ALL), ("GET", "/api/sales/shifts/{id}/", ALL),
     ("POST", "/api/sales/shifts/{id}/close/", TILL), ("GET", "/api/sales/shifts/{id}/report/", ALL),
@@ -80,7 +87,8 @@ PUBLIC = {"/api/auth/login/"}  # and the providers' webhooks/notices (below)
 # Operations on one cashier's object: another cashier gets 404 (it does not exist for them).
 OWNED = {"/api/payments/payments/{id}/", "/api/payments/payments/{id}/cancel/", "/api/payments/payments/{id}/verify/",
          "/api/reports/shifts/{id}/", "/api/sales/sales/{id}/", "/api/sales/sales/{id}/cancel/",
-         "/api/sales/sales/{id}/pay_cash/", "/api/sales/sales/{id}/receipt/", "/api/sales/shifts/{id}/",
+         "/api/sales/sales/{id}/pay_cash/", "/api/sales/sales/{id}/pay/",
+         "/api/sales/sales/{id}/receipt/", "/api/sales/shifts/{id}/",
          "/api/sales/shifts/{id}/close/", "/api/sales/shifts/{id}/report/", "/api/c2b/till/{sale_id}/",
          "/api/c2b/till/{sale_id}/match/"}
 

@@ -99,6 +99,16 @@ def test_json_nested_100000_deep_is_400(till, url):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("body", ["null", "3", '"text"', "true"])
+def test_a_body_that_is_not_a_json_object_is_400(till, body):
+    client, _ = till
+    before = written()
+    for url in ("/api/sales/sales/", "/api/payments/payments/initiate/", "/api/sales/shifts/open/"):
+        assert post(client, url, body).status_code == 400, (url, body)
+    assert written() == before
+
+
+@pytest.mark.django_db
 def test_a_provider_callback_nested_100000_deep_is_recorded_not_a_500(api):
     answer = post(api(None), "/api/payments/webhooks/mpesa/callback/", "[" * 100_000 + "]" * 100_000)
     assert answer.status_code < 500

@@ -113,8 +113,8 @@ def production(fresh_database):
 
 def _up(base):
     try:
-        return requests.get(f"{base}/api/auth/me/", timeout=2).status_code in (401, 403)
-    except requests.ConnectionError:
+        return requests.get(f"{base}/api/auth/me/", timeout=5).status_code in (401, 403)
+    except requests.RequestException:  # not listening yet, or still starting (a slow, shared machine)
         return False
 
 

@@ -108,3 +108,24 @@ def test_shift_list_shows_variances_and_the_report_page(manager, cashier, till, 
     assert listing.status_code == 200 and b"-10.00" in listing.content
     z = client.get(f"/admin/sales/shift/{till.pk}/report/")
     assert z.context["report"].kind == "Z" and b"Z report" in z.content
+
+
+@pytest.mark.django_db
+def test_returns_admin_lists_refunds_still_owed_and_the_sale_shows_its_authorisations(manager, cashier, till, goods,
+                                                                                      admin_user):
+    from pos.payments.services import pay_cash
+    from pos.sales.models import Authorisation
+    from pos.sales.services import LineRequest, create_sale, refund_return, return_items
+    from tests.conftest import client_for
+
+    sugar, milk = goods
+    sale, _ = create_sale(cashier=cashier, items=[LineRequest(D(1), product=sugar.pk), LineRequest(D(1), product=milk.pk)])
+    pay_cash(sale, amount_tendered=D("245"), user=cashier)
+    owed = return_items(sale, [(sale.items.get(product=sugar).pk, "1")], cashier, "torn", authorised_by=manager)
+    paid = return_items(sale, [(sale.items.get(product=milk).pk, "1")], manager, "sour")
+    refund_return(paid, "cash", user=manager, authorised_by=manager)
+    client = client_for(manager)
+    listed = client.get("/admin/sales/salereturn/?refund=owed").content.decode()
+    assert f">{owed.pk}<" in listed and f">{paid.pk}<" not in listed
+    page = client_for(admin_user).get(f"/admin/sales/sale/{sale.pk}/change/").content.decode()
+    assert Authorisation.objects.get().action == "return" and "Return of 180.00" in page

@@ -1,14 +1,21 @@
 /* The cashier's checkout page: an Alpine.js component (Alpine ships with django-unfold).
  *
- * The cart lives here (and in localStorage, so a reload keeps it); every amount shown comes from the
- * server: the "price" endpoint prices the cart with the service that writes the sale. Confirming the
- * sale sends one Idempotency-Key per cart and every payment one per tender attempt, so a double click,
+ * It speaks the REST API every other client uses (/api/products/, /api/sales/, /api/payments/), through
+ * pos/static/pos/api.js. The cart lives here (and in localStorage, so a reload keeps it); every amount
+ * shown comes from the server: POST /api/sales/sales/price/ prices the cart with the service that writes
+ * the sale (discounts, the cashier's cap, the cash rounding line). The first tender confirms the sale
+ * AND takes the payment in one request (POST /api/sales/sales/ with `payments`); later tenders go to
+ * /api/sales/sales/<id>/pay/. Open and partly paid sales live on the server: any browser lists and
+ * resumes them. The sale sends one Idempotency-Key per cart and every payment one per tender attempt, so a double click,
  * a retry or a reload never makes a second sale or payment.
  */
 (function () {
   "use strict";
 
-  const EMPTY_CART = { lines: [], subtotal: "0.00", discount: "0.00", tax: "0.00", total: "0.00" };
+  const EMPTY_CART = { lines: [], subtotal: "0.00", discount: "0.00", tax: "0.00", rounding: "0.00", total: "0.00" };
+  // One rule with the server (pos.sales.services.parse_quantity): digits and a decimal POINT. "1,5" is
+  // refused: a comma is a decimal mark to some and a thousands separator to others (1.5 kg or 15 kg?).
+  const QUANTITY = /^\d+(\.\d+)?$/;
   const POLL_MS = 2000;
   const PROVIDER_WAIT_MS = 120000; // M-Pesa refuses a new push to the same phone for about 2 minutes
   // Django's JavaScript catalog (/i18n/catalog.js) translates the cashier's messages (English, Kiswahili);
@@ -52,9 +59,14 @@
     return window.posApi.api(method, url, body, { idempotencyKey: key, timeoutMs });
   }
 
+  function url(template, values = {}) {
+    return Object.entries(values).reduce((text, [name, value]) => text.replace(`{${name}}`, encodeURIComponent(value)), template);
+  }
+
   function checkout() {
     const config = JSON.parse(document.getElementById("checkout-config").textContent);
     const saved = (name, value) => window.Alpine.$persist(value).as(`${config.storage_key}-${name}`);
+    const urls = config.urls;
     return {
       config,
       shift: config.shift,
@@ -82,6 +94,13 @@
       cash: { given: "", amount: "", key: "" },
       pay: { method: "", phone: "", amount: "", key: "", paymentId: null, sentAt: 0, retryAt: 0 },
       closing: { report: null, counted: "", z: null },
+      // a manager's PIN typed at this till (kept for this sale only, never stored)
+      manager: null,
+      pin: { username: "", pin: "", reason: "", resolve: null, back: null },
+      conflict: null,
+      openSales: { list: [], active: 0, loaded: false },
+      ret: { receipt: "", sale: null, quantities: {}, refund: "cash", reason: "", result: null },
+      owed: { list: [], loaded: false },
 
       init() {
         window.addEventListener("focus", () => this.focusScanner());
@@ -93,7 +112,7 @@
         setInterval(() => { this.now = Date.now(); }, 1000);
         this.lastGood = this.snapshot();
         if (this.lines.length) this.reprice();
-        if (this.saleId) this.resumeSale();
+        if (this.saleId) this.resumeSale(this.saleId);
         this.focusScanner();
       },
 
@@ -128,6 +147,12 @@
       },
       get retryIn() {
         return Math.max(0, Math.ceil((this.pay.retryAt - this.now) / 1000));
+      },
+      get cashTenders() {
+        return this.sale ? this.sale.payments.filter((p) => p.method === "cash" && p.status === "completed").length : 0;
+      },
+      get changeLabel() {
+        return this.cashTenders > 1 ? "Change of the last cash tender" : "Change due";
       },
       methodName(method) {
         return METHOD_NAMES[method] || method;
@@ -188,10 +213,12 @@
           F2: () => this.openSearch(""),
           F3: () => this.editQuantity(),
           F4: () => this.openCash(),
+          F1: () => this.openOpenSales(),
           F6: () => this.focusOrderDiscount(),
           F7: () => this.openPay("card"),
           F8: () => this.openPay("mpesa"),
           F9: () => this.openPay("airtel"),
+          F10: () => this.openReturn(),
         };
         if (actions[event.key]) {
           event.preventDefault();
@@ -222,7 +249,10 @@
       },
       editQuantity() {
         const input = document.getElementById(`co-qty-${this.selected}`);
-        if (input && !input.disabled) input.select();
+        if (input && !input.disabled) {
+          input.focus();
+          input.select();
+        }
       },
       async submitScan() {
         const text = this.scanText.trim();
@@ -233,18 +263,21 @@
           this.fail(gettext("This sale is waiting for payment: take the payment or void the sale before adding items."));
           return;
         }
-        if (/\s/.test(text)) {
+        if (/\s/.test(text) || text.length < 3) {
           this.openSearch(text, true);
           return;
         }
-        const lookup = call(`${this.config.urls.scan}?code=${encodeURIComponent(text)}`);
+        const lookup = call(url(urls.barcode, { code: text }));
         scans = scans.then(async () => {
           try {
-            const data = await lookup;
+            const product = await lookup;
             this.message = null;
-            this.addProduct(data.product, data.quantity);  // a scale label's weight (or priced quantity)
+            this.addProduct(product);
           } catch (err) {
-            if (err.data && err.data.code === "unknown_barcode" && /[a-z]/i.test(text)) this.openSearch(text, true);
+            if (err.status === 404 && /[a-z]/i.test(text)) this.openSearch(text, true);
+            else if (err.status === 404) {
+              this.fail(interpolate(gettext("Unknown barcode %(code)s: no product for sale has it."), { code: text }, true));
+            }
             else this.fail(err.message);
           }
           this.focusScanner();
@@ -253,24 +286,19 @@
       },
       addProduct(product, quantity) {
         if (!this.editable) return;
+        const weighed = product.scale_label && product.scale_label.quantity;
         const i = this.lines.findIndex((line) => line.product === product.id);
         const stock = product.stock ?? product.stock_quantity;  // what was on hand when it was looked up
-        if (quantity && i >= 0) {  // another scale label of a product in the cart: its weight is added
-          this.lines[i].quantity = plainQuantity(toUnits(this.lines[i].quantity, 3) + toUnits(quantity, 3));
-          this.selected = i;
-        } else if (quantity) {  // a weighed item from a scale label, at the label's quantity
-          this.lines.push({
-            product: product.id, name: product.name, barcode: product.barcode, unit: product.unit,
-            quantity: String(quantity), discount_percent: "0", stock,
-          });
-          this.selected = this.lines.length - 1;
-        } else if (i >= 0) {
+        if (i >= 0 && !weighed) {
           this.lines[i].quantity = plainQuantity(toUnits(this.lines[i].quantity, 3) + 1000);
+          this.selected = i;
+        } else if (i >= 0) {
+          this.lines[i].quantity = plainQuantity(toUnits(this.lines[i].quantity, 3) + toUnits(weighed, 3));
           this.selected = i;
         } else {
           this.lines.push({
             product: product.id, name: product.name, barcode: product.barcode, unit: product.unit,
-            quantity: "1", discount_percent: "0", stock,
+            quantity: weighed ? plainQuantity(toUnits(weighed, 3)) : "1", discount_percent: "0", stock,
           });
           this.selected = this.lines.length - 1;
         }
@@ -308,10 +336,17 @@
         }
         this.focusScanner();
       },
-      setQuantity(i, value) {
+      setQuantity(i, value, input) {
         if (!this.editable || !this.lines[i]) return;
         const text = String(value).trim();
         if (text === this.lines[i].quantity) return;
+        if (!QUANTITY.test(text)) {
+          this.fail(text.includes(",")
+            ? `"${text}": use a point for decimals (1.5), not a comma.`
+            : `"${text}" is not a quantity.`);
+          if (input) input.value = this.lines[i].quantity;
+          return;
+        }
         if (toUnits(text, 3) === 0) {
           this.removeLine(i);
           return;
@@ -334,18 +369,20 @@
         this.focusScanner();
       },
       cartBody() {
-        return {
+        const body = {
           items: this.lines.map((line) => ({
-            product: line.product, quantity: line.quantity, discount_percent: line.discount_percent,
+            product: line.product, quantity: line.quantity, discount_percent: line.discount_percent || "0",
           })),
           discount_percent: this.orderPercent || "0",
           customer_phone: this.customerPhone,
         };
+        if (this.manager) body.manager = this.manager;
+        return body;
       },
       async reprice() {
         const seq = ++this.priceSeq;
         try {
-          const data = await call(this.config.urls.price, { method: "POST", body: this.cartBody() });
+          const data = await call(urls.price, { method: "POST", body: this.cartBody() });
           if (seq !== this.priceSeq) return;
           if (this.message && this.message.kind === "error") this.message = null;
           this.cart = data;
@@ -355,11 +392,47 @@
           this.lastGood = this.snapshot();
         } catch (err) {
           if (seq !== this.priceSeq) return;
+          if (err.code === "discount_not_allowed" && !this.manager) {
+            const wanted = this.snapshot();
+            this.lines = JSON.parse(JSON.stringify(this.lastGood.lines));
+            this.orderPercent = this.lastGood.orderPercent;
+            if (await this.askManager(`${err.message}`)) {
+              this.lines = wanted.lines;
+              this.orderPercent = wanted.orderPercent;
+              this.reprice();
+            }
+            return;
+          }
           this.fail(`${err.message} ${gettext("The cart is back as it was before this change.")}`);
           this.lines = JSON.parse(JSON.stringify(this.lastGood.lines));
           this.orderPercent = this.lastGood.orderPercent;
           this.selected = Math.min(this.selected, this.lines.length - 1);
         }
+      },
+
+      // ---- a manager's PIN at this till ---------------------------------------------------------------------
+      askManager(reason) {
+        // Resolves with {username, pin} (kept for this sale in this.manager) or null when cancelled.
+        return new Promise((resolve) => {
+          this.pin = { username: "", pin: "", reason, resolve, back: this.dialog };
+          this.openDialog("pin", "co-pin-user");
+        });
+      },
+      submitPin() {
+        const { username, pin, resolve, back } = this.pin;
+        if (!username || !pin) return;
+        this.manager = { username: username.trim(), pin };
+        this.pin = { username: "", pin: "", reason: "", resolve: null, back: null };
+        this.dialog = back || null;
+        if (!back) this.focusScanner();
+        if (resolve) resolve(this.manager);
+      },
+      cancelPin() {
+        const { resolve, back } = this.pin;
+        this.pin = { username: "", pin: "", reason: "", resolve: null, back: null };
+        this.dialog = back || null;
+        if (!back) this.focusScanner();
+        if (resolve) resolve(null);
       },
 
       // ---- search -----------------------------------------------------------------------------------------
@@ -377,7 +450,7 @@
           return;
         }
         try {
-          const data = await call(`${this.config.urls.search}?q=${encodeURIComponent(text)}`);
+          const data = await call(url(urls.search, { q: text }));
           if (text !== this.search.text.trim()) return;
           this.search.results = data.results;
           this.search.active = 0;
@@ -420,6 +493,10 @@
         });
       },
       closeDialog() {
+        if (this.dialog === "pin") {
+          this.cancelPin();
+          return;
+        }
         this.dialog = null;
         this.focusScanner();
       },
@@ -433,21 +510,19 @@
         }
         return true;
       },
-      async ensureSale() {
-        if (this.sale && this.sale.status === "pending_payment") return this.sale;
-        for (let attempt = 0; attempt < 2 && !this.sale; attempt += 1) {
-          // a retry of the same cart answers the same sale; a sale cancelled meanwhile gets the cart a new key
-          const data = await call(this.config.urls.sales, { method: "POST", key: this.cartKey, body: this.cartBody() });
-          this.setSale(data.sale);
-        }
-        if (!this.sale) throw new Error(gettext("The sale could not be confirmed: try again."));
-        return this.sale;
-      },
       saleUrl(id, action = "") {
-        return this.config.urls.sale.replace(/\/0\/$/, `/${id}/`) + action;
+        // ?receipt=1: the answer carries the paid sale's 80 mm receipt (one request, no second fetch)
+        return `${url(urls.sale, { id })}${action}?receipt=1`;
       },
       paymentUrl(id, action = "") {
-        return this.config.urls.payment.replace(/\/0\/$/, `/${id}/`) + action;
+        return url(urls.payment, { id }) + action;
+      },
+      linesFromSale(sale) {
+        return sale.items.map((item) => ({
+          product: item.product, name: item.name, barcode: item.barcode, unit: "",
+          quantity: plainQuantity(toUnits(item.quantity, 3)),
+          discount_percent: "0",
+        }));
       },
       setSale(sale) {
         if (sale.status === "cancelled") {
@@ -462,21 +537,29 @@
         const wasPaid = this.sale && this.sale.id === sale.id && this.sale.status === "paid";
         this.sale = sale;
         this.saleId = sale.id;
+        if (!this.lines.length && sale.items.length) this.lines = this.linesFromSale(sale);
+        this.cart = { ...EMPTY_CART, subtotal: sale.subtotal, discount: sale.discount, tax: sale.tax,
+          rounding: sale.rounding, total: sale.total, lines: sale.items.map((i) => ({ ...i })) };
         if (sale.payments.some((p) => p.in_flight)) this.startPolling();
         if (sale.status === "paid" && !wasPaid) {
           this.dialog = null;
-          this.message = null;
           this.focusScanner();
         }
       },
-      async resumeSale() {
+      async resumeSale(id) {
         try {
-          const data = await call(this.saleUrl(this.saleId));
-          this.setSale(data.sale);
-          const live = data.sale.payments.find((p) => p.in_flight);
+          const sale = await call(this.saleUrl(id));
+          if (sale.status !== "pending_payment" && sale.status !== "paid") {
+            this.saleId = null;
+            return;
+          }
+          this.lines = this.linesFromSale(sale);
+          this.cartKey = newKey();
+          this.setSale(sale);
+          const live = sale.payments.find((p) => p.in_flight);
           if (live) this.pay = { ...this.pay, method: live.method, paymentId: live.id, sentAt: Date.now() };
         } catch (err) {
-          this.saleId = null;
+          if (!err.network) this.saleId = null;
         }
       },
       startPolling() {
@@ -496,24 +579,138 @@
         }
       },
       async refreshSale() {
-        if (this.sale) this.setSale((await call(this.saleUrl(this.sale.id))).sale);
+        if (this.sale) this.setSale(await call(this.saleUrl(this.sale.id)));
+      },
+      async recoverSale() {
+        // An answer was lost (timeout, network): the server may have done it. Re-read what it holds.
+        const id = this.sale ? this.sale.id : this.saleId;
+        if (id) {
+          await this.refreshSale().catch(() => null);
+          return;
+        }
       },
       async failPayment(err) {
+        if (err.status === 409 && err.data && err.data.sale) {
+          // this cart's key already made a sale (its answer was lost, then the cart changed): resume or void it
+          this.conflict = err.data.sale;
+          this.openDialog("conflict", "co-conflict-resume");
+          return;
+        }
         this.fail(err.message);
+        // a lost answer (network, timeout, a proxy's 5xx): the server may have done it; re-read the sale
+        if (err.network || err.status >= 500) await this.recoverSale();
         // the sale changed elsewhere (expired unpaid, voided in the back office, paid): show what it is now
-        if (err.data && err.data.code === "not_payable") await this.refreshSale().catch(() => null);
+        if (err.code === "not_payable") await this.refreshSale().catch(() => null);
       },
-      async voidSale() {
-        if (!this.sale || this.busy) return;
+      resumeConflict() {
+        const sale = this.conflict;
+        this.conflict = null;
+        this.dialog = null;
+        this.lines = this.linesFromSale(sale);
+        this.cartKey = newKey();
+        this.setSale(sale);
+        this.info(`Sale ${sale.receipt_number} resumed as it was made: take its payment, or void it to change the cart.`);
+        this.refreshSale().catch(() => null); // with its receipt when it is paid already
+        this.focusScanner();
+      },
+      async voidConflict() {
+        const sale = this.conflict;
+        if (this.busy || !sale) return;
         this.busy = true;
         try {
-          this.setSale((await call(this.saleUrl(this.sale.id, "cancel/"), { method: "POST", body: {} })).sale);
+          await call(this.saleUrl(sale.id, "cancel/"), { method: "POST", body: { reason: "Voided at the till (cart changed)" } });
+          this.conflict = null;
+          this.dialog = null;
+          this.sale = null;
+          this.saleId = null;
+          this.cartKey = newKey();
+          this.info(`Sale ${sale.receipt_number} voided; its stock is back. Charge the cart as it is now.`);
         } catch (err) {
           this.fail(err.message);
         } finally {
           this.busy = false;
           this.focusScanner();
         }
+      },
+      async voidSale() {
+        if (!this.sale || this.busy) return;
+        this.busy = true;
+        try {
+          this.setSale(await call(this.saleUrl(this.sale.id, "cancel/"), { method: "POST", body: { reason: "Voided at the till" } }));
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+          this.focusScanner();
+        }
+      },
+      async voidPaidSale() {
+        if (!this.sale || this.busy) return;
+        let manager = this.config.is_manager ? null : this.manager;
+        if (!this.config.is_manager && !manager) manager = await this.askManager("Voiding a paid sale needs a manager's PIN.");
+        if (!this.config.is_manager && !manager) return;
+        this.busy = true;
+        try {
+          const answer = await call(this.saleUrl(this.sale.id, "void/"), {
+            method: "POST", body: { reason: "Voided at the till", manager },
+          });
+          this.setSale(await call(this.saleUrl(this.sale.id)));
+          this.info(`Sale voided: ${this.money(answer.amount)} back to the customer` +
+            (answer.refund_error ? ` (owed: ${answer.owed})` : "."));
+        } catch (err) {
+          this.manager = null;
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+      // The first tender confirms the sale and pays in ONE request; later tenders pay the sale.
+      async tender(body, key) {
+        if (!this.sale) {
+          const sale = await call(`${urls.sales}?receipt=1`, {
+            method: "POST", key: this.cartKey, body: { ...this.cartBody(), payments: [body] },
+          });
+          const [result] = sale.tenders || [];
+          this.setSale(sale);
+          if (result && result.error) {
+            const text = Object.values(window.posApi.flattenErrors(result.error)).flat().join(" ");
+            throw new window.posApi.ApiError(text, { status: 400, code: result.error.code, data: result.error });
+          }
+          return { sale, paymentId: result ? result.payment : null };
+        }
+        const sale = await call(this.saleUrl(this.sale.id, "pay/"), { method: "POST", key, body });
+        this.setSale(sale);
+        return { sale, paymentId: sale.payment };
+      },
+
+      // ---- open and partly paid sales (on the server: any browser resumes them) ---------------------------
+      async openOpenSales() {
+        if (this.sale && this.stage === "tender") {
+          this.fail("Finish or void this sale first.");
+          return;
+        }
+        this.openSales = { list: [], active: 0, loaded: false };
+        this.openDialog("open-sales", "co-open-sales-list");
+        try {
+          const data = await call(urls.open_sales);
+          this.openSales = { list: data.results || data, active: 0, loaded: true };
+          this.focusField("co-open-sales-list");
+        } catch (err) {
+          this.fail(err.message);
+        }
+      },
+      moveOpenSale(step) {
+        const count = this.openSales.list.length;
+        if (count) this.openSales.active = (this.openSales.active + step + count) % count;
+      },
+      async pickOpenSale(sale = this.openSales.list[this.openSales.active]) {
+        if (!sale) return;
+        this.dialog = null;
+        this.lines = [];
+        this.orderPercent = "0";
+        await this.resumeSale(sale.id);
+        this.info(`Sale ${sale.receipt_number} resumed: ${this.money(sale.balance_due)} still due.`);
+        this.focusScanner();
       },
 
       // ---- cash ---------------------------------------------------------------------------------------------
@@ -525,21 +722,19 @@
       async payCash() {
         if (this.busy) return;
         this.busy = true;
+        const body = { method: "cash", amount_tendered: this.cash.given, amount: this.cash.amount };
         try {
-          const sale = await this.ensureSale();
-          const data = await call(this.saleUrl(sale.id, "payments/"), {
-            method: "POST", key: this.cash.key,
-            body: { method: "cash", amount: this.cash.amount, amount_tendered: this.cash.given },
-          });
-          this.setSale(data.sale);
+          const { sale, paymentId } = await this.tender(body, this.cash.key);
+          const payment = sale.payments.find((p) => p.id === paymentId);
           this.closeDialog();
-          if (data.sale.status !== "paid") {
-            this.info(interpolate(gettext("Cash %(amount)s taken, change %(change)s. Still due: %(due)s."), {
-              amount: this.money(data.payment.amount), change: this.money(data.payment.change_given),
-              due: this.money(data.sale.balance_due) }, true));
+          if (payment) {
+            // this tender's own change, now: hand it over before taking the next tender
+            const text = `Cash ${this.money(payment.amount)} taken: give ${this.money(payment.change_given)} change now.`;
+            if (sale.status !== "paid") this.info(`${text} Still due: ${this.money(sale.balance_due)}.`);
+            else this.message = null;
           }
         } catch (err) {
-          if (!err.network) this.cash.key = newKey();
+          if (!err.network && !(err.status >= 500)) this.cash.key = newKey(); // an unknown outcome keeps its key
           await this.failPayment(err);
         } finally {
           this.busy = false;
@@ -561,19 +756,16 @@
         this.busy = true;
         this.message = null;
         try {
-          const sale = await this.ensureSale();
           this.pay.sentAt = Date.now();
-          const data = await call(this.saleUrl(sale.id, "payments/"), {
-            method: "POST", key: this.pay.key,
-            body: { method: this.pay.method, amount: this.pay.amount, phone_number: this.pay.phone },
-          });
-          this.pay.paymentId = data.payment.id;
+          const body = { method: this.pay.method, phone_number: this.pay.phone, amount: this.pay.amount };
+          const { sale, paymentId } = await this.tender(body, this.pay.key);
+          this.pay.paymentId = paymentId;
           this.pay.key = newKey(); // the next attempt, if this one fails, is a new payment
-          this.setSale(data.sale);
-          if (!data.payment.in_flight && data.payment.status !== "completed") this.fail(data.payment.result_message);
+          const payment = sale.payments.find((p) => p.id === paymentId);
+          if (payment && !payment.in_flight && payment.status !== "completed") this.fail(payment.result_message);
         } catch (err) {
-          if (!err.network) this.pay.key = newKey();
-          if (err.data && err.data.code === "provider_busy") this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
+          if (!err.network && !(err.status >= 500)) this.pay.key = newKey();
+          if (err.code === "provider_busy") this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
           await this.failPayment(err);
         } finally {
           this.busy = false;
@@ -583,7 +775,8 @@
         if (!this.payment || this.busy) return;
         this.busy = true;
         try {
-          this.setSale((await call(this.paymentUrl(this.payment.id, "cancel/"), { method: "POST", body: {} })).sale);
+          await call(this.paymentUrl(this.payment.id, "cancel/"), { method: "POST", body: { reason: "Cancelled at the till" } });
+          await this.refreshSale();
           this.info(gettext("Payment request cancelled. If the customer pays anyway, the money is recorded, never lost."));
         } catch (err) {
           this.fail(err.message);
@@ -595,9 +788,8 @@
         if (!this.payment || this.busy) return;
         this.busy = true;
         try {
-          const data = await call(this.paymentUrl(this.payment.id, "verify/"), { method: "POST", body: {} });
-          this.setSale(data.sale);
-          if (data.note) this.info(data.note);
+          await call(this.paymentUrl(this.payment.id, "verify/"), { method: "POST", body: {} });
+          await this.refreshSale();
         } catch (err) {
           this.fail(err.message);
         } finally {
@@ -605,13 +797,122 @@
         }
       },
 
+      // ---- returns and refunds at the till ------------------------------------------------------------------------
+      openReturn() {
+        this.ret = { receipt: "", sale: null, quantities: {}, refund: "cash", reason: "", result: null };
+        this.openDialog("return", "co-return-receipt");
+      },
+      async findReturnSale() {
+        const text = this.ret.receipt.trim();
+        if (!text || this.busy) return;
+        this.busy = true;
+        try {
+          const data = await call(url(urls.find_sale, { q: text }));
+          const found = (data.results || data).find((s) => s.receipt_number.toUpperCase() === text.toUpperCase())
+            || (data.results || data)[0];
+          if (!found) throw new Error(`No sale ${text}.`);
+          const sale = await call(this.saleUrl(found.id));
+          const quantities = {};
+          sale.items.forEach((item) => { quantities[item.id] = "0"; });
+          this.ret = { ...this.ret, sale, quantities, result: null };
+          this.message = null;
+          this.focusField(sale.items.length ? `co-ret-qty-${sale.items[0].id}` : "co-return-receipt");
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+      returnLeft(item) {
+        return plainQuantity(toUnits(item.quantity, 3) - toUnits(item.returned_quantity, 3));
+      },
+      async submitReturn() {
+        if (this.ret.result) {
+          this.closeDialog();
+          return;
+        }
+        if (!this.ret.sale) {
+          await this.findReturnSale();
+          return;
+        }
+        if (this.busy) return;
+        const items = Object.entries(this.ret.quantities)
+          .filter(([, q]) => String(q).trim() && toUnits(String(q).trim(), 3) > 0)
+          .map(([item, quantity]) => ({ item: Number(item), quantity: String(quantity).trim() }));
+        if (!items.length) {
+          this.fail("Type how many of a line come back.");
+          return;
+        }
+        if (items.some((i) => !QUANTITY.test(i.quantity))) {
+          this.fail("Quantities use a point for decimals (1.5), not a comma.");
+          return;
+        }
+        let manager = null;
+        if (!this.config.is_manager) {
+          manager = await this.askManager("A return at a cashier's till needs a manager's PIN.");
+          if (!manager) return;
+        }
+        this.busy = true;
+        try {
+          const answer = await call(this.saleUrl(this.ret.sale.id, "return/"), {
+            method: "POST",
+            body: { items, reason: this.ret.reason || "Returned at the till", refund: this.ret.refund, manager },
+          });
+          this.ret.result = answer;
+          this.manager = null;
+          this.message = answer.refund_error
+            ? { kind: "error", text: `Return recorded; the refund could not be paid now and stays owed: ${Object.values(window.posApi.flattenErrors(answer.refund_error)).flat().join(" ")}` }
+            : null;
+          this.focusField("co-return-done");
+        } catch (err) {
+          this.manager = null;
+          this.fail(err.message);
+        } finally {
+          this.busy = false;
+        }
+      },
+      async openOwed() {
+        this.owed = { list: [], loaded: false };
+        this.openDialog("owed", "co-owed-close");
+        try {
+          const data = await call(urls.refunds_owed);
+          this.owed = { list: data.results || data, loaded: true };
+        } catch (err) {
+          this.fail(err.message);
+        }
+      },
+      async payOwed(row, how) {
+        if (this.busy) return;
+        let manager = null;
+        if (!this.config.is_manager) {
+          manager = await this.askManager("A refund at a cashier's till needs a manager's PIN.");
+          if (!manager) return;
+        }
+        this.busy = true;
+        try {
+          await call(url(urls.return_refund, { id: row.id }), { method: "POST", key: newKey(), body: { refund: how, manager } });
+          this.info(`Refund of return #${row.id} (${row.receipt_number}) paid by ${this.methodName(how)}.`);
+          const data = await call(urls.refunds_owed);
+          this.owed = { list: data.results || data, loaded: true };
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.manager = null;
+          this.busy = false;
+        }
+      },
+
       // ---- shift ----------------------------------------------------------------------------------------------
+      shiftSince(shift) {
+        const when = new Date(shift.opened_at);
+        return Number.isNaN(when.getTime()) ? shift.opened_at
+          : when.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+      },
       async openShift() {
         if (this.busy) return;
         this.busy = true;
         try {
-          const data = await call(this.config.urls.shift_open, { method: "POST", body: { opening_float: this.openingFloat } });
-          this.shift = data.shift;
+          this.shift = await call(urls.shift_open, { method: "POST", body: { opening_float: this.openingFloat } });
           this.message = null;
           this.openingFloat = "";
           this.focusScanner();
@@ -621,10 +922,14 @@
           this.busy = false;
         }
       },
+      reportUrl(format = "") {
+        const base = url(urls.shift_report, { id: this.shift ? this.shift.id : (this.closing.z && this.closing.z.shift) });
+        return format ? `${base}?format=${format}` : base;
+      },
       async openCloseShift() {
         try {
-          const data = await call(this.config.urls.shift);
-          this.closing = { report: data.report, counted: "", z: null };
+          const report = await call(this.reportUrl());
+          this.closing = { report, counted: "", z: null };
           this.openDialog("close-shift", "co-counted");
         } catch (err) {
           this.fail(err.message);
@@ -634,10 +939,9 @@
         if (this.busy) return;
         this.busy = true;
         try {
-          const data = await call(this.config.urls.shift_close, {
+          this.closing.z = await call(url(urls.shift_close, { id: this.shift.id }), {
             method: "POST", body: { counted_cash: this.closing.counted },
           });
-          this.closing.z = data.report;
           this.message = null;
           this.shift = null;
           this.focusField("co-close-done");
@@ -646,6 +950,9 @@
         } finally {
           this.busy = false;
         }
+      },
+      zUrl(format) {
+        return `${url(urls.shift_report, { id: this.closing.z.shift })}?format=${format}`;
       },
 
       // ---- receipt, new sale ----------------------------------------------------------------------------------
@@ -663,6 +970,7 @@
         this.sale = null;
         this.saleId = null;
         this.message = null;
+        this.manager = null;
         this.cartKey = newKey();
         this.pay = { method: "", phone: "", amount: "", key: "", paymentId: null, sentAt: 0, retryAt: 0 };
         this.focusScanner();

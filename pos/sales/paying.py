@@ -1,0 +1,196 @@
+"""The till's money operations on top of sales and payments (exported by pos.sales.services):
+
+- `checkout`: confirm a sale AND take its tenders in one call (cash with what was handed over, or a
+  mobile-money push / card), idempotent: a retry with the same key answers the same sale and payments.
+- `take_payment`: one more tender on a sale waiting for payment (split tender, resume on any browser).
+- `refund_return`: pay back what a return owes, now: cash out of the drawer (counted in the till's
+  shift), M-Pesa reversal or card refund (pos.payments.services.request_refund), or leave it owed.
+- `void_paid_sale`: take everything back from a paid sale and refund it (a manager's authorisation).
+- `refunds_owed`: returns with money still owed to the customer.
+
+Amounts a till proposes are always payable: a sale's total is whole shillings (the rounding line), and
+a cash part of a split leaves whole shillings due.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+from django.db import transaction
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from pos.core.errors import ServiceError
+from pos.core.money import ZERO, to_money
+from pos.core.permissions import can
+
+LIVE_REFUNDS = ("pending_approval", "processing", "completed")
+REFUND_CHOICES = ("cash", "mpesa", "airtel", "card", "owe")
+
+
+@dataclass(frozen=True)
+class Tender:
+    """One way the customer pays part or all of a sale. `amount` None: all that is left to pay."""
+
+    method: str
+    amount: Decimal | None = None
+    amount_tendered: Decimal | None = None
+    phone_number: str = ""
+
+
+@dataclass
+class TenderResult:
+    payment: object = None
+    error: ServiceError | None = None
+
+
+def _tender_key(key, n):
+    return f"{key[:90]}:t{n}" if key else ""
+
+
+def cash_part(left: Decimal, tendered: Decimal) -> Decimal:
+    """The part of `left` that `tendered` cash pays: all of it, or what keeps whole shillings due."""
+    if tendered >= left:
+        return left
+    return left - (left - tendered).to_integral_value(rounding=ROUND_CEILING)
+
+
+def _amount_for(tender, left):
+    if tender.amount is not None:
+        return to_money(tender.amount)
+    if tender.method == "cash" and tender.amount_tendered is not None:
+        return cash_part(left, to_money(tender.amount_tendered))
+    return left
+
+
+def checkout(*, cashier, items, tenders=(), idempotency_key="", **sale_kwargs):
+    """create_sale, then each tender in order (stopping at the first one refused). Returns
+    (sale, created, [TenderResult]). A tender without an amount pays what the earlier tenders of the
+    same request leave of the total, so a retry asks for exactly the same amounts (same keys, same
+    answers)."""
+    from pos.payments.services import initiate_payment
+    from pos.sales.services import create_sale
+
+    sale, created = create_sale(cashier=cashier, items=items, idempotency_key=idempotency_key, **sale_kwargs)
+    results, left = [], sale.total
+    for n, tender in enumerate(tenders, start=1):
+        amount = _amount_for(tender, left)
+        try:
+            payment, _ = initiate_payment(sale, tender.method, amount, phone_number=tender.phone_number,
+                                          user=cashier, idempotency_key=_tender_key(idempotency_key, n),
+                                          amount_tendered=tender.amount_tendered)
+        except ServiceError as error:
+            results.append(TenderResult(error=error))
+            break
+        results.append(TenderResult(payment=payment))
+        left -= amount
+    if results:
+        sale.refresh_from_db()
+    return sale, created, results
+
+
+def balance_left(sale) -> Decimal:
+    """What is still to pay on the sale, less payments in flight."""
+    from pos.payments.models import Payment
+
+    in_flight = (Payment.objects.filter(sale=sale, status__in=("pending", "processing"))
+                 .aggregate(s=Sum("amount"))["s"] or ZERO)
+    return max(sale.total - sale.paid_amount - in_flight, ZERO)
+
+
+def take_payment(sale, tender: Tender, *, user, idempotency_key=""):
+    """One tender on a sale waiting for payment (default amount: all that is left). Returns (payment, created)."""
+    from pos.payments.services import initiate_payment
+
+    amount = _amount_for(tender, balance_left(sale))
+    return initiate_payment(sale, tender.method, amount, phone_number=tender.phone_number, user=user,
+                            idempotency_key=idempotency_key, amount_tendered=tender.amount_tendered)
+
+
+def owed_on(sale_return) -> Decimal:
+    """What a return still owes: its amount less refunds done, on their way or waiting for approval."""
+    taken = sale_return.refunds.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
+    return max(sale_return.amount - taken, ZERO)
+
+
+def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key=""):
+    """Pay back what `sale_return` owes now, by `how`: "cash" (out of the till's drawer: the return's
+    shift counts it), "mpesa" / "airtel" (reversal) or "card" (refund), each on the sale's completed
+    payments of that method; or "owe" (nothing now: it stays in the list of refunds owed). Goes through
+    pos.payments.services.request_refund; a refund waiting for approval is approved at once when a
+    manager authorised it at the till. Returns the list of Refunds made."""
+    from pos.payments.models import Payment
+    from pos.payments.services import approve_refund, refundable_amount, request_refund
+    from pos.sales.models import Authorisation, OverrideAction
+
+    if how not in REFUND_CHOICES:
+        raise ServiceError(f"Refund by one of: {', '.join(REFUND_CHOICES)}.", field="refund", code="bad_refund")
+    if how == "owe":
+        return []
+    left = owed_on(sale_return)
+    if left <= 0:
+        raise ServiceError("Nothing is owed on this return any more.", field="refund", code="nothing_owed")
+    payments = list(Payment.objects.filter(sale_id=sale_return.sale_id, method=how, status="completed")
+                    .order_by("-amount", "pk"))
+    if not payments:
+        raise ServiceError(f"This sale was not paid by {how}: refund it another way, or leave it owed.",
+                           field="refund", code="no_such_payment")
+    refunds = []
+    for n, payment in enumerate(payments, start=1):
+        part = min(left, refundable_amount(payment))
+        if part <= 0:
+            continue
+        key = f"{idempotency_key[:90]}:r{n}" if idempotency_key else ""
+        refund, _ = request_refund(payment, part, f"Return #{sale_return.pk}: {sale_return.reason or 'goods back'}",
+                                   user, sale_return=sale_return, idempotency_key=key)
+        if refund.status == "pending_approval" and can(authorised_by, "payments.approve_refund"):
+            refund = approve_refund(refund, user=authorised_by)
+        refunds.append(refund)
+        left -= part
+        if left <= 0:
+            break
+    if authorised_by is not None and authorised_by != user and refunds:
+        Authorisation.objects.create(action=OverrideAction.REFUND, sale_id=sale_return.sale_id,
+                                     sale_return=sale_return, authorised_by=authorised_by, requested_by=user,
+                                     detail=f"Refund by {how} of {sum(r.amount for r in refunds)}")
+    return refunds
+
+
+def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):
+    """A manager's void of a paid sale: every unit not yet returned comes back (a return), and its money
+    is refunded by `refund_by` (default: each payment's own method, biggest first). Returns the return."""
+    from pos.sales.models import Authorisation, OverrideAction
+    from pos.sales.services import RETURNABLE, NotAllowed, return_items
+
+    if not can(authorised_by, "sales.return_sale"):
+        raise NotAllowed("Voiding a paid sale needs a manager's PIN.", field="manager_pin", code="not_allowed")
+    if sale.status not in RETURNABLE:
+        raise ServiceError(f"Sale {sale.receipt_number} is not paid: void it with Cancel.", field="status",
+                           code="not_paid")
+    items = [(item.pk, item.quantity - item.returned_quantity) for item in sale.items.all()
+             if item.quantity > item.returned_quantity]
+    with transaction.atomic():
+        sale_return = return_items(sale, items, user, reason or "Void of a paid sale", authorised_by=authorised_by)
+        Authorisation.objects.create(action=OverrideAction.VOID, sale=sale, sale_return=sale_return,
+                                     authorised_by=authorised_by, requested_by=user, detail=reason[:200])
+    methods = [refund_by] if refund_by else list(
+        sale.payments.filter(status="completed").values_list("method", flat=True).distinct())
+    for method in methods:
+        if owed_on(sale_return) <= 0:
+            break
+        refund_return(sale_return, method, user=user, authorised_by=authorised_by)
+    return sale_return
+
+
+def refunds_owed(queryset=None):
+    """Returns with money still owed (amount > refunds done, on their way or waiting), oldest first,
+    annotated with `owed`."""
+    from pos.payments.models import Refund
+    from pos.sales.models import SaleReturn
+
+    money = DecimalField(max_digits=14, decimal_places=2)
+    taken = (Refund.objects.filter(sale_return=OuterRef("pk"), status__in=LIVE_REFUNDS).order_by()
+             .values("sale_return").annotate(s=Sum("amount")).values("s")[:1])
+    rows = (queryset if queryset is not None else SaleReturn.objects.all()).annotate(
+        refunded=Coalesce(Subquery(taken, output_field=money), Value(ZERO, output_field=money)),
+        owed=F("amount") - F("refunded"))
+    return rows.filter(owed__gt=0).select_related("sale", "created_by").order_by("created_at")
