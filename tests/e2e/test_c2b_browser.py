@@ -73,6 +73,7 @@ def test_customer_pays_the_till_from_a_phone(registered, browser_page, login, ca
     # 2. Another till waits for the same amount: nothing is matched automatically; the cashier types the SMS code.
     open_shift(other_cashier, Decimal(0))
     other, _ = create_sale(cashier=other_cashier, items=[LineRequest(quantity=Decimal(1), product=shop["sugar"].pk)])
+    expect(page.locator("#co-scan")).to_be_focused()  # the cursor is back in the scanner
     page.keyboard.press("Enter")  # new sale
     ring_up(page, sugar)
     page.keyboard.press("Alt+m")
@@ -92,6 +93,7 @@ def test_customer_pays_the_till_from_a_phone(registered, browser_page, login, ca
     assert other.status == "pending_payment"
 
     # 3. Half by M-Pesa (picked from the list), the rest in cash.
+    expect(page.locator("#co-scan")).to_be_focused()
     page.keyboard.press("Enter")
     ring_up(page, milk)
     quantity = page.locator("[data-test=cart-line]").nth(0).locator("[data-test=qty]")

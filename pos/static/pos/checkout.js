@@ -89,7 +89,6 @@
       dialog: null,
       now: Date.now(),
       priceSeq: 0,
-      focusRequest: 0,
       pollTimer: null,
       search: { text: "", results: [], active: 0, done: false },
       cash: { given: "", amount: "", key: "" },
@@ -179,21 +178,16 @@
       // ---- focus: the scanner input keeps the focus unless the cashier works in another field ------------
       focusScanner(tries = 20) {
         // A field that is not shown yet (a slow first paint) cannot take focus: try again shortly, until
-        // it has it. Once it has focus nothing retries, and a request still waiting when the cashier moves to
-        // a line's field (F3, Tab) is dropped, so a field the cashier picks is never taken away.
-        const request = ++this.focusRequest;
-        this.$nextTick(() => {
-          if (request !== this.focusRequest || this.dialog) return;
+        // it has it. Once it has focus nothing retries, so a field the cashier picks is never taken away.
+        // A timer, not $nextTick: a $nextTick waits for Alpine's next render, which may be the cashier's own
+        // next key (F3), and would then take the focus from the field that key gave.
+        setTimeout(() => {
+          if (this.dialog) return;
           const target = this.shift ? this.$refs.scan : this.$refs.float;
           if (!target || target.disabled) return;
           target.focus();
-          if (document.activeElement !== target && tries > 0) {
-            setTimeout(() => { if (request === this.focusRequest) this.focusScanner(tries - 1); }, 50);
-          }
-        });
-      },
-      keepFocus() {
-        this.focusRequest++;  // drops any pending focusScanner()
+          if (document.activeElement !== target && tries > 0) setTimeout(() => this.focusScanner(tries - 1), 50);
+        }, 0);
       },
       onScanBlur(event) {
         if (!event.relatedTarget) setTimeout(() => this.focusScanner(), 0);
@@ -253,13 +247,11 @@
 
       // ---- cart -------------------------------------------------------------------------------------------
       select(i) {
-        this.keepFocus();
         if (this.lines.length) this.selected = Math.max(0, Math.min(this.lines.length - 1, i));
       },
       editQuantity() {
         const input = document.getElementById(`co-qty-${this.selected}`);
         if (input && !input.disabled) {
-          this.keepFocus();
           input.focus();
           input.select();
         }
