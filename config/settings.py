@@ -142,7 +142,9 @@ AUTHENTICATION_BACKENDS = [
 if env("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache"}}
+    # Never culled at Django's default 300 entries: the eTIMS simulator, tokens and catalogue versions live here.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pos_cache",
+                          "OPTIONS": {"MAX_ENTRIES": 1_000_000}}}
 
 # The scanner's barcode lookup answers from each web worker's memory, checked against versions bumped
 # by every change so it is never stale (pos/catalog/lookup.py). local: versions in a shared-memory file
