@@ -227,7 +227,7 @@ def test_an_approved_cash_refund_is_paid_from_the_approving_tills_drawer(till, c
     refund, _ = request_refund(Payment.objects.get(), D("360.00"), "back", manager,
                                sale_return=SaleReturn.objects.get(pk=returned["id"]))
     assert refund.status == "pending_approval"
-    other = second_manager()
+    second_manager()
     answer = post(till, f"{RETURNS}{returned['id']}/approve/", {"manager": {"username": "manager2", "pin": "7391"}})
     assert answer.status_code == 200, answer.json()
     refund.refresh_from_db()
