@@ -22,6 +22,7 @@ from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import TruncDate
 
 from pos.reports.models import SalesRollup
+from pos.sales.models import SOLD_STATUSES
 
 TABLE = SalesRollup._meta.db_table
 KEY = ["day", "cashier_id", "dim", "key_id"]
@@ -47,12 +48,6 @@ def _zone():
     from pos.reports.queries import shop_zone
 
     return shop_zone()
-
-
-def _counted():
-    from pos.reports.queries import COUNTED
-
-    return COUNTED
 
 
 def _aliased(dim, line_part):
@@ -117,7 +112,7 @@ def record_sale(sale):
     """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid)."""
     from pos.sales.models import SaleItem
 
-    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=_counted())))
+    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=SOLD_STATUSES)))
 
 
 def record_return(sale_return):
@@ -125,7 +120,7 @@ def record_return(sale_return):
     from pos.sales.models import SaleReturnLine
 
     _upsert(*expected_select(returns=SaleReturnLine.objects.filter(sale_return_id=sale_return.pk,
-                                                                   sale_item__sale__status__in=_counted())))
+                                                                   sale_item__sale__status__in=SOLD_STATUSES)))
 
 
 def _in_days(lines, returns, start, end):
@@ -141,8 +136,8 @@ def _in_days(lines, returns, start, end):
 def _sources(start=None, end=None):
     from pos.sales.models import SaleItem, SaleReturnLine
 
-    return _in_days(SaleItem.objects.filter(sale__status__in=_counted()),
-                    SaleReturnLine.objects.filter(sale_item__sale__status__in=_counted()), start, end)
+    return _in_days(SaleItem.objects.filter(sale__status__in=SOLD_STATUSES),
+                    SaleReturnLine.objects.filter(sale_item__sale__status__in=SOLD_STATUSES), start, end)
 
 
 def _rows_in(start, end):
