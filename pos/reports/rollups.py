@@ -146,11 +146,10 @@ def _sources(start=None, end=None):
     from pos.reports.queries import Period
     from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine
 
-    counted = SOLD_STATUSES
-    sources = {"lines": SaleItem.objects.filter(sale__status__in=counted),
-               "returns": SaleReturnLine.objects.filter(sale_item__sale__status__in=counted),
-               "sales": Sale.objects.filter(status__in=counted),
-               "sale_returns": SaleReturn.objects.filter(sale__status__in=counted)}
+    sources = {"lines": SaleItem.objects.filter(sale__status__in=SOLD_STATUSES),
+               "returns": SaleReturnLine.objects.filter(sale_item__sale__status__in=SOLD_STATUSES),
+               "sales": Sale.objects.filter(status__in=SOLD_STATUSES),
+               "sale_returns": SaleReturn.objects.filter(sale__status__in=SOLD_STATUSES)}
     if start is None and end is None:
         return sources
     period = Period("custom", start or date(1970, 1, 1), end or date(9999, 12, 30))
