@@ -322,13 +322,13 @@ class ShiftTotalInline(ReadOnlyTabularInline):
     fields = ["method", "opening", "expected", "counted", "difference"]
 
 
-class CashMovementInline(ReadOnlyInline):
+class CashMovementInline(ReadOnlyTabularInline):
     model = CashMovement
     fields = ["created_at", "kind", "amount", "reason", "created_by", "authorised_by"]
 
 
 @admin.register(CashMovement)
-class CashMovementAdmin(MoneyHistoryAdmin):
+class CashMovementAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Cash in / cash out of the drawers (recorded at the till: pos.sales.services.record_cash_movement)."""
 
     list_display = ["created_at", "shift", "kind", "amount", "reason", "created_by", "authorised_by"]
