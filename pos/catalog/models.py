@@ -69,6 +69,8 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # the offline tills' catalogue sync reads by cursor (updated_at, id): pos.tills.services.catalogue_changes
+        indexes = [models.Index(fields=["updated_at", "id"], name="catalog_product_sync_cursor")]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(condition=Q(cost_price__gte=0), name="product_cost_not_negative"),

@@ -30,14 +30,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from pos.core.money import ZERO
-from pos.sales.models import Sale, SaleItem, SaleReturn, SaleStatus
+from pos.sales.models import SOLD_STATUSES, Sale, SaleItem, SaleReturn, SaleStatus
 
 STATUS_BANNERS = {
     SaleStatus.PENDING_PAYMENT: gettext_lazy("*** NOT PAID ***"),
     SaleStatus.CANCELLED: gettext_lazy("*** CANCELLED ***"),
     SaleStatus.OPEN: gettext_lazy("*** NOT CONFIRMED ***"),
 }
-SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 # (letter, label of at most 7 characters, rate)
 BANDS = [("A", pgettext_lazy("tax band", "Ex"), Decimal("0")), ("B", "16%", Decimal("16")), ("C", "0%", Decimal("0")),
          ("D", pgettext_lazy("tax band", "Non-VAT"), None), ("E", "8%", Decimal("8"))]
@@ -139,7 +138,7 @@ def _fiscal(sale):
     from pos.fiscal.services import active_device_id, blocks_for_sale
 
     block, notes, document = blocks_for_sale(sale)
-    if document is None and sale.status in SOLD and active_device_id():
+    if document is None and sale.status in SOLD_STATUSES and active_device_id():
         from pos.fiscal.services.receipts import FOLLOWS, TAX_INVOICE, SignedBlock
 
         block = SignedBlock(document=None, title=TAX_INVOICE, signed=False, status_note=FOLLOWS)
@@ -375,7 +374,7 @@ def receipt_escpos(sale, copy=False) -> bytes:
         lines = text_lines(receipt)
     header = len(_wrap(receipt.shop["name"].upper(), receipt.width))
     printer = Dummy()
-    if getattr(settings, "RECEIPT_KICK_DRAWER", False) and sale.status in SOLD and not copy:
+    if getattr(settings, "RECEIPT_KICK_DRAWER", False) and sale.status in SOLD_STATUSES and not copy:
         printer.cashdraw(2)
     printer.set(align="center", bold=True, double_height=True)
     printer.text("\n".join(line.strip() for line in lines[:header]) + "\n")

@@ -21,5 +21,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0004_scale_value_check_digit")]
+    dependencies = [("catalog", "0005_scale_value_check_digit")]
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_scale_rules_plu_quick_keys'),
+        ('catalog', '0004_product_sync_cursor_index'),
     ]
 
     operations = [
