@@ -114,6 +114,9 @@
   /* lines: [{name, price, tax_rate, unit, quantity, discount_percent | discount}]; order: {percent} or
    * {amount}; pricing: {cap_percent (null: no cap), rounding_step, rounding_rule, piece_unit}. Amounts in cents. */
   function priceCart(lines, order, pricing) {
+    if (!pricing) { // a page cached before the server sent its rules: never guess them
+      throw new PriceError(gettext("Connect this till to the internet once to load the shop's pricing rules."), "no_pricing");
+    }
     if (!lines.length) throw new PriceError(gettext("Scan a product first."), "empty");
     const priced = lines.map((line, n) => {
       const say = (text) => interpolate(text, { n: n + 1, name: line.name }, true);
