@@ -17,7 +17,7 @@ import json
 
 from django.db import IntegrityError, transaction
 
-from pos.core.errors import ConflictError
+from pos.core.errors import ConflictError, ServiceError
 
 MAX_KEY_LENGTH = 100
 
@@ -36,31 +36,51 @@ def clean_key(value) -> str | None:
     return key or None
 
 
-def replay(model, key, request_hash, *, what="request"):
-    """The row created earlier with `key`, or None. The same key with another body is refused."""
+def replay(model, key, request_hash, *, what="request", owner=None, conflict=None):
+    """The row created earlier with `key`, or None. The same key with another body is refused with a
+    ConflictError carrying that row as `existing` (the client may resume or undo what its key made).
+
+    `owner` (attribute, value, message): a row that belongs to someone else is refused with `message`
+    (and is not disclosed). `conflict(row)`: the message for another body (default: a generic one)."""
     if not key:
         return None
     found = model.objects.filter(idempotency_key=key).first()
-    if found is not None and found.request_hash != request_hash:
-        raise ConflictError(f"This Idempotency-Key was already used for a different {what}.",
-                            field="Idempotency-Key", code="idempotency_conflict")
+    if found is None:
+        return None
+    if owner is not None and getattr(found, owner[0]) != owner[1]:
+        raise ConflictError(owner[2], field="Idempotency-Key", code="idempotency_conflict")
+    if found.request_hash != request_hash:
+        message = conflict(found) if conflict else f"This Idempotency-Key was already used for a different {what}."
+        error = ConflictError(message, field="Idempotency-Key", code="idempotency_conflict")
+        error.existing = found
+        raise error
     return found
 
 
-def create_once(model, key, request_hash, create, *, what="request"):
+def create_once(model, key, request_hash, create, *, what="request", owner=None, conflict=None,
+                insert_first=False):
     """(row, created): the row of an earlier call with the same key, else `create()`'s row.
 
     `create()` runs in its own savepoint, so a concurrent twin's unique-key violation is turned into
-    a replay of the winner's row without breaking the caller's transaction."""
+    a replay of the winner's row without breaking the caller's transaction. `insert_first`: look for
+    the key only when `create()` fails (its unique key, or a ServiceError such as a product sold out
+    since the first call): one query less for the first call, the common case on a hot path."""
     key = key or None
-    existing = replay(model, key, request_hash, what=what)
-    if existing is not None:
-        return existing, False
+    options = {name: value for name, value in (("owner", owner), ("conflict", conflict)) if value is not None}
+    if not insert_first:
+        existing = replay(model, key, request_hash, what=what, **options)
+        if existing is not None:
+            return existing, False
     try:
         with transaction.atomic():
             return create(), True
     except IntegrityError:
-        existing = replay(model, key, request_hash, what=what)
+        existing = replay(model, key, request_hash, what=what, **options)
         if existing is not None:
+            return existing, False
+        raise
+    except ServiceError:
+        existing = insert_first and replay(model, key, request_hash, what=what, **options)
+        if existing:
             return existing, False
         raise

@@ -545,9 +545,9 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 idempotency_key=key, receipt_prefix=receipt_prefix_for(request),
             )
         except ConflictError as conflict:
-            sale = getattr(conflict, "sale", None)
+            sale = getattr(conflict, "existing", None)
             body = conflict.as_dict()
-            if sale is not None:  # what the key already made: the till offers to resume it or void it
+            if isinstance(sale, Sale):  # what the key already made: the till offers to resume it or void it
                 body["sale"] = SaleSerializer(self.get_queryset().get(pk=sale.pk)).data
             return Response(body, status=conflict.status_code)
         return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK,

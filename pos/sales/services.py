@@ -1,11 +1,10 @@
-"""Sale operations. Every state change of a Sale happens here, checked against TRANSITIONS.
+"""Sale operations. Every state change of a Sale happens here, checked against TRANSITIONS (SALE_STATES,
+pos.core.transitions); idempotent creation by pos.core.idempotency.
 
 Shifts (open, close, the X/Z report), sales (confirm, cancel, expire, settle) and returns. Each
 operation is one transaction and raises ServiceError on bad input, so nothing is half-written.
 """
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,15 +17,18 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
-from pos.core.errors import ConflictError, IllegalTransition, ServiceError
+from pos.core.errors import ServiceError
+from pos.core.idempotency import create_once, fingerprint
 from pos.core.money import CENT, ZERO, allocate, check_fits, tax_included, to_money, to_quantity
 from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
+from pos.core.transitions import StateMachine
 from pos.fiscal import hooks as fiscal_hooks
 from pos.inventory.models import MovementKind
 from pos.inventory.services import StockChange, post_movements
 from pos.payments.models import LIVE_STATUSES as PAYMENT_LIVE_STATUSES
 from pos.reports import rollups
 from pos.sales.models import (
+    SOLD_STATUSES,
     Authorisation,
     OverrideAction,
     ReceiptSequence,
@@ -59,11 +61,7 @@ class NotAllowed(ServiceError):
     status_code = 403
 
 
-def transition(sale, target):
-    """Move the sale to `target` if the state machine allows it (the caller saves)."""
-    if target not in TRANSITIONS.get(sale.status, set()):
-        raise IllegalTransition(sale, sale.status, target)
-    sale.status = target
+SALE_STATES = StateMachine("Sale", TRANSITIONS)
 
 
 @dataclass(frozen=True)
@@ -187,10 +185,6 @@ def price_lines(lines: list[PricedLine], order_discount: Decimal) -> list[Priced
         line.tax = tax_included(line.total, line.tax_rate)
         line.cost = to_money(line.quantity * line.product.cost_price)
     return lines
-
-
-def _fingerprint(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _resolve_products(requests: list[LineRequest], allow_inactive=False) -> list[Product]:
@@ -427,7 +421,6 @@ class ShiftReport:
         return next(m for m in self.methods if m.method == "cash")
 
 
-SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 
 
 def shift_report(shift, counted=None) -> ShiftReport:
@@ -472,7 +465,7 @@ def shift_report(shift, counted=None) -> ShiftReport:
 def _add_sales_figures(report, shift):
     by_status = {row["status"]: row for row in Sale.objects.filter(shift=shift).values("status").annotate(
         n=Count("id"), total=Sum("total"), discount=Sum("discount"), tax=Sum("tax"), rounding=Sum("rounding"))}
-    sold = [by_status[s] for s in SOLD if s in by_status]
+    sold = [by_status[s] for s in SOLD_STATUSES if s in by_status]
     report.sales_count = sum(row["n"] for row in sold)
     report.sales_total = to_money(sum((row["total"] for row in sold), ZERO))
     report.discount_total = to_money(sum((row["discount"] for row in sold), ZERO))
@@ -480,7 +473,7 @@ def _add_sales_figures(report, shift):
     report.rounding_total = to_money(sum((row["rounding"] for row in sold), ZERO))
     report.pending_count = by_status.get(SaleStatus.PENDING_PAYMENT, {}).get("n", 0)
     report.cancelled_count = by_status.get(SaleStatus.CANCELLED, {}).get("n", 0)
-    rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD).values("tax_rate")
+    rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD_STATUSES).values("tax_rate")
              .annotate(total=Sum("total"), tax=Sum("tax")).order_by("-tax_rate"))
     vat = {row["tax_rate"]: VatTotal(row["tax_rate"], to_money(row["total"]), to_money(row["tax"])) for row in rates}
     returned = (SaleReturnLine.objects.filter(sale_return__shift=shift).values("sale_item__tax_rate")
@@ -554,7 +547,7 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
     same key with another body is a ConflictError. A unique constraint enforces it under concurrency.
     Returns (sale, created).
     """
-    fingerprint = _fingerprint({
+    request_hash = fingerprint({
         "cashier": cashier.pk,
         "items": [(i.product, i.barcode, str(to_quantity(i.quantity)), str(to_money(i.discount)),
                    None if i.discount_percent in (None, "") else str(Decimal(str(i.discount_percent))))
@@ -562,43 +555,30 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
         "discount": str(to_money(discount)), "customer_phone": customer_phone, "customer_name": customer_name,
         "discount_percent": None if discount_percent in (None, "") else str(Decimal(str(discount_percent))),
     })
-    key = idempotency_key or None
-    if key:
-        existing = _replay(key, fingerprint, cashier)
-        if existing:
-            return existing, False
-    try:
-        with transaction.atomic():
-            return _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint,
-                                shift, receipt_prefix, discount_percent, authorised_by), True
-    except IntegrityError:
-        existing = key and _replay(key, fingerprint, cashier)
-        if existing:
-            return existing, False
-        raise
+    return create_once(
+        Sale, idempotency_key, request_hash, what="sale", owner=("cashier_id", cashier.pk, ANOTHER_CASHIERS_KEY),
+        conflict=_other_cart,
+        create=lambda: _create_sale(cashier, items, discount, customer_name, customer_phone, note,
+                                    idempotency_key or None, request_hash, shift, receipt_prefix, discount_percent,
+                                    authorised_by))
 
 
-def _replay(key, fingerprint, cashier=None):
-    sale = Sale.objects.filter(idempotency_key=key).first()
-    if sale and cashier is not None and sale.cashier_id != cashier.pk:
-        raise ConflictError("This Idempotency-Key belongs to another cashier's sale.", code="idempotency_conflict",
-                            field="Idempotency-Key")
-    if sale and sale.request_hash != fingerprint:
-        error = ConflictError(f"This Idempotency-Key already made sale {sale.receipt_number} with another cart: "
-                              "resume that sale or void it.", code="idempotency_conflict", field="Idempotency-Key")
-        error.sale = sale
-        raise error
-    return sale
+ANOTHER_CASHIERS_KEY = "This Idempotency-Key belongs to another cashier's sale."
 
 
-def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, fingerprint, shift,
+def _other_cart(sale):
+    return (f"This Idempotency-Key already made sale {sale.receipt_number} with another cart: resume that sale or "
+            "void it.")
+
+
+def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, request_hash, shift,
                  receipt_prefix="", discount_percent=None, authorised_by=None):
     shift = _selling_shift(cashier, shift)
     cart = price_cart(items, discount, cashier, order_discount_percent=discount_percent, authorised_by=authorised_by)
     sale = write_sale(cashier=cashier, shift=shift, lines=cart.lines, discount=cart.order_discount,
                       rounding=cart.rounding, receipt_number=next_receipt_number(receipt_prefix),
                       customer_name=customer_name, customer_phone=customer_phone, note=note, key=key,
-                      fingerprint=fingerprint)
+                      fingerprint=request_hash)
     if discount_cap_applies(cashier) and authorised_by is not None:
         try:
             check_discount_cap(cart.lines, cashier)
@@ -660,7 +640,7 @@ def cancel_sale(sale, *, user, reason=""):
 
 def _cancel(sale, user, reason):
     restore_stock(sale, user=user, kind=MovementKind.CANCEL)
-    transition(sale, SaleStatus.CANCELLED)
+    SALE_STATES.move(sale, SaleStatus.CANCELLED)
     sale.cancelled_at = timezone.now()
     sale.cancelled_by = user
     sale.cancel_reason = reason[:200]
@@ -713,7 +693,7 @@ def settle_locked_sale(sale) -> Sale:
     sale.change_due = to_money(sums["change"] or ZERO)
     fields = ["paid_amount", "change_due"]
     if sale.status == SaleStatus.PENDING_PAYMENT and paid >= sale.total:
-        transition(sale, SaleStatus.PAID)
+        SALE_STATES.move(sale, SaleStatus.PAID)
         sale.paid_at = timezone.now()
         fields += ["status", "paid_at"]
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
@@ -813,7 +793,7 @@ def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -
         Authorisation.objects.create(action=OverrideAction.RETURN, sale=sale, sale_return=sale_return,
                                      authorised_by=authorised_by, requested_by=user,
                                      detail=f"Return of {sale_return.amount}")
-    transition(sale, SaleStatus.RETURNED if everything_back else SaleStatus.PARTIALLY_RETURNED)
+    SALE_STATES.move(sale, SaleStatus.RETURNED if everything_back else SaleStatus.PARTIALLY_RETURNED)
     sale.returned_amount += sale_return.amount
     sale.save(update_fields=["status", "returned_amount"])
     rollups.record_return(sale_return)  # the reports' daily sums, in this transaction
