@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0004_unconfirmed_and_refund_checks'),
+        ('payments', '0005_sent_at'),
         ('sales', '0004_cash_movements'),
     ]
 
