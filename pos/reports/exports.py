@@ -178,10 +178,6 @@ def csv_lines(sheets: list[Sheet], titles=True):
             yield writer.writerow([_text(totals.get(c.key)) for c in sheet.columns])
 
 
-def csv_text(sheets) -> str:
-    return "".join(csv_lines(sheets))
-
-
 # --- Report sheets --------------------------------------------------------------------------------
 
 def _money(header, key, width=14, total=True):
@@ -241,7 +237,7 @@ def sales_sheets(report):
     sheets += [
         Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
                              Column("Category", "category", width=20), not_additive, *SALES_COLUMNS],
-              report["by_product"]),  # lines only: its totals row adds its rows up (the rounding is not a product)
+              report["by_product"], report["products_total"]),  # lines: the rounding is no product's
         Sheet("By category", [Column("Category", "category", width=24), not_additive, *SALES_COLUMNS],
               report["by_category"], totals),
         Sheet("By cashier", [Column("Cashier", "cashier", width=20), count, *SALES_COLUMNS], report["by_cashier"],
@@ -259,7 +255,8 @@ def profit_sheets(report):
         _summary("Summary", totals, PROFIT_SUMMARY),
         Sheet("By day", [Column("Date", "date", "date", 12), *PROFIT_COLUMNS], report["by_day"], totals),
         Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
-                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"]),
+                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"],
+              report["products_total"]),
         Sheet("By category", [Column("Category", "category", width=24), *PROFIT_COLUMNS], report["by_category"],
               totals),
     ]
@@ -285,7 +282,7 @@ def inventory_sheets(report):
               report["low_stock"]),
         Sheet(f"Slow movers ({report['slow_days']} days)", [
             Column("SKU", "sku"), Column("Product", "name", width=32), Column("Category", "category", width=20),
-            Column("On hand", "stock_quantity", "quantity", 12), Column("Last sold", "last_sold_at", "datetime", 17),
+            Column("On hand", "stock_quantity", "quantity", 12), Column("Last sold", "last_sold_on", "date", 12),
             _money("Value at cost", "value_at_cost", 16)], report["slow_movers"]),
         Sheet("Movements", [Column("Kind", "label", width=26), Column("Movements", "movements", "integer", 11),
                             Column("In", "quantity_in", "quantity", 12), Column("Out", "quantity_out", "quantity", 12),
