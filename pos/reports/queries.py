@@ -3,7 +3,8 @@ whatever the number of sales; Python only merges and derives figures from the ag
 
 Which sales count
 -----------------
-* A sale counts when its status is ``paid``, ``partially_returned`` or ``returned``. Open carts,
+* A sale counts when its status is one of ``pos.sales.models.SOLD_STATUSES`` (paid, partially returned,
+  returned). Open carts,
   sales waiting for payment (``pending_payment``) and ``cancelled`` sales never count.
 * A sale is dated by ``paid_at`` (the moment completed payments covered it), read in the shop's time
   zone (``settings.TIME_ZONE``, Africa/Nairobi): a sale paid at 23:59 belongs to that day, one paid at
@@ -77,16 +78,15 @@ from pos.inventory.models import AlertStatus, StockAlert, StockMovement
 from pos.payments.models import Method, Payment, PaymentStatus, Refund, RefundStatus
 from pos.reports.models import SalesRollup
 from pos.sales.models import (
+    SOLD_STATUSES,
     Sale,
     SaleItem,
     SaleReturn,
     SaleReturnLine,
-    SaleStatus,
     Shift,
     ShiftStatus,
 )
 
-COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 PERIODS = ("today", "week", "month", "year", "custom")
 MAX_CUSTOM_DAYS = 366
 MONEY = DecimalField(max_digits=20, decimal_places=2)
@@ -231,26 +231,26 @@ ROLLUP_FIGURES = (*ADDITIVE, "lines")
 
 def sale_lines(since, until, cashier=None):
     """Lines of the sales that count, paid in [since, until)."""
-    lines = SaleItem.objects.filter(sale__status__in=COUNTED, sale__paid_at__gte=since, sale__paid_at__lt=until)
+    lines = SaleItem.objects.filter(sale__status__in=SOLD_STATUSES, sale__paid_at__gte=since, sale__paid_at__lt=until)
     return lines.filter(sale__cashier=cashier) if cashier is not None else lines
 
 
 def return_lines(since, until, cashier=None):
     """Lines of returns taken in [since, until) on sales that count."""
-    lines = SaleReturnLine.objects.filter(sale_item__sale__status__in=COUNTED, sale_return__created_at__gte=since,
+    lines = SaleReturnLine.objects.filter(sale_item__sale__status__in=SOLD_STATUSES, sale_return__created_at__gte=since,
                                           sale_return__created_at__lt=until)
     return lines.filter(sale_item__sale__cashier=cashier) if cashier is not None else lines
 
 
 def counted_sales(since, until, cashier=None):
     """The sales that count, paid in [since, until)."""
-    sales = Sale.objects.filter(status__in=COUNTED, paid_at__gte=since, paid_at__lt=until)
+    sales = Sale.objects.filter(status__in=SOLD_STATUSES, paid_at__gte=since, paid_at__lt=until)
     return sales.filter(cashier=cashier) if cashier is not None else sales
 
 
 def counted_returns(since, until, cashier=None):
     """Returns taken in [since, until) on sales that count."""
-    returns = SaleReturn.objects.filter(sale__status__in=COUNTED, created_at__gte=since, created_at__lt=until)
+    returns = SaleReturn.objects.filter(sale__status__in=SOLD_STATUSES, created_at__gte=since, created_at__lt=until)
     return returns.filter(sale__cashier=cashier) if cashier is not None else returns
 
 
@@ -584,7 +584,7 @@ def _category_rows(raw, figures, rank, names, rounding=None):
 
 def payments_by_method(since, until, cashier=None):
     """Completed payments of the sales counted in [since, until) per method, and refunds paid back."""
-    payments = Payment.objects.filter(status=PaymentStatus.COMPLETED, sale__status__in=COUNTED,
+    payments = Payment.objects.filter(status=PaymentStatus.COMPLETED, sale__status__in=SOLD_STATUSES,
                                       sale__paid_at__gte=since, sale__paid_at__lt=until)
     refunds = Refund.objects.filter(status=RefundStatus.COMPLETED, completed_at__gte=since, completed_at__lt=until)
     if cashier is not None:
@@ -849,7 +849,7 @@ def open_shifts():
     """Open shifts with their counted sales so far. The sales are added up per shift in a query of their
     own (one pass over the sales joined to the open shifts, whatever the planner guesses per shift)."""
     shifts = Shift.objects.filter(status=ShiftStatus.OPEN)
-    sales = {r["shift_id"]: r for r in Sale.objects.filter(shift__in=shifts, status__in=COUNTED).order_by().values(
+    sales = {r["shift_id"]: r for r in Sale.objects.filter(shift__in=shifts, status__in=SOLD_STATUSES).order_by().values(
         "shift_id").annotate(sales_count=Count("id"), sales_total=_money_sum("total"))}
     rows = shifts.order_by("opened_at").values("id", "opened_at", "opening_float", "cashier__first_name",
                                                "cashier__last_name", "cashier__username")

@@ -25,6 +25,7 @@ from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import TruncDate
 
 from pos.reports.models import SalesRollup
+from pos.sales.models import SOLD_STATUSES
 
 TABLE = SalesRollup._meta.db_table
 KEY = ["day", "cashier_id", "dim", "key_id"]
@@ -51,12 +52,6 @@ def _zone():
     from pos.reports.queries import shop_zone
 
     return shop_zone()
-
-
-def _counted():
-    from pos.reports.queries import COUNTED
-
-    return COUNTED
 
 
 def _aliased(dim, mine):
@@ -133,8 +128,8 @@ def record_sale(sale):
     """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid)."""
     from pos.sales.models import Sale, SaleItem
 
-    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=_counted()),
-                             sales=Sale.objects.filter(pk=sale.pk, status__in=_counted())))
+    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=SOLD_STATUSES),
+                             sales=Sale.objects.filter(pk=sale.pk, status__in=SOLD_STATUSES)))
 
 
 def record_return(sale_return):
@@ -142,8 +137,8 @@ def record_return(sale_return):
     from pos.sales.models import SaleReturn, SaleReturnLine
 
     _upsert(*expected_select(returns=SaleReturnLine.objects.filter(sale_return_id=sale_return.pk,
-                                                                   sale_item__sale__status__in=_counted()),
-                             sale_returns=SaleReturn.objects.filter(pk=sale_return.pk, sale__status__in=_counted())))
+                                                                   sale_item__sale__status__in=SOLD_STATUSES),
+                             sale_returns=SaleReturn.objects.filter(pk=sale_return.pk, sale__status__in=SOLD_STATUSES)))
 
 
 def _sources(start=None, end=None):
@@ -151,11 +146,10 @@ def _sources(start=None, end=None):
     from pos.reports.queries import Period
     from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine
 
-    counted = _counted()
-    sources = {"lines": SaleItem.objects.filter(sale__status__in=counted),
-               "returns": SaleReturnLine.objects.filter(sale_item__sale__status__in=counted),
-               "sales": Sale.objects.filter(status__in=counted),
-               "sale_returns": SaleReturn.objects.filter(sale__status__in=counted)}
+    sources = {"lines": SaleItem.objects.filter(sale__status__in=SOLD_STATUSES),
+               "returns": SaleReturnLine.objects.filter(sale_item__sale__status__in=SOLD_STATUSES),
+               "sales": Sale.objects.filter(status__in=SOLD_STATUSES),
+               "sale_returns": SaleReturn.objects.filter(sale__status__in=SOLD_STATUSES)}
     if start is None and end is None:
         return sources
     period = Period("custom", start or date(1970, 1, 1), end or date(9999, 12, 30))

@@ -109,6 +109,11 @@
           this.addProduct(event.detail.product, event.detail.quantity);
           this.focusScanner();
         });
+        // the offline till (pos/static/pos/offline/till-panel.js) carries a cart not confirmed yet into its
+        // offline sale when the network drops, and empties it here once that sale is recorded
+        window.addEventListener("pos:offline-take-cart", (event) => {
+          if (this.editable && this.lines.length) event.detail.cart = { ...this.snapshot(), clear: () => this.newSale() };
+        });
         setInterval(() => { this.now = Date.now(); }, 1000);
         this.lastGood = this.snapshot();
         if (this.lines.length) this.reprice();

@@ -10,17 +10,24 @@
 (function () {
   "use strict";
 
+  // Django's JavaScript catalogue (/i18n/catalog.js): the panel speaks the cashier's language.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+
   // Scans are looked up in IndexedDB asynchronously but applied in scan order, and a tender key waits for
   // the scans before it, so a fast scanner followed by F4 charges every item. Outside Alpine's reactive
   // data: its proxy breaks Promise methods.
   let scans = Promise.resolve();
+  // The online cart this panel carried (checkout.js hands it over): emptied there once its offline sale is
+  // recorded or the cashier empties it here; until then a reload carries it again.
+  let carried = null;
 
   function offlineTill() {
     const till = window.dukaTill;
     return {
       available: Boolean(till),
       online: true, unsynced: 0, rejected: 0, syncing: false, tillCode: "", lastSync: null, numbersLeft: 0,
-      catalogueCount: 0, shiftId: null, quickKeys: [],
+      catalogueCount: 0, shiftId: null, quickKeys: [], pricing: null,
       active: false,
       lines: [], orderPercent: "0", scanText: "", message: null, dialog: null,
       search: { text: "", results: [], active: 0 },
@@ -40,6 +47,7 @@
           this.catalogueCount = s.catalogueCount;
           this.shiftId = s.shift ? s.shift.id : null;
           this.quickKeys = s.quickKeys || [];
+          this.pricing = s.pricing;
           if (s.ready && !s.online && (wasOnline || !this.active)) this.activate();
           this.refreshOutbox();
         });
@@ -50,7 +58,40 @@
       activate() {
         this.active = true;
         document.body.classList.add("till-offline-active");
+        this.carryOnlineCart();
         this.focus("till-scan");
+      },
+      // The cart the cashier was scanning online comes along: same lines, quantities and discounts, priced
+      // from this till's catalogue (the server's prices as last synced).
+      async carryOnlineCart() {
+        if (this.lines.length || this.dialog) return;
+        const ask = { cart: null };
+        window.dispatchEvent(new CustomEvent("pos:offline-take-cart", { detail: ask }));
+        if (!ask.cart) return;
+        const lines = [];
+        const missing = [];
+        for (const line of ask.cart.lines) {
+          const product = await till.product(line.product);
+          if (!product) {
+            missing.push(line.name);
+            continue;
+          }
+          lines.push({
+            product: product.id, name: product.name, price: product.price, tax_rate: product.tax_rate,
+            unit: product.unit, quantity: String(line.quantity), discount_percent: String(line.discount_percent || "0"),
+          });
+        }
+        if (this.lines.length) return; // the cashier scanned here meanwhile: theirs wins
+        carried = ask.cart.clear;
+        this.lines = lines;
+        this.orderPercent = String(ask.cart.orderPercent || "0");
+        if (missing.length) {
+          this.fail(interpolate(gettext("Not in this till's catalogue, scan again: %(names)s"), { names: missing.join(", ") }, true));
+        }
+      },
+      releaseCarried() {
+        if (carried) carried();
+        carried = null;
       },
       leave() {
         if (this.lines.length || !this.online) return;
@@ -101,9 +142,9 @@
       // ---- cart ----------------------------------------------------------------------------------------------
       get priced() {
         try {
-          return till.priceCart(this.lines, this.orderPercent, till.config.max_discount);
+          return till.priceCart(this.lines, { percent: this.orderPercent }, this.pricing);
         } catch (err) {
-          return { error: err.message, lines: [], subtotal: 0, discount: 0, tax: 0, total: 0 };
+          return { error: err.message, lines: [], subtotal: 0, discount: 0, tax: 0, rounding: 0, total: 0 };
         }
       },
       lineTotal(i) {
@@ -153,6 +194,7 @@
       },
       remove(i) {
         this.lines.splice(i, 1);
+        if (!this.lines.length) this.releaseCarried();
         this.focus("till-scan");
       },
 
@@ -240,6 +282,7 @@
         try {
           const sale = await till.recordSale({ lines: this.lines, orderPercent: this.orderPercent, payments });
           this.receipt = sale; // only now: the sale is in IndexedDB
+          this.releaseCarried();
           this.lines = [];
           this.orderPercent = "0";
           this.message = null;
