@@ -48,6 +48,7 @@ Speed (a year: ~1,000,000 lines, 100,000 products)
 
 import heapq
 import operator
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -404,13 +405,21 @@ def product_rows(period, report, page, cashier=None):
     if cashier is not None:
         where, params = where + " AND cashier_id = %s", [*params, cashier.pk]
     table = SalesRollup._meta.db_table
-    if len(spans) == 1 and spans[0][0] != "p":  # one year or month: one row per product, nothing to add up
-        inner = f"SELECT key_id, {', '.join(SUMMED)}, COUNT(*) OVER () AS n_ FROM {table} WHERE {where}"
-    else:  # counted before the join, so a page joins only its own rows to the products
-        inner = (f"SELECT key_id, {', '.join(f'SUM({n}) AS {n}' for n in SUMMED)}, COUNT(*) OVER () AS n_ "
-                 f"FROM {table} WHERE {where} GROUP BY key_id")
     figures = PRODUCT_FIGURES[report]
     rank = next(sql for name, sql, _ in figures if name == PRODUCT_RANK[report])
+    if len(spans) == 1 and spans[0][0] != "p":  # one year or month: one row per product, nothing to add up
+        inner = f"SELECT key_id, {', '.join(SUMMED)}, COUNT(*) OVER () AS n_ FROM {table} WHERE {where}"
+        inner_rank = rank.replace("q.", "")
+    else:
+        inner = (f"SELECT key_id, {', '.join(f'SUM({n}) AS {n}' for n in SUMMED)}, COUNT(*) OVER () AS n_ "
+                 f"FROM {table} WHERE {where} GROUP BY key_id")
+        inner_rank = re.sub(r"q\.(\w+)", r"SUM(\1)", rank)
+    inner_params = []
+    if page.limit is not None and connection.vendor == "postgresql":
+        # A page: the best rows by figure (ties included, to be ordered by name) before the join, so only
+        # they are joined to their names; counted before the cut.
+        inner += f" ORDER BY {inner_rank} DESC FETCH FIRST %s ROWS WITH TIES"
+        inner_params = [page.offset + page.limit]
     by_name = 'p.name COLLATE "C"' if connection.vendor == "postgresql" else "p.name"
     cut, cut_params = ("LIMIT %s OFFSET %s", [page.limit, page.offset]) if page.limit is not None else \
         ("LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else "OFFSET %s", [page.offset])
@@ -420,7 +429,7 @@ def product_rows(period, report, page, cashier=None):
            f"LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id "
            f"ORDER BY {rank} DESC, {by_name}, q.key_id {cut}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *cut_params])
+        cursor.execute(sql, [*params, *inner_params, *cut_params])
         found = cursor.fetchall()
     if not found:
         if not page.offset:
