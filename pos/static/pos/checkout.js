@@ -772,6 +772,7 @@
       async payCash() {
         if (this.busy) return;
         this.busy = true;
+        await settled(); // the amount proposed follows scans still on their way (proposeWhenPriced)
         const body = { method: "cash", amount_tendered: this.cash.given, amount: this.cash.amount };
         try {
           const { sale, paymentId } = await this.tender(body, this.cash.key);
@@ -806,6 +807,7 @@
         if (this.busy || this.waiting || this.retryIn) return;
         this.busy = true;
         this.message = null;
+        await settled();
         try {
           this.pay.sentAt = Date.now();
           const body = { method: this.pay.method, phone_number: this.pay.phone, amount: this.pay.amount };
