@@ -237,7 +237,8 @@ class ScaleBarcodeRuleAdmin(ModelAdmin):
 
     list_display = ["name", "prefix", "layout", "value_kind", "value_decimals", "is_active"]
     list_filter = ["value_kind", "is_active"]
-    fields = ["name", "prefix", "item_digits", "value_check_digit", "value_kind", "value_digits", "value_decimals",
+    fields = ["name", "prefix", "item_digits", "value_check_digit", "verify_value_check_digit",
+              "value_kind", "value_digits", "value_decimals",
               "is_active"]
 
     @display(description="layout")
