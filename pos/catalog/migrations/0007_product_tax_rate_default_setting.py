@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0004_product_sync_cursor_index'),
+        ('catalog', '0006_search_name_prefix_index'),
     ]
 
     operations = [
