@@ -444,9 +444,9 @@ class ReportView(APIView):
                                       params.get("end"))
 
     def products(self):
-        """Every row for a file, the asked rows for JSON."""
+        """Every row for a file (read as the file is written), the asked rows for JSON."""
         if self.request.accepted_renderer.format in ("xlsx", "csv"):
-            return queries.ALL
+            return queries.STREAM
         return product_page(self.request.query_params)
 
     def respond(self, data, name):

@@ -428,6 +428,12 @@ def product_rows(period, report, page, cashier=None):
            f"FROM ({inner}) q LEFT JOIN {Product._meta.db_table} p ON p.id = q.key_id "
            f"LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id "
            f"ORDER BY {rank} DESC, {by_name}, q.key_id {cut}")
+    names = ["product_id", "sku", "name", "category", *(name for name, _, _ in figures)]
+    if page.stream:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({inner}) q", params)
+            count = cursor.fetchone()[0]
+        return _streamed(sql, [*params, *cut_params], partial(_product_row, report, names)), count
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *inner_params, *cut_params])
         found = cursor.fetchall()
@@ -437,17 +443,20 @@ def product_rows(period, report, page, cashier=None):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(DISTINCT key_id) FROM {table} WHERE {where}", params)
             return [], cursor.fetchone()[0]
-    names = ["product_id", "sku", "name", "category", *(name for name, _, _ in figures)]
-    if connection.vendor != "postgresql":  # SQLite sums decimals as floats: back to cents and thousandths
-        places = [None] * 4 + [p for _, _, p in figures]
-        found = [[v if n is None else _number(v, n) for v, n in zip(row, places, strict=False)] + [row[-1]]
-                 for row in found]
-    rows = [dict(zip(names, row, strict=False)) for row in found]
-    for row in rows:
-        row["rounding"] = ZERO
-        if report == "profit":
-            row["margin_percent"] = margin_percent(row["gross_margin"], row["revenue"])
-    return rows, found[0][-1]
+    return [_product_row(report, names, row) for row in found], found[0][-1]
+
+
+def _product_row(report, names, found):
+    """A product row of product_rows: its dict (the figures' places restored on SQLite, which sums
+    decimals as floats)."""
+    if connection.vendor != "postgresql":
+        places = [None] * 4 + [p for _, _, p in PRODUCT_FIGURES[report]]
+        found = [v if n is None else _number(v, n) for v, n in zip(found, places, strict=False)]
+    row = dict(zip(names, found, strict=False))
+    row["rounding"] = ZERO
+    if report == "profit":
+        row["margin_percent"] = margin_percent(row["gross_margin"], row["revenue"])
+    return row
 
 
 def line_count(period) -> int:
@@ -541,16 +550,28 @@ def _category_names():
 
 @dataclass(frozen=True)
 class Page:
-    """Which rows of a long breakdown to show: `limit` rows (None: all) after `offset`."""
+    """Which rows of a long breakdown to show: `limit` rows (None: all) after `offset`. `stream`: every
+    row, read from the database as they are used (a file being written), not as a list."""
 
     limit: int | None = None
     offset: int = 0
+    stream: bool = False
 
     def cut(self, rows):
         return rows[self.offset:] if self.limit is None else rows[self.offset:self.offset + self.limit]
 
 
 ALL = Page()
+STREAM = Page(stream=True)  # the downloads: the report's figures first, then its long lists as they are written
+
+
+def _streamed(sql, params, make_row):
+    """The rows of `sql`, read in chunks through a server-side cursor when they are iterated (after the
+    report's other figures: the file's first bytes leave before the long lists are read)."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(2000):
+            yield from map(make_row, chunk)
 
 
 def _products(raw, figures, rank, page, categories):
@@ -713,13 +734,16 @@ def _rows(queryset, names, money=()):
     """The rows of a values_list() queryset as dicts named `names`, read in one go without the ORM's
     per-row work. Money computed with ROUND(.., 2) is exact cents on PostgreSQL; SQLite gives floats,
     made cents again here."""
-    rows = [dict(zip(names, row, strict=True)) for row in queryset]
+    return [_row(names, money, row) for row in queryset]
+
+
+def _row(names, money, values):
+    row = dict(zip(names, values, strict=True))
     if money and connection.vendor != "postgresql":
-        for row in rows:
-            for name in money:
-                if row[name] is not None:
-                    row[name] = to_money(row[name])
-    return rows
+        for name in money:
+            if row[name] is not None:
+                row[name] = to_money(row[name])
+    return row
 
 
 STOCK_ROW = ["id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", "category",
@@ -732,6 +756,9 @@ def stock_on_hand(page: Page = ALL):
         value_at_cost=_value("cost_price"), value_at_retail=_value("price")).values_list(
         "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", "category__name",
         "value_at_cost", "value_at_retail")
+    if page.stream:
+        sql, params = products.query.sql_with_params()
+        return _streamed(sql, params, partial(_row, STOCK_ROW, ("value_at_cost", "value_at_retail")))
     return _rows(page.cut(products), STOCK_ROW, ("value_at_cost", "value_at_retail"))
 
 
@@ -765,10 +792,14 @@ def slow_movers(days=30, today=None, page: Page = ALL):
         Exists(SalesRollup.objects.filter(dim="p", day__gte=cutoff, lines__gt=0, key_id=OuterRef("pk"))))
     last_day = sold_days.order_by("-day").values("day")[:1]
     rows = slow.annotate(value_at_cost=_value("cost_price")).order_by("-value_at_cost", _bytewise("name"), "pk")
-    rows = page.cut(rows.annotate(last_sold_on=Subquery(last_day)).values_list(
-        "id", "sku", "name", "stock_quantity", "value_at_cost", "category__name", "last_sold_on"))
-    rows = _rows(rows, ["id", "sku", "name", "stock_quantity", "value_at_cost", "category", "last_sold_on"],
-                 ("value_at_cost",))
+    rows = rows.annotate(last_sold_on=Subquery(last_day)).values_list(
+        "id", "sku", "name", "stock_quantity", "value_at_cost", "category__name", "last_sold_on")
+    names = ["id", "sku", "name", "stock_quantity", "value_at_cost", "category", "last_sold_on"]
+    if page.stream:
+        sql, params = rows.query.sql_with_params()
+        rows = _streamed(sql, params, partial(_row, names, ("value_at_cost",)))
+    else:
+        rows = _rows(page.cut(rows), names, ("value_at_cost",))
     summary = slow.aggregate(products=Count("id"), value_at_cost=Sum(_value("cost_price"), output_field=MONEY,
                                                                       default=ZERO))
     return rows, _money_row(summary, "value_at_cost")

@@ -59,10 +59,15 @@ def refunds_taken(queryset) -> Decimal:
     return queryset.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
+def brought_in(payment) -> Decimal:
+    """What a payment brought in: what the provider reported receiving (it may be more than was asked),
+    else the amount asked."""
+    return payment.amount_received if payment.amount_received is not None else payment.amount
+
+
 def refundable_amount(payment) -> Decimal:
-    """What was paid (received, for an overpaid payment) minus refunds done, on their way or waiting."""
-    paid = payment.amount_received if payment.amount_received is not None else payment.amount
-    return max(paid - refunds_taken(payment.refunds.all()), ZERO)
+    """What the payment brought in minus refunds done, on their way or waiting."""
+    return max(brought_in(payment) - refunds_taken(payment.refunds.all()), ZERO)
 
 
 def return_owed(sale_return) -> Decimal:
@@ -87,8 +92,7 @@ def over_refunded_returns():
 def over_refunded_payments():
     """Payments whose live refunds exceed what they brought in: [(payment, refunded)]."""
     rows = Payment.objects.select_related("sale").annotate(refunded=live_refund_sum(payment=OuterRef("pk")))
-    return [(p, to_money(p.refunded)) for p in rows.filter(refunded__gt=0)
-            if to_money(p.refunded) > (p.amount_received if p.amount_received is not None else p.amount)]
+    return [(p, to_money(p.refunded)) for p in rows.filter(refunded__gt=0) if to_money(p.refunded) > brought_in(p)]
 
 
 # --- request -----------------------------------------------------------------------------------------
