@@ -1,6 +1,6 @@
 """The query counts of the till's hot paths, pinned: the one-request cash checkout (POST /api/sales/sales/
-with a cash payment and ?receipt=1, as the till sends it) for 1 and for 50 lines, the barcode lookup and
-the product search.
+with a cash payment and ?receipt=1, as the till sends it) for 1 and for 50 lines, (the barcode lookup
+and the product search: test_barcode_cache.py).
 
 The checkout tests run outside a test transaction (transaction=True), as a web request runs: the sale's
 own transaction is then BEGIN/COMMIT, not a SAVEPOINT pair that only a test's wrapping transaction adds.
@@ -77,12 +77,3 @@ def test_the_answer_is_the_sale_as_read_back_and_a_retry_replays_it(till, shelf,
     assert {k: v for k, v in sale.items() if k != "tenders"} == read_back
     assert {k: v for k, v in retry.json().items() if k != "tenders"} == read_back
     assert retry.json()["tenders"] == sale["tenders"] and Sale.objects.filter(idempotency_key=key).count() == 1
-
-
-@pytest.mark.django_db
-def test_product_search_takes_at_most_5_queries(api, cashier, shelf, django_assert_max_num_queries):
-    ProductFactory(name="Brookside Milk 500ml")
-    client = api(cashier)
-    with django_assert_max_num_queries(5):  # token with its user, permissions, the count (twice), the page
-        answer = client.get("/api/products/?page_size=20&is_active=true&search=brookside")
-    assert answer.status_code == 200 and [p["name"] for p in answer.json()["results"]] == ["Brookside Milk 500ml"]
