@@ -50,6 +50,10 @@ def goals():
         out.append(("barcode lookup p99 < 15 ms", f"{lookup['p99_ms']:.1f} ms", lookup["p99_ms"] < 15))
         errors = lookup.get("non_2xx", 0) + lookup.get("errors", 0)
         out.append(("barcode lookup answers every request", f"{errors} errors/non-2xx", errors == 0))
+        cpu = barcode.get("cpu_us_per_request")
+        if cpu:
+            out.append(("barcode lookup, CPU per request vs the bare view (informative)",
+                        f"{cpu['ratio']:.2f} x ({cpu['barcode lookup']} vs {cpu['bare Django view']} us)", None))
         search = _row(barcode["rows"], lambda r: "search" in r["endpoint"])
         if search:
             out.append(("product search (informative)", f"{search['requests_per_s'] / base['requests_per_s']:.2f} x, "
