@@ -8,7 +8,8 @@ requests/s, p50, p99 and the ratio of each search mix to the barcode lookup.
 Mixes (the catalogue's names are "Bench product 012345", SKUs "B-012345", EAN-13 barcodes):
   typical   part of a word or a code: "12345", "product 04567", "b-031337", the last 6 digits of a barcode
   typo      a word spelt wrong plus a number: "prodcut 04567" (pg_trgm word similarity)
-  common    a word every product has ("product"): the worst case, 100k matches ranked for one page
+  common    a word every product has ("product"): 100k matches, one page shown
+  short     one or two characters ("a", "pr", "be", "12", "b-", "du", "07"): the texts that match everything
 """
 
 import argparse
@@ -48,7 +49,8 @@ def mixes(rng, ids, barcodes):
         else:
             typical.append(rng.choice(barcodes)[-6:])
         typo.append(f"prodcut+{pid:06d}")
-    return {"typical": typical, "typo": typo, "common": ["product"]}
+    return {"typical": typical, "typo": typo, "common": ["product"],
+            "short": ["a", "pr", "be", "12", "b-", "du", "07"]}
 
 
 def main():

@@ -406,6 +406,9 @@ C2B_VALIDATE_ACCOUNT = env_bool("C2B_VALIDATE_ACCOUNT", False)  # refuse paybill
 C2B_MATCH_WINDOW_MINUTES = int(env("C2B_MATCH_WINDOW_MINUTES", "15"))
 C2B_RECONCILE_HOURS = int(env("C2B_RECONCILE_HOURS", "6"))  # hourly pull covers this many hours (max 48)
 C2B_PULL_NOMINATED_NUMBER = env("C2B_PULL_NOMINATED_NUMBER")
+# Raw C2B notices (forged floods included) are deleted after this many days; unprocessed or malformed notices
+# and those of money still unmatched are kept. The register of received money is never deleted.
+C2B_NOTIFICATION_KEEP_DAYS = int(env("C2B_NOTIFICATION_KEEP_DAYS", "90"))
 SANDBOX_PULL_PAGE_SIZE = int(env("SANDBOX_PULL_PAGE_SIZE", "50"))
 
 AIRTEL_ENV = env("AIRTEL_ENV", "uat")  # uat | production

@@ -22,7 +22,7 @@ class UserAdmin(BaseUserAdmin, SimpleHistoryAdmin, ModelAdmin):
     search_fields = ["username", "first_name", "last_name", "email", "phone"]
     fieldsets = (
         (None, {"fields": ("username", "password", "role")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email", "phone")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "phone", "language")}),
         ("Status", {"fields": ("is_active", "last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "role", "password1", "password2")}),)

@@ -27,6 +27,15 @@ def token_expires_at(token):
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request):
+        """The token's user, whose language the answer is then in (pos.core.i18n)."""
+        from pos.core.i18n import activate_user_language
+
+        result = super().authenticate(request)
+        if result is not None:
+            activate_user_language(request, result[0])
+        return result
+
     def authenticate_credentials(self, key):
         model = self.get_model()
         token = model.objects.select_related("user").filter(key=key).first()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
@@ -26,6 +27,10 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CASHIER, db_index=True)
     phone = models.CharField(max_length=20, blank=True)
+    # The language of the user's screens, API answers and the receipts of their sales; empty: the shop's
+    # (SHOP_LANGUAGE). pos.core.i18n.
+    language = models.CharField(max_length=5, blank=True, choices=settings.LANGUAGES,
+                                help_text="Empty: the shop's language.")
     # API tokens made before this moment no longer log in: set when the password changes and when the
     # user is deactivated (pos.accounts.auth.ExpiringTokenAuthentication).
     credentials_changed_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -13,19 +13,9 @@ from unfold.decorators import action, display
 
 from pos.c2b import services
 from pos.c2b.models import C2BNotification, MatchRule, ReceivedPayment, ReconciliationRun
+from pos.core.admin import ReadOnlyAdminMixin, run_on_each
 from pos.core.errors import ServiceError
 from pos.sales.models import Sale, SaleStatus
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _age(moment):
@@ -53,7 +43,7 @@ class MatchForm(forms.Form):
 
 
 @admin.register(ReceivedPayment)
-class ReceivedPaymentAdmin(ReadOnlyMixin, ModelAdmin):
+class ReceivedPaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["trans_id", "received_at", "age", "amount", "payer_name", "bill_ref", "state_badge", "sale",
                     "flagged", "source", "shift"]
     list_filter = ["state", "flagged", "source", "match_rule", "shift", ("received_at", RangeDateTimeFilter)]
@@ -96,15 +86,13 @@ class ReceivedPaymentAdmin(ReadOnlyMixin, ModelAdmin):
 
     @admin.action(description="Record as the customer's deposit / overpayment", permissions=["match"])
     def record_deposit(self, request, queryset):
-        for receipt in queryset:
+        def deposit(receipt):
             payer = f"{receipt.payer or 'unknown payer'} {receipt.msisdn if receipt.msisdn.isdigit() else ''}".strip()
-            try:
-                services.record_deposit(receipt, user=request.user,
-                                        note=f"Deposit of {payer}, recorded by {request.user} in the back office")
-            except ServiceError as exc:
-                self.message_user(request, f"{receipt.trans_id}: {exc.message}", messages.ERROR)
-                continue
-            self.message_user(request, f"{receipt.trans_id}: kept as the deposit of {payer}.", messages.SUCCESS)
+            services.record_deposit(receipt, user=request.user,
+                                    note=f"Deposit of {payer}, recorded by {request.user} in the back office")
+            return f"{receipt.trans_id}: kept as the deposit of {payer}."
+
+        run_on_each(self, request, queryset, deposit, " ".join, label=lambda receipt: receipt.trans_id)
 
     @action(description="Match to a sale", url_path="match-to-sale", permissions=["match"])
     def match_to_sale(self, request, object_id):
@@ -146,7 +134,7 @@ class ReceivedPaymentAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(C2BNotification)
-class C2BNotificationAdmin(ReadOnlyMixin, ModelAdmin):
+class C2BNotificationAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "kind", "trans_id", "outcome", "token_ok", "reason", "source_ip", "received_at"]
     list_filter = ["kind", "outcome", "token_ok", ("received_at", RangeDateTimeFilter)]
     list_filter_submit = True
@@ -157,7 +145,7 @@ class C2BNotificationAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyMixin, ModelAdmin):
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["started_at", "period_start", "period_end", "pages", "listed", "new_receipts", "stk_completed",
                     "flagged", "error"]
     readonly_fields = [f.name for f in ReconciliationRun._meta.fields]

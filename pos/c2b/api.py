@@ -1,7 +1,8 @@
 """C2B REST API (thin: every operation is a pos.c2b.services call).
 
 Till panel (cashiers: own sales only, another cashier's sale is a 404):
-    GET  /api/c2b/till/{sale_id}/          where to pay, money matched to the sale, money arriving (polled)
+    GET  /api/c2b/till/{sale_id}/          where to pay, money matched to the sale, money arriving (reads only)
+    POST /api/c2b/till/{sale_id}/          the same after matching money that provably pays it (the till polls this)
     POST /api/c2b/till/{sale_id}/match/    {"code": "<SMS code>"} or {"receipt": <id picked from the list>}
 Back office (managers; bookkeepers read):
     GET  /api/c2b/received/?state=unmatched          the register of received M-Pesa money
@@ -54,9 +55,14 @@ class MatchInput(serializers.Serializer):
 class TillView(APIView):
     permission_classes = [TillPermission]
 
-    @extend_schema(responses={200: TILL_ANSWER}, summary="The till's M-Pesa panel for a waiting sale (poll it)")
+    @extend_schema(responses={200: TILL_ANSWER}, summary="The till's M-Pesa panel for a waiting sale (reads only)")
     def get(self, request, sale_id):
         return Response(services.till_view(_sale_for(request, sale_id)))
+
+    @extend_schema(request=None, responses={200: TILL_ANSWER},
+                   summary="Match M-Pesa money that provably pays the waiting sale, then the panel (poll it)")
+    def post(self, request, sale_id):
+        return Response(services.look_for_payment(_sale_for(request, sale_id)))
 
 
 class TillMatchView(APIView):

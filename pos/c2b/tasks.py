@@ -7,6 +7,8 @@ SCHEDULES = [
      "schedule_type": "I", "minutes": 60},
     {"name": "M-Pesa reconciliation (Pull Transactions, nightly, 47 hours)", "func": "pos.c2b.tasks.reconcile_nightly",
      "schedule_type": "C", "cron": "30 2 * * *"},
+    {"name": "Delete old C2B notices (C2B_NOTIFICATION_KEEP_DAYS)", "func": "pos.c2b.tasks.purge_old_notifications",
+     "schedule_type": "C", "cron": "45 3 * * *"},
 ]
 
 
@@ -26,3 +28,7 @@ def reconcile_nightly():
 def reconcile_last_hour():
     """Queued when a cashier types an M-Pesa code the shop never heard of (its confirmation may be lost)."""
     return _summary(services.reconcile(hours=1))
+
+
+def purge_old_notifications():
+    return {"deleted": services.purge_old_notifications()}

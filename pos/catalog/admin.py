@@ -29,9 +29,10 @@ from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
+from pos.core.admin import counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.core.permissions import can
-from pos.inventory.admin import confirm_page, history_link, run_one, run_service
+from pos.inventory.admin import confirm_page, history_link, run_one
 
 STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 
@@ -224,8 +225,9 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
     @admin.action(description="Deactivate selected products (they leave the till, history stays)",
                   permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        run_service(self, request, queryset.filter(is_active=True),
-                    lambda p: services.update_product(p, user=request.user, is_active=False), "product(s) deactivated")
+        run_on_each(self, request, queryset.filter(is_active=True),
+                    lambda p: services.update_product(p, user=request.user, is_active=False),
+                    counted("product(s) deactivated"))
 
 
 @admin.register(ScaleBarcodeRule)
@@ -235,7 +237,8 @@ class ScaleBarcodeRuleAdmin(ModelAdmin):
 
     list_display = ["name", "prefix", "layout", "value_kind", "value_decimals", "is_active"]
     list_filter = ["value_kind", "is_active"]
-    fields = ["name", "prefix", "item_digits", "value_check_digit", "value_kind", "value_digits", "value_decimals",
+    fields = ["name", "prefix", "item_digits", "value_check_digit", "verify_value_check_digit",
+              "value_kind", "value_digits", "value_decimals",
               "is_active"]
 
     @display(description="layout")

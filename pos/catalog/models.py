@@ -104,7 +104,11 @@ class ScaleBarcodeRule(models.Model):
     value_kind = models.CharField(max_length=10, choices=ScaleValue.choices, default=ScaleValue.WEIGHT)
     value_check_digit = models.BooleanField(
         default=False, help_text="A check digit over the value sits between the item code and the value "
-                                 "(some scales' price labels); it is skipped.")
+                                 "(some scales' price labels, e.g. 22 IIII V PPPPP C).")
+    verify_value_check_digit = models.BooleanField(
+        default=True, help_text="Refuse a label whose value check digit is wrong (GS1's weighted check of a "
+                                "4- or 5-digit price or weight). Off: the digit is skipped (a scale that "
+                                "prints something else there).")
     value_digits = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(3),
                                                                            MaxValueValidator(6)])
     value_decimals = models.PositiveSmallIntegerField(

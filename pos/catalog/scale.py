@@ -7,7 +7,14 @@ digit, value, EAN-13 check digit. Common layouts:
     20 PPPPP WWWWW C   weight in grams (value_decimals 3: 01234 -> 1.234 kg)
     21 PPPPP CCCCC C   price in cents (value_decimals 2: 04550 -> 45.50)
     22 PPPP V CCCCC C  price in cents with a price check digit V (4-digit item code)
+    23 PPPPP V CCCC C  whole shillings, 4 digits, with a price check digit V
     2  PPPPPP WWWWW C  a one-digit prefix and a 6-digit item code
+
+The value check digit V is GS1's (General Specifications 7.9.3, "price/weight check digit"): each digit of a
+4-digit value is weighted 2-, 2-, 3, 5- and the check digit is the last digit of 3 x the sum; a 5-digit
+value is weighted 5+, 2-, 5-, 5+, 2- and the check digit is the digit whose 5- product is 10 minus the
+sum's last digit. A rule verifies it (`verify_value_check_digit`): a label whose price does not agree with
+its own check digit is refused with a message, not sold.
 
 `lookup_barcode` is what the scanner's lookup calls: the product with this exact barcode first (so a
 product may own a 2x code), then the first active rule whose prefix and length fit.
@@ -16,12 +23,34 @@ product may own a 2x code), then the first active rule whose prefix and length f
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 from pos.catalog.barcodes import gtin_check_digit
 from pos.catalog.models import Product, ScaleBarcodeRule, ScaleValue, Unit
 from pos.core.errors import ServiceError
 
 QUANTITY = Decimal("0.001")
 MONEY = Decimal("0.01")
+
+
+# GS1's weighting factors: the units digit of the weighted digit, indexed by the digit.
+TWO_MINUS = [0, 2, 4, 6, 8, 9, 1, 3, 5, 7]   # 2 x d, units digit minus tens digit
+THREE = [0, 3, 6, 9, 2, 5, 8, 1, 4, 7]       # 3 x d, units digit
+FIVE_PLUS = [0, 5, 1, 6, 2, 7, 3, 8, 4, 9]   # 5 x d, units digit plus tens digit
+FIVE_MINUS = [0, 5, 9, 4, 8, 3, 7, 2, 6, 1]  # 5 x d, units digit minus tens digit
+
+
+def value_check_digit(value: str) -> str:
+    """GS1's check digit of a 4- or 5-digit price or weight: '2875' -> '9', '14685' -> '6'."""
+    digits = [int(ch) for ch in value]
+    if len(digits) == 4:
+        weighted = TWO_MINUS[digits[0]] + TWO_MINUS[digits[1]] + THREE[digits[2]] + FIVE_MINUS[digits[3]]
+        return str(weighted * 3 % 10)
+    if len(digits) == 5:
+        weighted = (FIVE_PLUS[digits[0]] + TWO_MINUS[digits[1]] + FIVE_MINUS[digits[2]] + FIVE_PLUS[digits[3]]
+                    + TWO_MINUS[digits[4]])
+        return str(FIVE_MINUS.index((10 - weighted % 10) % 10))
+    raise ValueError(f"GS1 value check digits are for 4 or 5 digits, not {len(digits)}")
 
 
 @dataclass(frozen=True)
@@ -65,11 +94,15 @@ def check_rule(rule):
             field="item_digits", code="invalid_layout")
     if rule.value_kind == ScaleValue.PRICE and rule.value_decimals > 2:
         raise ServiceError("A price has at most 2 decimals.", field="value_decimals", code="invalid_layout")
+    if rule.value_check_digit and rule.verify_value_check_digit and rule.value_digits not in (4, 5):
+        raise ServiceError("GS1's value check digit covers a 4- or 5-digit value: set 4 or 5 value digits, or "
+                           "do not verify the check digit.", field="value_digits", code="invalid_layout")
 
 
 def read_label(code, rules) -> ScaleLabel | None:
     """Cut `code` with the first rule (longest prefix first) that fits, or None. The EAN-13 check digit
-    must be right: a misread label must not sell 10 kg of beef."""
+    must be right: a misread label must not sell 10 kg of beef. A rule that verifies the value's own check
+    digit refuses (ServiceError) a label whose value disagrees with it: a label printed or edited wrong."""
     code = (code or "").strip()
     if len(code) != 13 or not code.isdigit() or gtin_check_digit(code[:-1]) != code[-1]:
         return None
@@ -79,7 +112,17 @@ def read_label(code, rules) -> ScaleLabel | None:
         start = len(rule.prefix)
         item_code = code[start:start + rule.item_digits]
         value_start = start + rule.item_digits + int(rule.value_check_digit)
-        value = Decimal(code[value_start:value_start + rule.value_digits]).scaleb(-rule.value_decimals)
+        digits = code[value_start:value_start + rule.value_digits]
+        if rule.value_check_digit and rule.verify_value_check_digit and len(digits) in (4, 5):
+            printed, expected = code[value_start - 1], value_check_digit(digits)
+            if printed != expected:
+                raise ServiceError(
+                    _("This scale label is wrong: its %(kind)s %(digits)s needs check digit %(expected)s, "
+                      "the label has %(printed)s. Weigh the item again for a new label.")
+                    % {"kind": _("price") if rule.value_kind == ScaleValue.PRICE else _("weight"),
+                       "digits": digits, "expected": expected, "printed": printed},
+                    field="barcode", code="label_check_digit")
+        value = Decimal(digits).scaleb(-rule.value_decimals)
         if rule.value_kind == ScaleValue.WEIGHT:
             return ScaleLabel(rule=rule, item_code=item_code, weight=value)
         return ScaleLabel(rule=rule, item_code=item_code, price=value.quantize(MONEY))
@@ -97,7 +140,7 @@ def label_quantity(product, label) -> tuple[Decimal, Decimal | None]:
         return quantity.quantize(QUANTITY, ROUND_HALF_UP), None
     if not product.price:
         raise ServiceError(f"{product.name} has no price: a price label cannot be turned into a quantity.",
-                           field="code", code="no_price")
+                           field="barcode", code="no_price")
     return (label.price / product.price).quantize(QUANTITY, ROUND_HALF_UP), label.price
 
 
@@ -141,7 +184,8 @@ def make_label(rule, item_code, value) -> str:
     """The EAN-13 a scale prints for `item_code` and `value` (kg or currency) under `rule` (tests, demo)."""
     digits = int((Decimal(value).scaleb(rule.value_decimals)).to_integral_value(ROUND_HALF_UP))
     body = f"{rule.prefix}{int(item_code):0{rule.item_digits}d}"
+    value = f"{digits:0{rule.value_digits}d}"
     if rule.value_check_digit:
-        body += "0"
-    body += f"{digits:0{rule.value_digits}d}"
+        body += value_check_digit(value) if len(value) in (4, 5) else "0"
+    body += value
     return body + gtin_check_digit(body)

@@ -3,6 +3,7 @@ refusals", and a confirmation page for state changes started from a detail page 
 
 from django.contrib import messages
 from django.template.response import TemplateResponse
+from unfold.admin import TabularInline
 
 from pos.core.errors import ServiceError
 
@@ -20,6 +21,18 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ReadOnlyTabularInline(ReadOnlyAdminMixin, TabularInline):
+    """Rows shown under their parent, every listed field read only, no empty extra row."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
 def run_on_each(modeladmin, request, rows, operation, done_text, label=str):
     """Call `operation(row)` on each row; a ServiceError refuses that row only. Reports one success message
     (`done_text(results)` for the rows that went through) and one error message per refusal. Returns the
@@ -33,6 +46,11 @@ def run_on_each(modeladmin, request, rows, operation, done_text, label=str):
     if results:
         modeladmin.message_user(request, done_text(results), messages.SUCCESS)
     return results
+
+
+def counted(what):
+    """The success text of a batch action that counts what went through: "3 note(s) posted."."""
+    return lambda results: f"{len(results)} {what}."
 
 
 def confirm_page(modeladmin, request, obj, *, title, question, button, back_url, danger=False):

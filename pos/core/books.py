@@ -14,9 +14,8 @@ from django.utils import timezone
 from pos.catalog.models import Product
 from pos.inventory.models import StockMovement
 from pos.payments.models import Payment, PaymentCallback, Refund
-from pos.sales.models import ReceiptSequence, Sale, SaleItem, SaleReturn, SaleReturnLine
+from pos.sales.models import SOLD_STATUSES, ReceiptSequence, Sale, SaleItem, SaleReturn, SaleReturnLine
 
-SETTLED = ["paid", "partially_returned", "returned"]
 # Compared exactly on both databases: every amount becomes a whole number of cents (quantities: of
 # thousandths) before it is summed, so SQLite's float SUM never makes "928.15 vs 928.150000000000".
 CENTS, MILLIS = 100, 1000
@@ -86,7 +85,7 @@ def return_mismatches():
 
 
 def unpaid_settled_sales():
-    rows = (Sale.objects.filter(status__in=SETTLED)
+    rows = (Sale.objects.filter(status__in=SOLD_STATUSES)
             .annotate(paid=_sum(Payment, "amount", sale=OuterRef("pk"), status="completed"), own=_units(F("total")))
             .filter(paid__lt=F("own")).values_list("receipt_number", "total", "paid"))
     return [f"payment: sale {r} is marked paid ({t}) but completed payments cover {_show(p)}" for r, t, p in rows]

@@ -7,6 +7,7 @@ from django.utils.dateparse import parse_date
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from pos.core.admin import ReadOnlyAdminMixin, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.fiscal import services
 from pos.fiscal.models import Call, Code, Device, Document, DocumentStatus, FiscalItem, ItemClass, ItemStatus
@@ -14,17 +15,6 @@ from pos.fiscal.models import Call, Code, Device, Document, DocumentStatus, Fisc
 DOCUMENT_COLOURS = {DocumentStatus.SIGNED: "success", DocumentStatus.QUEUED: "warning",
                     DocumentStatus.FAILED: "danger", DocumentStatus.BLOCKED: "danger"}
 ITEM_COLOURS = {ItemStatus.REGISTERED: "success", ItemStatus.PENDING: "warning", ItemStatus.REJECTED: "danger"}
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Device)
@@ -60,23 +50,20 @@ class DeviceAdmin(ModelAdmin):
 
     @admin.action(description="Initialise the device with KRA (selectInitOsdcInfo)", permissions=["initialise"])
     def initialise(self, request, queryset):
-        for device in queryset:
-            try:
-                services.initialise_device(device, user=request.user)
-                self.message_user(request, f"{device}: initialised, SCU {device.sdc_id}.", messages.SUCCESS)
-            except ServiceError as exc:
-                self.message_user(request, f"{device}: {exc.message}", messages.ERROR)
+        def initialise(device):
+            services.initialise_device(device, user=request.user)
+            return f"{device}: initialised, SCU {device.sdc_id}."
+
+        run_on_each(self, request, queryset, initialise, " ".join)
 
     @admin.action(description="Fetch KRA's code tables and item classes (changes since the last fetch)",
                   permissions=["initialise"])
     def refresh_codes(self, request, queryset):
-        for device in queryset:
-            try:
-                counts = services.refresh_code_tables(device)
-                self.message_user(request, f"{device}: {counts['codes']} codes and {counts['item_classes']} item "
-                                           "classes updated.", messages.SUCCESS)
-            except ServiceError as exc:
-                self.message_user(request, f"{device}: {exc.message}", messages.ERROR)
+        def refresh(device):
+            counts = services.refresh_code_tables(device)
+            return f"{device}: {counts['codes']} codes and {counts['item_classes']} item classes updated."
+
+        run_on_each(self, request, queryset, refresh, " ".join)
 
     @admin.action(description="Retry everything waiting now (KRA is back)", permissions=["initialise"])
     def send_outbox_now(self, request, queryset):
@@ -87,7 +74,7 @@ class DeviceAdmin(ModelAdmin):
 
 
 @admin.register(Document)
-class DocumentAdmin(ReadOnly, ModelAdmin):
+class DocumentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The signing queue: what is signed, what waits (and why), what KRA refused (with its message)."""
 
     list_display = ["trade_invoice_no", "kind", "status_badge", "invoice_no", "cu_invoice", "attempts",
@@ -116,16 +103,9 @@ class DocumentAdmin(ReadOnly, ModelAdmin):
 
     @admin.action(description="Send again (after fixing what KRA refused)", permissions=["resend"])
     def resend(self, request, queryset):
-        done = 0
-        for document in queryset:
-            try:
-                services.resend_document(document, user=request.user)
-                done += 1
-            except ServiceError as exc:
-                self.message_user(request, f"{document}: {exc.message}", messages.ERROR)
-        if done:
+        if run_on_each(self, request, queryset, lambda document: services.resend_document(document, user=request.user),
+                       counted("document(s) queued again")):
             services.kick()
-            self.message_user(request, f"{done} document(s) queued again.", messages.SUCCESS)
 
     def changelist_view(self, request, extra_context=None):
         day = parse_date(request.GET.get("day", "") or "") or None
@@ -175,7 +155,7 @@ class FiscalItemAdmin(ModelAdmin):
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnly, ModelAdmin):
+class CallAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Every request to KRA and its answer (secrets masked)."""
 
     list_display = ["created_at", "path", "http_status", "result_code", "error", "duration_ms", "document"]
@@ -185,13 +165,13 @@ class CallAdmin(ReadOnly, ModelAdmin):
 
 
 @admin.register(Code)
-class CodeAdmin(ReadOnly, ModelAdmin):
+class CodeAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["code_class", "class_name", "code", "name", "in_use"]
     list_filter = ["code_class"]
     search_fields = ["code", "name"]
 
 
 @admin.register(ItemClass)
-class ItemClassAdmin(ReadOnly, ModelAdmin):
+class ItemClassAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["code", "name", "level", "tax_type", "in_use"]
     search_fields = ["code", "name"]

@@ -32,6 +32,7 @@ from unfold.decorators import action, display
 from unfold.forms import PaginationInlineFormSet
 
 from pos.catalog.models import Product
+from pos.core.admin import ReadOnlyAdminMixin, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.core.money import to_money
 from pos.inventory import services
@@ -57,19 +58,6 @@ def movements_url(product_id):
 
 def history_link(product_id, label="History"):
     return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', movements_url(product_id), label)
-
-
-def run_service(model_admin, request, objects, operation, done):
-    """Run `operation(obj)` for each selected object; report successes and each refusal by name."""
-    ok = 0
-    for obj in objects:
-        try:
-            operation(obj)
-            ok += 1
-        except ServiceError as exc:
-            model_admin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
-    if ok:
-        model_admin.message_user(request, f"{ok} {done}.", messages.SUCCESS)
 
 
 def confirm_page(model_admin, request, obj, *, question, confirm_label, details=(), warning=""):
@@ -115,7 +103,7 @@ class ProductFilter(DropdownFilter):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ExportMixin, ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):
     """The ledger: read only (no add, change or delete), with xlsx/csv export of what is filtered and a
     stock valuation export."""
 
@@ -132,15 +120,6 @@ class StockMovementAdmin(ExportMixin, ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 100
     actions_list = ["export_valuation"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
@@ -172,7 +151,7 @@ class StockMovementAdmin(ExportMixin, ModelAdmin):
 
 
 @admin.register(StockAlert)
-class StockAlertAdmin(ModelAdmin):
+class StockAlertAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["product", "status_label", "quantity", "reorder_level", "stock_now", "created_at",
                     "resolved_at", "resolved_by", "notified_at", "movements"]
     list_filter = [("status", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter)]
@@ -182,15 +161,6 @@ class StockAlertAdmin(ModelAdmin):
     actions = ["resolve_selected"]
     readonly_fields = ["product", "status", "quantity", "reorder_level", "created_at", "resolved_at",
                        "resolved_by", "notified_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resolve_permission(self, request):
         return request.user.has_perm("inventory.change_stockalert")
@@ -209,8 +179,8 @@ class StockAlertAdmin(ModelAdmin):
 
     @admin.action(description="Resolve selected alerts", permissions=["resolve"])
     def resolve_selected(self, request, queryset):
-        run_service(self, request, queryset.filter(status=AlertStatus.ACTIVE),
-                    lambda alert: services.resolve_alert(alert, user=request.user), "alert(s) resolved")
+        run_on_each(self, request, queryset.filter(status=AlertStatus.ACTIVE),
+                    lambda alert: services.resolve_alert(alert, user=request.user), counted("alert(s) resolved"))
 
 
 # --- Stock counts ---------------------------------------------------------------------------------
@@ -363,9 +333,9 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
     @admin.action(description="Complete selected counts (post the variances)", permissions=["count"])
     def complete_selected(self, request, queryset):
         """A count with lines left uncounted is refused here: open it and confirm on its page."""
-        run_service(self, request, queryset,
+        run_on_each(self, request, queryset,
                     lambda count: services.complete_count(count, user=request.user, allow_uncounted=False),
-                    "count(s) completed")
+                    counted("count(s) completed"))
 
     @action(description="Complete count", url_path="complete", permissions=["count"], icon="task_alt")
     def complete_count(self, request, object_id):
@@ -387,8 +357,8 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @admin.action(description="Cancel selected counts", permissions=["count"])
     def cancel_selected(self, request, queryset):
-        run_service(self, request, queryset, lambda count: services.cancel_count(count, user=request.user),
-                    "count(s) cancelled")
+        run_on_each(self, request, queryset, lambda count: services.cancel_count(count, user=request.user),
+                    counted("count(s) cancelled"))
 
 
 # --- Suppliers and goods received -------------------------------------------------------------------
@@ -529,5 +499,5 @@ class GoodsReceiptAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @admin.action(description="Post selected notes (stock in, average cost)", permissions=["post"])
     def post_selected(self, request, queryset):
-        run_service(self, request, queryset, lambda receipt: services.post_receipt(receipt, user=request.user),
-                    "note(s) posted")
+        run_on_each(self, request, queryset, lambda receipt: services.post_receipt(receipt, user=request.user),
+                    counted("note(s) posted"))

@@ -1,63 +1,42 @@
 """Back office for payments: read-only records, every change through pos.payments.services."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 
-from pos.core.admin import confirm_page
-from pos.core.errors import ServiceError
+from pos.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, confirm_page, run_on_each
 from pos.core.permissions import can, own_rows
 from pos.payments import services
 from pos.payments.models import Payment, PaymentCallback, PaymentEvent, Refund
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class PaymentEventInline(ReadOnlyMixin, TabularInline):
+class PaymentEventInline(ReadOnlyTabularInline):
     model = PaymentEvent
     fields = ["created_at", "action", "http_status", "error", "request", "response"]
-    readonly_fields = fields
-    extra = 0
     tab = True
 
 
-class PaymentCallbackInline(ReadOnlyMixin, TabularInline):
+class PaymentCallbackInline(ReadOnlyTabularInline):
     model = PaymentCallback
     fields = ["received_at", "provider", "outcome", "reason", "source_ip"]
-    readonly_fields = fields
-    extra = 0
     tab = True
 
 
-class RefundInline(ReadOnlyMixin, TabularInline):
+class RefundInline(ReadOnlyTabularInline):
     model = Refund
     fields = ["created_at", "amount", "status", "reason", "requested_by", "approved_by", "result_message"]
-    readonly_fields = fields
-    extra = 0
     tab = True
 
 
-def _report(modeladmin, request, done, failed):
-    if done:
-        modeladmin.message_user(request, "; ".join(done), messages.SUCCESS)
-    for error in failed:
-        modeladmin.message_user(request, error, messages.ERROR)
+def _payment(payment):
+    return f"Payment #{payment.pk}"
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "sale", "method", "amount", "status_badge", "phone_number", "receipt", "attention",
                     "created_at"]
     list_filter = ["status", "method", "attention", ("created_at", RangeDateTimeFilter)]
@@ -92,16 +71,11 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
         return can(request.user, "payments.change_payment")
 
     def _verify(self, request, payments):
-        done, failed = [], []
-        for payment in payments:
-            try:
-                outcome = services.verify_payment(payment)
-            except ServiceError as exc:
-                failed.append(f"Payment #{payment.pk}: {exc.message}")
-                continue
-            note = f" ({outcome.reason})" if outcome.reason else ""
-            done.append(f"Payment #{payment.pk}: {outcome.payment.status}{note}")
-        _report(self, request, done, failed)
+        def verify(payment):
+            outcome = services.verify_payment(payment)
+            return f"Payment #{payment.pk}: {outcome.payment.status}{f' ({outcome.reason})' if outcome.reason else ''}"
+
+        run_on_each(self, request, payments, verify, "; ".join, label=_payment)
 
     @admin.action(description="Verify now with the provider", permissions=["verify"])
     def verify_now(self, request, queryset):
@@ -109,15 +83,11 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
 
     @admin.action(description="Close as not paid (checked on the provider's portal)", permissions=["close"])
     def close_unconfirmed(self, request, queryset):
-        done, failed = [], []
-        for payment in queryset:
-            try:
-                services.close_unconfirmed_payment(payment, user=request.user)
-            except ServiceError as exc:
-                failed.append(f"Payment #{payment.pk}: {exc.message}")
-                continue
-            done.append(f"Payment #{payment.pk}: closed as not paid")
-        _report(self, request, done, failed)
+        def close(payment):
+            services.close_unconfirmed_payment(payment, user=request.user)
+            return f"Payment #{payment.pk}: closed as not paid"
+
+        run_on_each(self, request, queryset, close, "; ".join, label=_payment)
 
     def has_close_permission(self, request):
         return can(request.user, "payments.approve_refund")
@@ -136,7 +106,7 @@ class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(PaymentCallback)
-class PaymentCallbackAdmin(ReadOnlyMixin, ModelAdmin):
+class PaymentCallbackAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "provider", "route", "outcome", "reason", "payment", "refund", "source_ip", "received_at"]
     list_filter = ["provider", "route", "outcome", ("received_at", RangeDateTimeFilter)]
     list_filter_submit = True
@@ -148,7 +118,7 @@ class PaymentCallbackAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyMixin, ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "payment", "amount", "status", "attention", "reason", "requested_by", "approved_by",
                     "created_at"]
     list_filter = ["status", "attention", "payment__method", ("created_at", RangeDateTimeFilter)]
@@ -166,15 +136,11 @@ class RefundAdmin(ReadOnlyMixin, ModelAdmin):
         return request.user.has_perm("payments.approve_refund")
 
     def _decide(self, request, queryset, decide, verb):
-        done, failed = [], []
-        for refund in queryset:
-            try:
-                refund = decide(refund, user=request.user)
-            except ServiceError as exc:
-                failed.append(f"Refund #{refund.pk}: {exc.message}")
-                continue
-            done.append(f"Refund #{refund.pk} {verb}: {refund.get_status_display().lower()}")
-        _report(self, request, done, failed)
+        def one(refund):
+            refund = decide(refund, user=request.user)
+            return f"Refund #{refund.pk} {verb}: {refund.get_status_display().lower()}"
+
+        run_on_each(self, request, queryset, one, "; ".join, label=lambda refund: f"Refund #{refund.pk}")
 
     @admin.action(description="Approve selected refunds", permissions=["approve"])
     def approve(self, request, queryset):
@@ -185,11 +151,11 @@ class RefundAdmin(ReadOnlyMixin, ModelAdmin):
 
     @admin.action(description="Check with the provider now", permissions=["check"])
     def check_now(self, request, queryset):
-        done = []
-        for refund in queryset:
+        def check(refund):
             outcome = services.check_refund(refund)
-            done.append(f"Refund #{refund.pk}: {outcome.refund.status}{f' ({outcome.reason})' if outcome.reason else ''}")
-        _report(self, request, done, [])
+            return f"Refund #{refund.pk}: {outcome.refund.status}{f' ({outcome.reason})' if outcome.reason else ''}"
+
+        run_on_each(self, request, queryset, check, "; ".join, label=lambda refund: f"Refund #{refund.pk}")
 
     @admin.action(description="Reject selected refunds", permissions=["approve"])
     def reject(self, request, queryset):

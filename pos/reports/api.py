@@ -92,8 +92,9 @@ class PeriodOut(serializers.Serializer):
 class SalesFigures(serializers.Serializer):
     gross_sales = money(help_text="Sum of qty x VAT-inclusive price, before discounts.")
     discounts = money(help_text="Line discounts + shares of order discounts.")
-    sales_total = money(help_text="Gross sales - discounts (VAT incl.).")
-    refunds = money(help_text="Returns taken in the period (VAT incl.).")
+    rounding = money(help_text="The sales' cash rounding lines (no VAT).")
+    sales_total = money(help_text="Gross sales - discounts + rounding (VAT incl.): what the sales charged.")
+    refunds = money(help_text="Returns taken in the period, their rounding lines included (VAT incl.).")
     net_sales = money(help_text="Sales total - refunds (VAT incl.).")
     vat = money(help_text="VAT of the sales lines - VAT of the returns.")
     net_sales_ex_vat = money()
@@ -122,7 +123,7 @@ class ProductKey(serializers.Serializer):
 
 
 class CategoryKey(serializers.Serializer):
-    category_id = serializers.IntegerField()
+    category_id = serializers.IntegerField(allow_null=True, help_text="None: no category, or the cash rounding row.")
     category = serializers.CharField()
 
 
@@ -161,7 +162,8 @@ class SalesReportOut(serializers.Serializer):
 
 
 class ProfitFigures(serializers.Serializer):
-    revenue = money(help_text="Line total - line VAT, less returns net of VAT.")
+    revenue = money(help_text="Line total - line VAT, less returns net of VAT, plus the cash rounding.")
+    rounding = money(help_text="The sales' cash rounding lines less the returns' (no VAT).")
     cogs = money(help_text="Cost captured on the sale lines, less the cost of returned goods.")
     gross_margin = money()
     margin_percent = money(allow_null=True)

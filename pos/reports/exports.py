@@ -189,7 +189,8 @@ def _money(header, key, width=14, total=True):
 
 
 SALES_COLUMNS = [
-    _money("Gross sales", "gross_sales"), _money("Discounts", "discounts"), _money("Sales total", "sales_total"),
+    _money("Gross sales", "gross_sales"), _money("Discounts", "discounts"), _money("Rounding", "rounding", 11),
+    _money("Sales total", "sales_total"),
     _money("Refunds", "refunds"), _money("Net sales", "net_sales"), _money("VAT", "vat"),
     _money("Net sales ex VAT", "net_sales_ex_vat", 16), Column("Quantity", "quantity", "quantity", 12),
 ]
@@ -209,14 +210,14 @@ def _summary(title, totals, figures):
 
 SALES_SUMMARY = [
     ("gross_sales", "Gross sales (VAT incl.)", "money"), ("discounts", "Discounts", "money"),
-    ("sales_total", "Sales total", "money"), ("refunds", "Refunds (returns)", "money"),
+    ("rounding", "Cash rounding", "money"), ("sales_total", "Sales total", "money"), ("refunds", "Refunds (returns)", "money"),
     ("net_sales", "Net sales (VAT incl.)", "money"), ("vat", "VAT", "money"),
     ("net_sales_ex_vat", "Net sales ex VAT", "money"), ("sales_count", "Number of sales", "integer"),
     ("returns_count", "Number of returns", "integer"), ("average_basket", "Average basket", "money"),
     ("quantity", "Quantity sold (net of returns)", "quantity"),
 ]
 PROFIT_SUMMARY = [
-    ("revenue", "Revenue ex VAT", "money"), ("cogs", "Cost of goods sold", "money"),
+    ("revenue", "Revenue ex VAT", "money"), ("rounding", "of which cash rounding", "money"), ("cogs", "Cost of goods sold", "money"),
     ("gross_margin", "Gross margin", "money"), ("margin_percent", "Margin %", "percent"),
     ("quantity", "Quantity sold (net of returns)", "quantity"),
 ]
@@ -240,7 +241,7 @@ def sales_sheets(report):
     sheets += [
         Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
                              Column("Category", "category", width=20), not_additive, *SALES_COLUMNS],
-              report["by_product"], totals),
+              report["by_product"]),  # lines only: its totals row adds its rows up (the rounding is not a product)
         Sheet("By category", [Column("Category", "category", width=24), not_additive, *SALES_COLUMNS],
               report["by_category"], totals),
         Sheet("By cashier", [Column("Cashier", "cashier", width=20), count, *SALES_COLUMNS], report["by_cashier"],
@@ -258,7 +259,7 @@ def profit_sheets(report):
         _summary("Summary", totals, PROFIT_SUMMARY),
         Sheet("By day", [Column("Date", "date", "date", 12), *PROFIT_COLUMNS], report["by_day"], totals),
         Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
-                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"], totals),
+                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"]),
         Sheet("By category", [Column("Category", "category", width=24), *PROFIT_COLUMNS], report["by_category"],
               totals),
     ]

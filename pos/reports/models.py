@@ -52,7 +52,8 @@ class ExportJob(models.Model):
 class SalesRollup(models.Model):
     """Daily sums of the sales lines and returns that count (pos/reports/rollups.py), one row per day (in
     the shop's zone), cashier and key: `dim` "p" a product, "c" a category (the product's category when
-    sold or returned), "d" the whole day (key 0); "m" and "y" a product per month and per year (`day`:
+    sold or returned), "d" the whole day (key 0, with the
+    sales' and returns' cash rounding lines); "m" and "y" a product per month and per year (`day`:
     the bucket's first day). Maintained in the transaction that marks a sale paid
     and in the one that takes a return, so the reports read days, not lines; `check_books` proves the
     rows equal the lines."""
@@ -74,6 +75,10 @@ class SalesRollup(models.Model):
     returned_tax = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     returned_cost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     returns_count = models.IntegerField(default=0)
+    rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0,
+                                   help_text="Cash rounding lines of the sales (day rows only).")
+    returned_rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0,
+                                            help_text="Rounding lines of the returns (day rows only).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "cashier_id", "dim", "key_id"], name="one_rollup_per_key")]

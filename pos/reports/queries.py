@@ -3,20 +3,26 @@ whatever the number of sales; Python only merges and derives figures from the ag
 
 Which sales count
 -----------------
-* A sale counts when its status is ``paid``, ``partially_returned`` or ``returned``. Open carts,
+* A sale counts when its status is one of ``pos.sales.models.SOLD_STATUSES`` (paid, partially returned,
+  returned). Open carts,
   sales waiting for payment (``pending_payment``) and ``cancelled`` sales never count.
 * A sale is dated by ``paid_at`` (the moment completed payments covered it), read in the shop's time
   zone (``settings.TIME_ZONE``, Africa/Nairobi): a sale paid at 23:59 belongs to that day, one paid at
   00:01 to the next. All periods are whole days in that zone.
-* Every figure comes from the sale lines (SaleItem), which store what was charged:
-  gross = qty x VAT-inclusive price; discounts = line discount + the line's share of the order
-  discount; sales total = gross - discounts (VAT incl.); VAT = tax stored on the line; cost = qty x
-  unit cost captured at the sale.
-* Returns (SaleReturnLine: amount, tax, cost) are their own figure, ``refunds``, dated by the
-  return's ``created_at`` (not by the original sale), and are netted out in the period of the return:
-  net sales = gross - discounts - refunds (VAT incl.); VAT = line VAT - VAT of returns;
-  net sales ex VAT = net sales - VAT.
-* Profit and loss: revenue = (line total - line tax) - (return amount - return tax);
+* Every figure comes from the sale lines (SaleItem), which store what was charged, and the sales' cash
+  rounding lines (``Sale.rounding``, no VAT, no product): gross = qty x VAT-inclusive price;
+  discounts = line discount + the line's share of the order discount; rounding = the sales' rounding
+  lines; sales total = gross - discounts + rounding (VAT incl.: what the sales charged); VAT = tax
+  stored on the line; cost = qty x unit cost captured at the sale.
+* Returns (SaleReturnLine: amount, tax, cost, and ``SaleReturn.rounding``) are their own figure,
+  ``refunds`` (lines + their rounding line: what the returns owe), dated by the return's ``created_at``
+  (not by the original sale), and are netted out in the period of the return:
+  net sales = sales total - refunds (VAT incl.); VAT = line VAT - VAT of returns;
+  net sales ex VAT = net sales - VAT. Net sales = payments received - refunds owed, to the cent.
+* Breakdowns by day, hour and cashier hold whole sales, rounding included; by product and by category
+  hold lines, and the category breakdown has one more row, "Cash rounding", so it adds up too.
+* Profit and loss: revenue = (line total - line tax) - (return amount - return tax) + rounding, where
+  rounding = the sales' rounding lines - the returns' (no VAT; so revenue = net sales ex VAT);
   COGS = line cost - cost of returned goods; gross margin = revenue - COGS;
   margin % = gross margin / revenue x 100 (None when there is no revenue).
 * Payments by method: completed payments (the amount applied to the sale, change excluded) of the
@@ -73,15 +79,15 @@ from pos.inventory.models import AlertStatus, StockAlert, StockMovement
 from pos.payments.models import Method, Payment, PaymentStatus, Refund, RefundStatus
 from pos.reports.models import SalesRollup
 from pos.sales.models import (
+    SOLD_STATUSES,
     Sale,
     SaleItem,
+    SaleReturn,
     SaleReturnLine,
-    SaleStatus,
     Shift,
     ShiftStatus,
 )
 
-COUNTED = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 PERIODS = ("today", "week", "month", "year", "custom")
 MAX_CUSTOM_DAYS = 366
 MONEY = DecimalField(max_digits=20, decimal_places=2)
@@ -184,17 +190,18 @@ def report_session():
         yield
 
 
-# Grouping keys: name -> (alias, expression on SaleItem, on SaleReturnLine, on Sale). Only ids and
+# Grouping keys: name -> (alias, expression on SaleItem, on SaleReturnLine, on Sale, on SaleReturn). Only ids and
 # dates are grouped on; names are looked up afterwards (grouping a year of lines by text is slow).
 def _keys(zone):
     return {
         "day": ("bucket", TruncDate("sale__paid_at", tzinfo=zone), TruncDate("sale_return__created_at", tzinfo=zone),
-                TruncDate("paid_at", tzinfo=zone)),
+                TruncDate("paid_at", tzinfo=zone), TruncDate("created_at", tzinfo=zone)),
         "hour": ("bucket", TruncHour("sale__paid_at", tzinfo=zone), TruncHour("sale_return__created_at", tzinfo=zone),
-                 TruncHour("paid_at", tzinfo=zone)),
-        "product": ("product_id_", F("product_id"), F("sale_item__product_id"), None),
-        "category": ("category_id_", F("product__category_id"), F("sale_item__product__category_id"), None),
-        "cashier": ("cashier_id_", F("sale__cashier_id"), F("sale_item__sale__cashier_id"), F("cashier_id")),
+                 TruncHour("paid_at", tzinfo=zone), TruncHour("created_at", tzinfo=zone)),
+        "product": ("product_id_", F("product_id"), F("sale_item__product_id"), None, None),
+        "category": ("category_id_", F("product__category_id"), F("sale_item__product__category_id"), None, None),
+        "cashier": ("cashier_id_", F("sale__cashier_id"), F("sale_item__sale__cashier_id"), F("cashier_id"),
+                    F("sale__cashier_id")),
     }
 
 
@@ -217,27 +224,35 @@ RETURN_FIGURES = {
     "returned_cost": lambda: _money_sum("cost"),
     "returns_count": lambda: Count("sale_return_id", distinct=True),
 }
-ADDITIVE = (*LINE_FIGURES, *RETURN_FIGURES, "sales_count")
+# The cash rounding lines of whole sales and returns (no product, no category, no VAT).
+ROUNDING_FIGURES = ("rounding", "returned_rounding")
+ADDITIVE = (*LINE_FIGURES, *RETURN_FIGURES, "sales_count", *ROUNDING_FIGURES)
 ROLLUP_FIGURES = (*ADDITIVE, "lines")
 
 
 def sale_lines(since, until, cashier=None):
     """Lines of the sales that count, paid in [since, until)."""
-    lines = SaleItem.objects.filter(sale__status__in=COUNTED, sale__paid_at__gte=since, sale__paid_at__lt=until)
+    lines = SaleItem.objects.filter(sale__status__in=SOLD_STATUSES, sale__paid_at__gte=since, sale__paid_at__lt=until)
     return lines.filter(sale__cashier=cashier) if cashier is not None else lines
 
 
 def return_lines(since, until, cashier=None):
     """Lines of returns taken in [since, until) on sales that count."""
-    lines = SaleReturnLine.objects.filter(sale_item__sale__status__in=COUNTED, sale_return__created_at__gte=since,
+    lines = SaleReturnLine.objects.filter(sale_item__sale__status__in=SOLD_STATUSES, sale_return__created_at__gte=since,
                                           sale_return__created_at__lt=until)
     return lines.filter(sale_item__sale__cashier=cashier) if cashier is not None else lines
 
 
 def counted_sales(since, until, cashier=None):
     """The sales that count, paid in [since, until)."""
-    sales = Sale.objects.filter(status__in=COUNTED, paid_at__gte=since, paid_at__lt=until)
+    sales = Sale.objects.filter(status__in=SOLD_STATUSES, paid_at__gte=since, paid_at__lt=until)
     return sales.filter(cashier=cashier) if cashier is not None else sales
+
+
+def counted_returns(since, until, cashier=None):
+    """Returns taken in [since, until) on sales that count."""
+    returns = SaleReturn.objects.filter(sale__status__in=SOLD_STATUSES, created_at__gte=since, created_at__lt=until)
+    return returns.filter(sale__cashier=cashier) if cashier is not None else returns
 
 
 def _aggregate(queryset, keys, figures):
@@ -255,7 +270,8 @@ def grouped(since, until, by=(), cashier=None, count_sales="lines"):
     """Raw figures of sales lines and returns per group of `by` (names of _keys), merged on the group
     key: {key tuple: figures}. The number of sales per group: `count_sales="lines"` counts distinct
     sales among the lines (a sort); "sales" counts rows of the sales table, for groups that hold whole
-    sales (day, hour, cashier); None leaves it out."""
+    sales (day, hour, cashier); None leaves it out. Groups that hold whole sales (day, hour, cashier or
+    none) also get the sales' and returns' cash rounding lines."""
     keys = _keys(shop_zone())
     aliases = [keys[name][0] for name in by]
     line_figures = {**LINE_FIGURES, "sales_count": lambda: Count("sale_id", distinct=True)} \
@@ -264,9 +280,14 @@ def grouped(since, until, by=(), cashier=None, count_sales="lines"):
         _aggregate(sale_lines(since, until, cashier), {keys[n][0]: keys[n][1] for n in by}, line_figures),
         _aggregate(return_lines(since, until, cashier), {keys[n][0]: keys[n][2] for n in by}, RETURN_FIGURES),
     ]
-    if count_sales == "sales":
-        parts.append(_aggregate(counted_sales(since, until, cashier), {keys[n][0]: keys[n][3] for n in by},
-                                {"sales_count": lambda: Count("id")}))
+    whole_sales = all(keys[n][3] is not None for n in by)
+    if whole_sales:
+        per_sale = {"rounding": lambda: _money_sum("rounding")}
+        if count_sales == "sales":
+            per_sale["sales_count"] = lambda: Count("id")
+        parts.append(_aggregate(counted_sales(since, until, cashier), {keys[n][0]: keys[n][3] for n in by}, per_sale))
+        parts.append(_aggregate(counted_returns(since, until, cashier), {keys[n][0]: keys[n][4] for n in by},
+                                {"returned_rounding": lambda: _money_sum("rounding")}))
     merged = {}
     empty = empty_figures()
     for rows in parts:
@@ -410,12 +431,14 @@ def _roll_up(rows, key):
 
 
 def sales_figures(raw):
-    sales_total = to_money(raw["total"])
-    refunds = to_money(raw["returned_amount"])
+    rounding = to_money(raw["rounding"])
+    sales_total = to_money(raw["total"]) + rounding
+    refunds = to_money(raw["returned_amount"]) + to_money(raw["returned_rounding"])
     vat = to_money(raw["tax"] - raw["returned_tax"])
     net_sales = sales_total - refunds
     return {
-        "gross_sales": to_money(raw["gross"]), "discounts": to_money(raw["discounts"]), "sales_total": sales_total,
+        "gross_sales": to_money(raw["gross"]), "discounts": to_money(raw["discounts"]), "rounding": rounding,
+        "sales_total": sales_total,
         "refunds": refunds, "net_sales": net_sales, "vat": vat, "net_sales_ex_vat": net_sales - vat,
         "sales_count": raw["sales_count"], "returns_count": raw["returns_count"],
         "quantity": to_quantity(raw["sold_quantity"] - raw["returned_quantity"]),
@@ -433,10 +456,12 @@ def margin_percent(margin, revenue):
 
 
 def profit_figures(raw):
-    revenue = to_money(raw["total"] - raw["tax"]) - to_money(raw["returned_amount"] - raw["returned_tax"])
+    rounding = to_money(raw["rounding"] - raw["returned_rounding"])
+    revenue = to_money(raw["total"] - raw["tax"]) - to_money(raw["returned_amount"] - raw["returned_tax"]) + rounding
     cogs = to_money(raw["cost"] - raw["returned_cost"])
     margin = revenue - cogs
-    return {"revenue": revenue, "cogs": cogs, "gross_margin": margin, "margin_percent": margin_percent(margin, revenue),
+    return {"revenue": revenue, "rounding": rounding, "cogs": cogs, "gross_margin": margin,
+            "margin_percent": margin_percent(margin, revenue),
             "quantity": to_quantity(raw["sold_quantity"] - raw["returned_quantity"])}
 
 
@@ -508,14 +533,23 @@ def _products(raw, figures, rank, page, categories):
     return rows, len(raw)
 
 
-def _category_rows(raw, figures, rank, names):
+ROUNDING_ROW = "Cash rounding"
+
+
+def _category_rows(raw, figures, rank, names, rounding=None):
+    """Category rows, best first; `rounding` (raw figures holding the rounding lines) adds the row of the
+    cash rounding lines last, when there are any, so the rows add up to the totals."""
     rows = [{"category_id": cid, "category": names.get(cid), **figures(figs)} for (cid,), figs in raw.items()]
-    return sorted(rows, key=lambda r: (-r[rank], str(r["category"] or "")))
+    rows.sort(key=lambda r: (-r[rank], str(r["category"] or "")))
+    if rounding and (rounding["rounding"] or rounding["returned_rounding"]):
+        only = {**empty_figures(), **{name: rounding[name] for name in ROUNDING_FIGURES}, "sales_count": 0}
+        rows.append({"category_id": None, "category": ROUNDING_ROW, **figures(only)})
+    return rows
 
 
 def payments_by_method(since, until, cashier=None):
     """Completed payments of the sales counted in [since, until) per method, and refunds paid back."""
-    payments = Payment.objects.filter(status=PaymentStatus.COMPLETED, sale__status__in=COUNTED,
+    payments = Payment.objects.filter(status=PaymentStatus.COMPLETED, sale__status__in=SOLD_STATUSES,
                                       sale__paid_at__gte=since, sale__paid_at__lt=until)
     refunds = Refund.objects.filter(status=RefundStatus.COMPLETED, completed_at__gte=since, completed_at__lt=until)
     if cashier is not None:
@@ -569,7 +603,7 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
         "by_hour": _zero_time_rows(period, times, sales_figures, "hour") if unit == "hour" else [],
         "by_product": by_product,
         "product_count": product_count,
-        "by_category": _category_rows(per_category, sales_figures, "net_sales", categories),
+        "by_category": _category_rows(per_category, sales_figures, "net_sales", categories, rounding=total),
         "by_cashier": sorted([{"cashier_id": cid, "cashier": cashier_names.get(cid), **sales_figures(figs)}
                               for (cid,), figs in _roll_up(timeline, lambda group: (group[1],)).items()],
                              key=lambda r: r["cashier"] or ""),
@@ -588,13 +622,14 @@ def profit_report(period: Period, *, products: Page = ALL):
         by_product, counted = _products(per_product, profit_figures, "gross_margin",
                                         products if product_count is None else Page(), categories := _category_names())
         product_count = counted if product_count is None else product_count
+    total = _roll_up(per_day, lambda group: ()).get((), empty_figures())
     return {
         "period": period.as_dict(),
-        "totals": profit_figures(_roll_up(per_day, lambda group: ()).get((), empty_figures())),
+        "totals": profit_figures(total),
         "by_day": _zero_time_rows(period, per_day, profit_figures, "day"),
         "by_product": by_product,
         "product_count": product_count,
-        "by_category": _category_rows(per_category, profit_figures, "gross_margin", categories),
+        "by_category": _category_rows(per_category, profit_figures, "gross_margin", categories, rounding=total),
     }
 
 
@@ -658,9 +693,9 @@ def slow_movers(days=30, today=None, page: Page = ALL):
     time of its last sale (None: never sold). Returns (the page's rows, {"products", "value_at_cost"}
     of all of them)."""
     cutoff = datetime.combine((today or shop_today()) - timedelta(days=days), time.min, tzinfo=shop_zone())
-    sold_since = SaleItem.objects.filter(product=OuterRef("pk"), sale__status__in=COUNTED, sale__paid_at__gte=cutoff)
+    sold_since = SaleItem.objects.filter(product=OuterRef("pk"), sale__status__in=SOLD_STATUSES, sale__paid_at__gte=cutoff)
     slow = Product.objects.filter(is_active=True, stock_quantity__gt=0).exclude(Exists(sold_since))
-    last_sale = SaleItem.objects.filter(product=OuterRef("pk"), sale__status__in=COUNTED).order_by().values(
+    last_sale = SaleItem.objects.filter(product=OuterRef("pk"), sale__status__in=SOLD_STATUSES).order_by().values(
         "product").annotate(last=Max("sale__paid_at")).values("last")
     rows = slow.annotate(value_at_cost=_value("cost_price")).order_by("-value_at_cost", "name", "pk").values(
         "id", "sku", "name", "stock_quantity", "value_at_cost", category_name=F("category__name"))
@@ -754,7 +789,7 @@ def open_shifts():
     """Open shifts with their counted sales so far. The sales are added up per shift in a query of their
     own (one pass over the sales joined to the open shifts, whatever the planner guesses per shift)."""
     shifts = Shift.objects.filter(status=ShiftStatus.OPEN)
-    sales = {r["shift_id"]: r for r in Sale.objects.filter(shift__in=shifts, status__in=COUNTED).order_by().values(
+    sales = {r["shift_id"]: r for r in Sale.objects.filter(shift__in=shifts, status__in=SOLD_STATUSES).order_by().values(
         "shift_id").annotate(sales_count=Count("id"), sales_total=_money_sum("total"))}
     rows = shifts.order_by("opened_at").values("id", "opened_at", "opening_float", "cashier__first_name",
                                                "cashier__last_name", "cashier__username")

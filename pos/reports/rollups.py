@@ -7,6 +7,9 @@ asked for, not with the history.
   lines) to the rows of their day, cashier and product / category / whole day: one INSERT ... SELECT
   ... ON CONFLICT DO UPDATE statement each, its rows locked in key order. The rows are per cashier, so
   two tills never wait on the same row.
+* The cash rounding lines (``Sale.rounding``, ``SaleReturn.rounding``: whole sales, no product) are
+  summed on the day rows only (``rounding``, ``returned_rounding``): lines + rounding = what the sales
+  charged and the returns refunded, which is what the payments and the Z report count.
 * A sale counts from the moment it is paid and never stops counting (paid -> partially refunded ->
   refunded), dated by ``paid_at``; a return is dated by its own ``created_at``: the same rules as
   pos.reports.queries, computed by the same SQL expressions (``expected_select``).
@@ -22,12 +25,14 @@ from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import TruncDate
 
 from pos.reports.models import SalesRollup
+from pos.sales.models import SOLD_STATUSES
 
 TABLE = SalesRollup._meta.db_table
 KEY = ["day", "cashier_id", "dim", "key_id"]
 LINE_FIGURES = ["sold_quantity", "gross", "discounts", "total", "tax", "cost", "sales_count", "lines"]
 RETURN_FIGURES = ["returned_quantity", "returned_amount", "returned_tax", "returned_cost", "returns_count"]
-FIGURES = LINE_FIGURES + RETURN_FIGURES
+ROUNDING_FIGURES = ["rounding", "returned_rounding"]
+FIGURES = LINE_FIGURES + RETURN_FIGURES + ROUNDING_FIGURES
 COLUMNS = KEY + FIGURES
 PLACES = {"sold_quantity": 3, "returned_quantity": 3, "sales_count": 0, "lines": 0, "returns_count": 0}
 DIMS = {"p": "product", "m": "product month", "y": "product year", "c": "category", "d": "day"}
@@ -49,19 +54,12 @@ def _zone():
     return shop_zone()
 
 
-def _counted():
-    from pos.reports.queries import COUNTED
-
-    return COUNTED
-
-
-def _aliased(dim, line_part):
-    """The SELECT list of a part: day, cashier, dim, key, then every figure (zeros for the other side)."""
+def _aliased(dim, mine):
+    """The SELECT list of a part: day, cashier, dim, key, then every figure (zeros for those not `mine`)."""
     day = BUCKETS[dim][connection.vendor] if dim in BUCKETS else "q.day_"
     cols = [f"{day} AS c0", "q.cashier_ AS c1", f"'{dim}' AS c2", "COALESCE(q.key_, 0) AS c3"]
     for n, name in enumerate(FIGURES, start=4):
-        mine = name in (LINE_FIGURES if line_part else RETURN_FIGURES)
-        cols.append(f"q.{name}_ AS c{n}" if mine else f"0 AS c{n}")
+        cols.append(f"q.{name}_ AS c{n}" if name in mine else f"0 AS c{n}")
     return ", ".join(cols)
 
 
@@ -75,7 +73,7 @@ def _line_select(lines, dim):
         total_=Sum("total"), tax_=Sum("tax"), cost_=Sum("cost"), sales_count_=Count("sale_id", distinct=True),
         lines_=Count("id"))
     sql, params = rows.query.sql_with_params()
-    return f"SELECT {_aliased(dim, True)} FROM ({sql}) q", list(params)
+    return f"SELECT {_aliased(dim, LINE_FIGURES)} FROM ({sql}) q", list(params)
 
 
 def _return_select(returns, dim):
@@ -86,18 +84,31 @@ def _return_select(returns, dim):
         returned_quantity_=Sum("quantity"), returned_amount_=Sum("amount"), returned_tax_=Sum("tax"),
         returned_cost_=Sum("cost"), returns_count_=Count("sale_return_id", distinct=True))
     sql, params = rows.query.sql_with_params()
-    return f"SELECT {_aliased(dim, False)} FROM ({sql}) q", list(params)
+    return f"SELECT {_aliased(dim, RETURN_FIGURES)} FROM ({sql}) q", list(params)
 
 
-def expected_select(lines=None, returns=None):
-    """One SELECT of the rollup rows that `lines` (SaleItem queryset) and `returns` (SaleReturnLine
-    queryset) give, in key order (the order their rows are locked in), columns as COLUMNS."""
+def _rounding_select(rows, figure, day, cashier):
+    """The day rows' rounding figure: `rows` (Sale or SaleReturn queryset) with a rounding line."""
+    rows = rows.exclude(rounding=0).order_by().values(day_=TruncDate(day, tzinfo=_zone()), cashier_=F(cashier),
+                                                      key_=Value(0)).annotate(**{f"{figure}_": Sum("rounding")})
+    sql, params = rows.query.sql_with_params()
+    return f"SELECT {_aliased('d', [figure])} FROM ({sql}) q", list(params)
+
+
+def expected_select(lines=None, returns=None, sales=None, sale_returns=None):
+    """One SELECT of the rollup rows that `lines` (SaleItem queryset), `returns` (SaleReturnLine
+    queryset) and the rounding lines of `sales` (Sale) and `sale_returns` (SaleReturn) give, in key
+    order (the order their rows are locked in), columns as COLUMNS."""
     parts = []
     for dim in DIMS:
         if lines is not None:
             parts.append(_line_select(lines, dim))
         if returns is not None:
             parts.append(_return_select(returns, dim))
+    if sales is not None:
+        parts.append(_rounding_select(sales, "rounding", "paid_at", "cashier_id"))
+    if sale_returns is not None:
+        parts.append(_rounding_select(sale_returns, "returned_rounding", "created_at", "sale__cashier_id"))
     union = " UNION ALL ".join(sql for sql, _ in parts)
     params = [p for _, ps in parts for p in ps]
     sums = ", ".join(f"SUM(u.c{n}) AS c{n}" for n in range(4, len(COLUMNS)))
@@ -115,34 +126,38 @@ def _upsert(select, params):
 
 def record_sale(sale):
     """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid)."""
-    from pos.sales.models import SaleItem
+    from pos.sales.models import Sale, SaleItem
 
-    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=_counted())))
+    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=SOLD_STATUSES),
+                             sales=Sale.objects.filter(pk=sale.pk, status__in=SOLD_STATUSES)))
 
 
 def record_return(sale_return):
     """Add a return that has just been taken (call in its transaction, after its lines are written)."""
-    from pos.sales.models import SaleReturnLine
+    from pos.sales.models import SaleReturn, SaleReturnLine
 
     _upsert(*expected_select(returns=SaleReturnLine.objects.filter(sale_return_id=sale_return.pk,
-                                                                   sale_item__sale__status__in=_counted())))
-
-
-def _in_days(lines, returns, start, end):
-    from pos.reports.queries import Period
-
-    if start is None and end is None:
-        return lines, returns
-    period = Period("custom", start or date(1970, 1, 1), end or date(9999, 12, 30))
-    return (lines.filter(sale__paid_at__gte=period.since, sale__paid_at__lt=period.until),
-            returns.filter(sale_return__created_at__gte=period.since, sale_return__created_at__lt=period.until))
+                                                                   sale_item__sale__status__in=SOLD_STATUSES),
+                             sale_returns=SaleReturn.objects.filter(pk=sale_return.pk, sale__status__in=SOLD_STATUSES)))
 
 
 def _sources(start=None, end=None):
-    from pos.sales.models import SaleItem, SaleReturnLine
+    """{lines, returns, sales, sale_returns}: what the rollups of the days start..end (None: open) sum."""
+    from pos.reports.queries import Period
+    from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine
 
-    return _in_days(SaleItem.objects.filter(sale__status__in=_counted()),
-                    SaleReturnLine.objects.filter(sale_item__sale__status__in=_counted()), start, end)
+    sources = {"lines": SaleItem.objects.filter(sale__status__in=SOLD_STATUSES),
+               "returns": SaleReturnLine.objects.filter(sale_item__sale__status__in=SOLD_STATUSES),
+               "sales": Sale.objects.filter(status__in=SOLD_STATUSES),
+               "sale_returns": SaleReturn.objects.filter(sale__status__in=SOLD_STATUSES)}
+    if start is None and end is None:
+        return sources
+    period = Period("custom", start or date(1970, 1, 1), end or date(9999, 12, 30))
+    return {"lines": sources["lines"].filter(sale__paid_at__gte=period.since, sale__paid_at__lt=period.until),
+            "returns": sources["returns"].filter(sale_return__created_at__gte=period.since,
+                                                 sale_return__created_at__lt=period.until),
+            "sales": sources["sales"].filter(paid_at__gte=period.since, paid_at__lt=period.until),
+            "sale_returns": sources["sale_returns"].filter(created_at__gte=period.since, created_at__lt=period.until)}
 
 
 def _rows_in(start, end):
@@ -169,8 +184,7 @@ def rebuild(start: date | None = None, end: date | None = None) -> int:
 
 def _rebuild(start, end):
     _rows_in(start, end).delete()
-    lines, returns = _sources(start, end)
-    select, params = expected_select(lines=lines, returns=returns)
+    select, params = expected_select(**_sources(start, end))
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {select}", params)
     return _rows_in(start, end).count()
@@ -181,10 +195,9 @@ def _round(expression, name):
 
 
 def mismatches(limit=20) -> list[str]:
-    """Rollup rows that differ from what the lines give (both ways, to the cent), as messages; [] when
+    """Rollup rows that differ from what the lines and rounding lines give (both ways, to the cent), as messages; [] when
     they are equal. Compared in the database (EXCEPT), whatever the number of rows."""
-    lines, returns = _sources()
-    select, params = expected_select(lines=lines, returns=returns)
+    select, params = expected_select(**_sources())
     want = ", ".join(["e.c0", "e.c1", "e.c2", "e.c3"] + [_round(f"e.c{n}", name) for n, name in
                                                           enumerate(FIGURES, start=4)])
     have = ", ".join(KEY + [_round(name, name) for name in FIGURES])

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
     RangeDateTimeFilter,
@@ -18,6 +18,7 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 
+from pos.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO
 from pos.core.permissions import can, own_rows
@@ -56,26 +57,7 @@ class PaymentMethodFilter(admin.SimpleListFilter):
         return paid_with(queryset, self.value()) if self.value() else queryset
 
 
-class ReadOnlyInline(TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AuthorisationInline(ReadOnlyInline):
+class AuthorisationInline(ReadOnlyTabularInline):
     """Who authorised what with a PIN at a cashier's till, and when."""
 
     model = Authorisation
@@ -103,37 +85,24 @@ class RefundOwedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SaleItemInline(ReadOnlyInline):
+class SaleItemInline(ReadOnlyTabularInline):
     model = SaleItem
     fields = ["name", "barcode", "quantity", "unit_price", "tax_rate", "discount", "order_discount", "tax", "total",
               "returned_quantity"]
 
 
-class PaymentInline(ReadOnlyInline):
+class PaymentInline(ReadOnlyTabularInline):
     model = Payment
     fields = ["method", "status", "amount", "amount_tendered", "change_given", "receipt", "created_at"]
 
 
-class SaleReturnInline(ReadOnlyInline):
+class SaleReturnInline(ReadOnlyTabularInline):
     model = SaleReturn
     fields = ["created_at", "amount", "tax", "reason", "created_by", "shift"]
 
 
-class MoneyHistoryAdmin(ModelAdmin):
-    """Viewable, never added, edited or deleted by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Sale)
-class SaleAdmin(MoneyHistoryAdmin):
+class SaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["receipt_number", "created_at", "cashier", "status_badge", "total", "paid_amount", "receipt_links"]
     list_filter = [("created_at", RangeDateTimeFilter), ("cashier", RelatedDropdownFilter),
                    ("status", ChoicesDropdownFilter), PaymentMethodFilter]
@@ -198,15 +167,10 @@ class SaleAdmin(MoneyHistoryAdmin):
 
     @admin.action(description="Cancel selected unpaid sales (stock back)", permissions=["cancel"])
     def cancel_selected(self, request, queryset):
-        done = 0
-        for sale in queryset:
-            try:
-                services.cancel_sale(sale, user=request.user, reason="cancelled in the back office")
-                done += 1
-            except ServiceError as exc:
-                self.message_user(request, f"{sale.receipt_number}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{done} sale(s) cancelled, their stock is back.", messages.SUCCESS)
+        run_on_each(self, request, queryset,
+                    lambda sale: services.cancel_sale(sale, user=request.user, reason="cancelled in the back office"),
+                    counted("sale(s) cancelled, their stock is back"),
+                    label=lambda sale: sale.receipt_number)
 
     def _sale(self, request, object_id):
         return get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -276,13 +240,13 @@ def _posted_quantity(data, item):
     return quantity or None
 
 
-class SaleReturnLineInline(ReadOnlyInline):
+class SaleReturnLineInline(ReadOnlyTabularInline):
     model = SaleReturnLine
     fields = ["sale_item", "quantity", "amount", "tax", "cost"]
 
 
 @admin.register(SaleReturn)
-class SaleReturnAdmin(MoneyHistoryAdmin):
+class SaleReturnAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "sale", "created_at", "amount", "owed", "tax", "created_by", "shift", "reason"]
     list_filter = [RefundOwedFilter, ("created_at", RangeDateTimeFilter)]
     list_filter_submit = True
@@ -295,13 +259,13 @@ class SaleReturnAdmin(MoneyHistoryAdmin):
         return services.owed_on(obj)
 
 
-class ShiftTotalInline(ReadOnlyInline):
+class ShiftTotalInline(ReadOnlyTabularInline):
     model = ShiftTotal
     fields = ["method", "opening", "expected", "counted", "difference"]
 
 
 @admin.register(Shift)
-class ShiftAdmin(MoneyHistoryAdmin):
+class ShiftAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "cashier", "status_badge", "opened_at", "closed_at", "opening_float", "expected_cash",
                     "counted_cash", "variance", "report_link"]
     list_filter = [("opened_at", RangeDateTimeFilter), ("cashier", RelatedDropdownFilter), "status"]

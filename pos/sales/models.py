@@ -67,6 +67,11 @@ class SaleStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# A sale that counts as sold: paid, whatever came back afterwards (its returns are subtracted on their own).
+# The one list: reports, rollups, check_books, the shift report, receipts and eTIMS all use it.
+SOLD_STATUSES = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
+
+
 class Sale(models.Model):
     """Money fields: subtotal = sum of line gross (qty x VAT-inclusive price); discount = line + order
     discounts; total = subtotal - discount + rounding = sum of line totals + the rounding line;

@@ -7,6 +7,9 @@
 - `receipt_escpos(sale)`: ESC/POS bytes for a thermal printer (text, QR, barcode, cut, optionally the
   cash-drawer kick: RECEIPT_KICK_DRAWER).
 
+Every receipt is in the language of the sale's cashier (User.language), else the shop's (SHOP_LANGUAGE):
+English or Kiswahili, labels, banners and the KRA block alike.
+
 Amounts are the stored ones (rounded once, at the line): receipt, reports and refunds agree to the cent.
 Every line's total carries its eTIMS tax letter (`240.00B`) and the tax table lists bands A to E. When
 eTIMS is on, the KRA block (SCU date/time, CU id, CU invoice number, counters, internal data and signature
@@ -21,21 +24,33 @@ from io import BytesIO
 from django.conf import settings
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from pos.core.money import ZERO
-from pos.sales.models import Sale, SaleItem, SaleReturn, SaleStatus
+from pos.sales.models import SOLD_STATUSES, Sale, SaleItem, SaleReturn, SaleStatus
 
 STATUS_BANNERS = {
-    SaleStatus.PENDING_PAYMENT: "*** NOT PAID ***",
-    SaleStatus.CANCELLED: "*** CANCELLED ***",
-    SaleStatus.OPEN: "*** NOT CONFIRMED ***",
+    SaleStatus.PENDING_PAYMENT: gettext_lazy("*** NOT PAID ***"),
+    SaleStatus.CANCELLED: gettext_lazy("*** CANCELLED ***"),
+    SaleStatus.OPEN: gettext_lazy("*** NOT CONFIRMED ***"),
 }
-SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
-BANDS = [("A", "Ex", Decimal("0")), ("B", "16%", Decimal("16")), ("C", "0%", Decimal("0")), ("D", "Non-VAT", None),
-         ("E", "8%", Decimal("8"))]
-AWAITING = "AWAITING KRA SIGNATURE"
+# (letter, label of at most 7 characters, rate)
+BANDS = [("A", pgettext_lazy("tax band", "Ex"), Decimal("0")), ("B", "16%", Decimal("16")), ("C", "0%", Decimal("0")),
+         ("D", pgettext_lazy("tax band", "Non-VAT"), None), ("E", "8%", Decimal("8"))]
+AWAITING = gettext_lazy("AWAITING KRA SIGNATURE")
+# Payment methods whose name is a word (M-Pesa, Airtel Money are names in every language).
+METHODS = {"cash": gettext_lazy("Cash"), "card": gettext_lazy("Card")}
+UNITS = {"pack": pgettext_lazy("unit", "pack")}  # kg, g, l, m are the same in English and Kiswahili
+
+
+def receipt_language(sale) -> str:
+    """The language of `sale`'s receipts: its cashier's, else the shop's."""
+    from pos.core.i18n import user_language
+
+    return user_language(sale.cashier)
 
 
 def columns() -> int:
@@ -71,12 +86,23 @@ class Receipt:
     credit_notes: dict = field(default_factory=dict)  # sale_return pk -> SignedBlock
     copy: bool = False
     width: int = 48
-    change_label: str = "Change"
-    tendered_label: str = "Cash tendered"
+    several_cash: bool = False  # several cash tenders: the change shown is the last one's
+
+    @property
+    def language(self):
+        return receipt_language(self.sale)
 
     @property
     def banner(self):
-        return STATUS_BANNERS.get(self.sale.status, "")
+        return str(STATUS_BANNERS.get(self.sale.status, ""))
+
+    @property
+    def change_label(self):
+        return _("Change (last cash tender)") if self.several_cash else _("Change")
+
+    @property
+    def tendered_label(self):
+        return _("Cash tendered (last)") if self.several_cash else _("Cash tendered")
 
     @property
     def item_count(self):
@@ -95,7 +121,7 @@ def quantity_label(item) -> str:
     """2 (pieces: no needless decimals), 1.25 kg, 0.5 l ..."""
     unit = getattr(item.product, "unit", "pcs")
     number = _qty(item.quantity)
-    return number if unit == "pcs" else f"{number} {unit}"
+    return number if unit == "pcs" else f"{number} {UNITS.get(unit, unit)}"
 
 
 def tax_letter(rate, zero_rate_as="A") -> str:
@@ -115,10 +141,10 @@ def _fiscal(sale, just_written=False):
     if just_written and not active_device_id():
         return None, {}, None
     block, notes, document = blocks_for_sale(sale)
-    if document is None and sale.status in SOLD and active_device_id():
-        from pos.fiscal.services.receipts import SignedBlock
+    if document is None and sale.status in SOLD_STATUSES and active_device_id():
+        from pos.fiscal.services.receipts import FOLLOWS, TAX_INVOICE, SignedBlock
 
-        block = SignedBlock(document=None, title="TAX INVOICE", signed=False, status_note="The signed data follows")
+        block = SignedBlock(document=None, title=TAX_INVOICE, signed=False, status_note=FOLLOWS)
     return block, notes, document
 
 
@@ -148,7 +174,8 @@ def receipt_data(sale, copy=False) -> Receipt:
     payments, cash = {}, []
     for payment in sale.payments.all():
         if payment.status == PaymentStatus.COMPLETED:
-            entry = payments.setdefault(payment.method, Payment(payment.get_method_display(), ZERO, []))
+            entry = payments.setdefault(payment.method, Payment(METHODS.get(payment.method)
+                                                                or payment.get_method_display(), ZERO, []))
             entry.amount += payment.amount
             if payment.receipt:
                 entry.references.append(payment.receipt)
@@ -165,11 +192,10 @@ def receipt_data(sale, copy=False) -> Receipt:
         cashier=sale.cashier.get_full_name() or sale.cashier.username,
         lines=items, letters=letters,
         bands=[(letter, label, bands[letter][0], bands[letter][1]) for letter, label, _ in BANDS],
-        payments=sorted(payments.values(), key=lambda p: p.label),
+        payments=[payments[method] for method in sorted(payments)],  # airtel, card, cash, mpesa: any language
         tendered=(last.amount_tendered or last.amount) if last else ZERO,
         change=last.change_given if last else ZERO, returns=list(sale.returns.all()),
-        change_label="Change (last cash tender)" if several else "Change",
-        tendered_label="Cash tendered (last)" if several else "Cash tendered",
+        several_cash=several,
         fiscal=block, credit_notes=notes, copy=copy, width=columns(),
     )
 
@@ -204,7 +230,8 @@ def _wrap(text, width=48) -> list[str]:
 def _band_rows(receipt, width) -> list[str]:
     """The A-E tax table in `width` columns: band, rate, taxable amount, VAT."""
     amount = (width - 11) // 2
-    rows = [f"{'Tax':<4}{'Rate':<7}{'Taxable':>{amount}}{'VAT':>{width - 11 - amount}}"]
+    head = f"{_('Tax'):<3} {_('Rate'):<6} "
+    rows = [f"{head}{_('Taxable'):>{width - len(head) - (width - 11 - amount)}}{_('VAT'):>{width - 11 - amount}}"]
     for letter, label, taxable, tax in receipt.bands:
         rows.append(f"{letter:<4}{label:<7}{_money(taxable):>{amount}}{_money(tax):>{width - 11 - amount}}")
     return rows
@@ -215,9 +242,11 @@ def fiscal_lines(block, width) -> list[str]:
     if block is None:
         return []
     if not block.signed:
-        return [f"*** {AWAITING} ***".center(width).rstrip() if width >= 30 else AWAITING,
-                *[line.center(width).rstrip() for line in _wrap(block.status_note + "; ask for a copy later.", width)]]
-    out = ["SCU INFORMATION".center(width).rstrip()]
+        awaiting = f"*** {AWAITING} ***"
+        return [*[line.center(width).rstrip() for line in _wrap(awaiting if len(awaiting) <= width else str(AWAITING),
+                                                                 width)],
+                *[line.center(width).rstrip() for line in _wrap(later(block), width)]]
+    out = [_("SCU INFORMATION").center(width).rstrip()]
     for label, value in block.rows():
         if len(label) + len(value) + 2 <= width:
             out.append(_row(f"{label}:", value, width))
@@ -225,6 +254,10 @@ def fiscal_lines(block, width) -> list[str]:
             out.append(f"{label}:")
             out += [f"  {line}" for line in _wrap(value, width - 2)]
     return out
+
+
+def later(block) -> str:
+    return _("%(note)s; ask for a copy later.") % {"note": block.status_note}
 
 
 def text_lines(receipt: Receipt) -> list[str]:
@@ -237,15 +270,17 @@ def text_lines(receipt: Receipt) -> list[str]:
     def centre(text):
         return [line.center(width).rstrip() for line in _wrap(text, width)]
 
-    out = centre(shop["name"].upper()) + centre(shop["address"]) + centre(f"Tel {shop['phone']}")
-    out += centre(f"KRA PIN {shop['kra_pin']}  VAT No {shop['vat_number']}") + [rule]
+    out = centre(shop["name"].upper()) + centre(shop["address"]) + centre(_("Tel %(phone)s") % {"phone": shop["phone"]})
+    out += centre(_("KRA PIN %(pin)s  VAT No %(vat)s") % {"pin": shop["kra_pin"], "vat": shop["vat_number"]}) + [rule]
     if receipt.fiscal is not None:
-        out += centre(receipt.fiscal.title)
+        out += centre(str(receipt.fiscal.title))
     if receipt.copy:
-        out += centre("*** COPY ***")
-    out += [row(f"Receipt {sale.receipt_number}", receipt.when), row(f"Cashier: {receipt.cashier}")]
+        out += centre(_("*** COPY ***"))
+    out += [row(_("Receipt %(number)s") % {"number": sale.receipt_number}, receipt.when),
+            row(_("Cashier: %(name)s") % {"name": receipt.cashier})]
     if sale.customer_name or sale.customer_phone:
-        out.append(row(f"Customer: {sale.customer_name} {sale.customer_phone}".strip()))
+        out.append(row(_("Customer: %(customer)s")
+                       % {"customer": f"{sale.customer_name} {sale.customer_phone}".strip()}))
     if receipt.banner:
         out += centre(receipt.banner)
     out.append(rule)
@@ -254,43 +289,46 @@ def text_lines(receipt: Receipt) -> list[str]:
         out.append(row(f"  {quantity_label(item)} x {_money(item.unit_price)}",
                        f"{_money(item.gross)}{receipt.letters[item.pk]}"))
         if item.discount:
-            out.append(row("  Discount", f"-{_money(item.discount)}"))
+            out.append(row("  " + _("Discount"), f"-{_money(item.discount)}"))
         if item.returned_quantity:
-            out.append(row(f"  Returned: {_qty(item.returned_quantity)}"))
-    out += [rule, row("Subtotal", _money(sale.subtotal))]
+            out.append(row("  " + _("Returned: %(quantity)s") % {"quantity": _qty(item.returned_quantity)}))
+    out += [rule, row(_("Subtotal"), _money(sale.subtotal))]
     if sale.discount:
-        out.append(row("Discount", f"-{_money(sale.discount)}"))
+        out.append(row(_("Discount"), f"-{_money(sale.discount)}"))
     if sale.rounding:
-        out.append(row("Rounding", _money(sale.rounding)))
-    out += [row(f"TOTAL {sale.currency}", _money(sale.total)), rule, *_band_rows(receipt, width),
-            row("Total VAT", _money(sale.tax)), row("Items", str(receipt.item_count))]
+        out.append(row(_("Rounding"), _money(sale.rounding)))
+    out += [row(_("TOTAL %(currency)s") % {"currency": sale.currency}, _money(sale.total)), rule,
+            *_band_rows(receipt, width), row(_("Total VAT"), _money(sale.tax)),
+            row(_("Items"), str(receipt.item_count))]
     if receipt.payments:
         out.append(rule)
         for payment in receipt.payments:
-            out.append(row(payment.label, _money(payment.amount)))
-            out += [row(f"  Ref {reference}") for reference in payment.references]
+            out.append(row(str(payment.label), _money(payment.amount)))
+            out += [row("  " + _("Ref %(reference)s") % {"reference": reference}) for reference in payment.references]
         if receipt.tendered:
             out.append(row(receipt.tendered_label, _money(receipt.tendered)))
         out.append(row(receipt.change_label, _money(receipt.change)))
     if sale.balance_due and sale.status != SaleStatus.CANCELLED:
-        out.append(row("Balance due", _money(sale.balance_due)))
+        out.append(row(_("Balance due"), _money(sale.balance_due)))
     for sale_return in receipt.returns:
         note = receipt.credit_notes.get(sale_return.pk)
-        out += [rule, row(f"Return #{sale_return.pk}",
+        out += [rule, row(_("Return #%(number)s") % {"number": sale_return.pk},
                           timezone.localtime(sale_return.created_at).strftime("%d/%m/%Y %H:%M"))]
         out += [row(f"  {_qty(line.quantity)} x {line.sale_item.name}", f"-{_money(line.amount)}")
                 for line in sale_return.lines.all()]
-        out.append(row("Refund owed", f"-{_money(sale_return.amount)}"))
+        out.append(row(_("Refund owed"), f"-{_money(sale_return.amount)}"))
         if note is not None:
-            out += centre(note.title) + fiscal_lines(note, width)
+            out += centre(str(note.title)) + fiscal_lines(note, width)
     if receipt.fiscal is not None:
         out += [rule, *fiscal_lines(receipt.fiscal, width)]
-    out += [rule, *centre("Prices include VAT. Thank you!"), *centre(sale.receipt_number)]
+    out += [rule, *centre(_("Prices include VAT. Thank you!")), *centre(sale.receipt_number)]
     return out
 
 
 def receipt_text(sale, copy=False) -> str:
-    return "\n".join(text_lines(receipt_data(sale, copy))) + "\n"
+    receipt = receipt_data(sale, copy)
+    with translation.override(receipt.language):
+        return "\n".join(text_lines(receipt)) + "\n"
 
 
 # --- QR ----------------------------------------------------------------------------------------------
@@ -316,16 +354,17 @@ def receipt_html(sale, autoprint=False, copy=False) -> str:
     """One complete page of the paper's width: the page is exactly as tall as the receipt, so the
     browser prints it in one piece (a fixed A4-like height would cut it or feed blank paper)."""
     receipt = receipt_data(sale, copy)
-    lines = text_lines(receipt)
-    url = receipt.fiscal.url if receipt.fiscal is not None and receipt.fiscal.signed else ""
-    paper = paper_mm()
-    height = 8 + len(lines) * LINE_MM + (QR_MM + 4 if url else 0)
-    return render_to_string("sales/receipt_80mm.html", {
-        "receipt": receipt, "text": "\n".join(lines), "autoprint": autoprint,
-        "qr": mark_safe(qr_svg(url)) if url else "", "qr_url": url, "paper_mm": paper,
-        "page_height_mm": f"{height:.1f}", "body_mm": paper - 8, "font_mm": FONT_MM, "line_mm": LINE_MM,
-        "qr_mm": QR_MM,
-    })
+    with translation.override(receipt.language):
+        lines = text_lines(receipt)
+        url = receipt.fiscal.url if receipt.fiscal is not None and receipt.fiscal.signed else ""
+        paper = paper_mm()
+        height = 8 + len(lines) * LINE_MM + (QR_MM + 4 if url else 0)
+        return render_to_string("sales/receipt_80mm.html", {
+            "receipt": receipt, "text": "\n".join(lines), "autoprint": autoprint,
+            "qr": mark_safe(qr_svg(url)) if url else "", "qr_url": url, "paper_mm": paper,
+            "page_height_mm": f"{height:.1f}", "body_mm": paper - 8, "font_mm": FONT_MM, "line_mm": LINE_MM,
+            "qr_mm": QR_MM, "language": receipt.language,
+        })
 
 
 # --- ESC/POS -----------------------------------------------------------------------------------------
@@ -336,10 +375,11 @@ def receipt_escpos(sale, copy=False) -> bytes:
     from escpos.printer import Dummy
 
     receipt = receipt_data(sale, copy)
-    lines = text_lines(receipt)
+    with translation.override(receipt.language):
+        lines = text_lines(receipt)
     header = len(_wrap(receipt.shop["name"].upper(), receipt.width))
     printer = Dummy()
-    if getattr(settings, "RECEIPT_KICK_DRAWER", False) and sale.status in SOLD and not copy:
+    if getattr(settings, "RECEIPT_KICK_DRAWER", False) and sale.status in SOLD_STATUSES and not copy:
         printer.cashdraw(2)
     printer.set(align="center", bold=True, double_height=True)
     printer.text("\n".join(line.strip() for line in lines[:header]) + "\n")
@@ -365,7 +405,9 @@ def receipt_pdf(sale, copy=False) -> bytes:
     from reportlab.pdfgen.canvas import Canvas
 
     receipt = receipt_data(sale, copy)
-    ops = _pdf_ops(receipt)
+    with translation.override(receipt.language):
+        ops = _pdf_ops(receipt)
+        title = _("Receipt %(number)s") % {"number": receipt.sale.receipt_number}
     width, margin = paper_mm() * mm, 4 * mm
     barcode = Code128(receipt.sale.receipt_number, barHeight=12 * mm, barWidth=0.9)
     url = receipt.fiscal.url if receipt.fiscal is not None and receipt.fiscal.signed else ""
@@ -373,7 +415,7 @@ def receipt_pdf(sale, copy=False) -> bytes:
     height = sum(op[0] for op in ops) + barcode.height + 2 * margin + 6 * mm + (qr_size + 4 * mm if url else 0)
     buffer = BytesIO()
     canvas = Canvas(buffer, pagesize=(width, height))
-    canvas.setTitle(f"Receipt {receipt.sale.receipt_number}")
+    canvas.setTitle(title)
     canvas.setAuthor(receipt.shop["name"])
     y = height - margin
     for step, font, size, left, right, align in ops:
@@ -421,8 +463,8 @@ def _pdf_ops(receipt) -> list[tuple]:
         if block is None:
             return []
         if not block.signed:
-            return [centre(f"*** {AWAITING} ***", bold), centre(block.status_note + "; ask for a copy later.")]
-        rows = [centre("SCU INFORMATION", bold)]
+            return [centre(f"*** {AWAITING} ***", bold), centre(later(block))]
+        rows = [centre(_("SCU INFORMATION"), bold)]
         for label, value in block.rows():
             if len(value) > 24:
                 rows += [row(f"{label}:"), (10, *mono, value, "", "center")]
@@ -431,15 +473,18 @@ def _pdf_ops(receipt) -> list[tuple]:
         return rows
 
     rule = (6, None, 0, "", "", "rule")
-    ops = [centre(shop["name"], ("Helvetica-Bold", 12), 14), centre(shop["address"]), centre(f"Tel {shop['phone']}"),
-           centre(f"KRA PIN {shop['kra_pin']}   VAT No {shop['vat_number']}"), rule]
+    ops = [centre(shop["name"], ("Helvetica-Bold", 12), 14), centre(shop["address"]),
+           centre(_("Tel %(phone)s") % {"phone": shop["phone"]}),
+           centre(_("KRA PIN %(pin)s  VAT No %(vat)s") % {"pin": shop["kra_pin"], "vat": shop["vat_number"]}), rule]
     if receipt.fiscal is not None:
-        ops.append(centre(receipt.fiscal.title, ("Helvetica-Bold", 10), 13))
+        ops.append(centre(str(receipt.fiscal.title), ("Helvetica-Bold", 10), 13))
     if receipt.copy:
-        ops.append(centre("*** COPY ***", ("Helvetica-Bold", 10), 13))
-    ops += [row(f"Receipt {sale.receipt_number}", receipt.when, bold), row(f"Cashier: {receipt.cashier}")]
+        ops.append(centre(_("*** COPY ***"), ("Helvetica-Bold", 10), 13))
+    ops += [row(_("Receipt %(number)s") % {"number": sale.receipt_number}, receipt.when, bold),
+            row(_("Cashier: %(name)s") % {"name": receipt.cashier})]
     if sale.customer_name or sale.customer_phone:
-        ops.append(row(f"Customer: {sale.customer_name} {sale.customer_phone}".strip()))
+        ops.append(row(_("Customer: %(customer)s")
+                       % {"customer": f"{sale.customer_name} {sale.customer_phone}".strip()}))
     if receipt.banner:
         ops.append(centre(receipt.banner, bold))
     ops.append(rule)
@@ -448,39 +493,40 @@ def _pdf_ops(receipt) -> list[tuple]:
         ops.append(row(f"   {quantity_label(item)} x {_money(item.unit_price)}",
                        f"{_money(item.gross)}{receipt.letters[item.pk]}"))
         if item.discount:
-            ops.append(row("   Discount", f"-{_money(item.discount)}"))
+            ops.append(row("   " + _("Discount"), f"-{_money(item.discount)}"))
         if item.returned_quantity:
-            ops.append(row(f"   Returned: {_qty(item.returned_quantity)}"))
-    ops += [rule, row("Subtotal", _money(sale.subtotal))]
+            ops.append(row("   " + _("Returned: %(quantity)s") % {"quantity": _qty(item.returned_quantity)}))
+    ops += [rule, row(_("Subtotal"), _money(sale.subtotal))]
     if sale.discount:
-        ops.append(row("Discount", f"-{_money(sale.discount)}"))
+        ops.append(row(_("Discount"), f"-{_money(sale.discount)}"))
     if sale.rounding:
-        ops.append(row("Rounding", _money(sale.rounding)))
-    ops += [(15, "Helvetica-Bold", 11, f"TOTAL {sale.currency}", _money(sale.total), "left"), rule,
-            (11, *bold, ("Tax", "Rate", "Taxable", "VAT"), "", "columns")]
-    ops += [(11, *body, (letter, label, _money(taxable), _money(tax)), "", "columns")
+        ops.append(row(_("Rounding"), _money(sale.rounding)))
+    ops += [(15, "Helvetica-Bold", 11, _("TOTAL %(currency)s") % {"currency": sale.currency}, _money(sale.total),
+             "left"), rule, (11, *bold, (_("Tax"), _("Rate"), _("Taxable"), _("VAT")), "", "columns")]
+    ops += [(11, *body, (letter, str(label), _money(taxable), _money(tax)), "", "columns")
             for letter, label, taxable, tax in receipt.bands]
-    ops += [row("Total VAT", _money(sale.tax)), row("Items", str(receipt.item_count))]
+    ops += [row(_("Total VAT"), _money(sale.tax)), row(_("Items"), str(receipt.item_count))]
     if receipt.payments:
         ops.append(rule)
         for payment in receipt.payments:
-            ops.append(row(payment.label, _money(payment.amount)))
-            ops += [row(f"   Ref {reference}") for reference in payment.references]
+            ops.append(row(str(payment.label), _money(payment.amount)))
+            ops += [row("   " + _("Ref %(reference)s") % {"reference": reference})
+                    for reference in payment.references]
         if receipt.tendered:
             ops.append(row(receipt.tendered_label, _money(receipt.tendered)))
         ops.append(row(receipt.change_label, _money(receipt.change), bold))
     if sale.balance_due and sale.status != SaleStatus.CANCELLED:
-        ops.append(row("Balance due", _money(sale.balance_due), bold))
+        ops.append(row(_("Balance due"), _money(sale.balance_due), bold))
     for sale_return in receipt.returns:
         note = receipt.credit_notes.get(sale_return.pk)
-        ops += [rule, row(f"Return #{sale_return.pk}",
+        ops += [rule, row(_("Return #%(number)s") % {"number": sale_return.pk},
                           timezone.localtime(sale_return.created_at).strftime("%d/%m/%Y %H:%M"), bold)]
         ops += [row(f"   {_qty(line.quantity)} x {line.sale_item.name[:35]}", f"-{_money(line.amount)}")
                 for line in sale_return.lines.all()]
-        ops.append(row("Refund owed", f"-{_money(sale_return.amount)}", bold))
+        ops.append(row(_("Refund owed"), f"-{_money(sale_return.amount)}", bold))
         if note is not None:
-            ops += [centre(note.title, bold), *fiscal_rows(note)]
+            ops += [centre(str(note.title), bold), *fiscal_rows(note)]
     if receipt.fiscal is not None:
         ops += [rule, *fiscal_rows(receipt.fiscal)]
-    ops += [rule, centre("Prices include VAT. Thank you!")]
+    ops += [rule, centre(_("Prices include VAT. Thank you!"))]
     return ops

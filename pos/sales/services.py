@@ -28,6 +28,7 @@ from pos.inventory.services import StockChange, post_movements
 from pos.payments.models import LIVE_STATUSES as PAYMENT_LIVE_STATUSES
 from pos.reports import rollups
 from pos.sales.models import (
+    SOLD_STATUSES,
     Authorisation,
     OverrideAction,
     ReceiptSequence,
@@ -435,7 +436,6 @@ class ShiftReport:
         return next(m for m in self.methods if m.method == "cash")
 
 
-SOLD = (SaleStatus.PAID, SaleStatus.PARTIALLY_RETURNED, SaleStatus.RETURNED)
 
 
 def shift_report(shift, counted=None) -> ShiftReport:
@@ -480,7 +480,7 @@ def shift_report(shift, counted=None) -> ShiftReport:
 def _add_sales_figures(report, shift):
     by_status = {row["status"]: row for row in Sale.objects.filter(shift=shift).values("status").annotate(
         n=Count("id"), total=Sum("total"), discount=Sum("discount"), tax=Sum("tax"), rounding=Sum("rounding"))}
-    sold = [by_status[s] for s in SOLD if s in by_status]
+    sold = [by_status[s] for s in SOLD_STATUSES if s in by_status]
     report.sales_count = sum(row["n"] for row in sold)
     report.sales_total = to_money(sum((row["total"] for row in sold), ZERO))
     report.discount_total = to_money(sum((row["discount"] for row in sold), ZERO))
@@ -488,7 +488,7 @@ def _add_sales_figures(report, shift):
     report.rounding_total = to_money(sum((row["rounding"] for row in sold), ZERO))
     report.pending_count = by_status.get(SaleStatus.PENDING_PAYMENT, {}).get("n", 0)
     report.cancelled_count = by_status.get(SaleStatus.CANCELLED, {}).get("n", 0)
-    rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD).values("tax_rate")
+    rates = (SaleItem.objects.filter(sale__shift=shift, sale__status__in=SOLD_STATUSES).values("tax_rate")
              .annotate(total=Sum("total"), tax=Sum("tax")).order_by("-tax_rate"))
     vat = {row["tax_rate"]: VatTotal(row["tax_rate"], to_money(row["total"]), to_money(row["tax"])) for row in rates}
     returned = (SaleReturnLine.objects.filter(sale_return__shift=shift).values("sale_item__tax_rate")

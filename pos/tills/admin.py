@@ -3,23 +3,18 @@ sales flagged for a person (price changed, stock below zero, M-Pesa code not mat
 
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from pos.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.tills import services
 from pos.tills.models import OfflineMpesaCode, OfflineSale, ReceiptBlock, RefusedOfflineSale, Till
 
 
-class MpesaCodeInline(TabularInline):
+class MpesaCodeInline(ReadOnlyTabularInline):
     model = OfflineMpesaCode
     fields = ["code", "payment", "confirmed_at", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class UnsyncedFilter(admin.SimpleListFilter):
@@ -69,7 +64,7 @@ class TillAdmin(ModelAdmin):
 
 
 @admin.register(OfflineSale)
-class OfflineSaleAdmin(ModelAdmin):
+class OfflineSaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["sale", "till", "number", "sold_at", "received_at", "total", "needs_attention", "price_changed",
                     "negative_stock", "unconfirmed_mpesa", "mpesa_code"]
     list_filter = ["needs_attention", "price_changed", "negative_stock", "unconfirmed_mpesa", "till"]
@@ -80,29 +75,14 @@ class OfflineSaleAdmin(ModelAdmin):
     readonly_fields = [f.name for f in OfflineSale._meta.fields]
     inlines = [MpesaCodeInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def has_review_permission(self, request):
         return request.user.has_perm("tills.review_offlinesale")
 
     @admin.action(description="Mark as reviewed (stock counted, code matched, price accepted)",
                   permissions=["review"])
     def mark_reviewed(self, request, queryset):
-        done = 0
-        for offline in queryset:
-            try:
-                services.mark_reviewed(offline, user=request.user)
-                done += 1
-            except ServiceError as err:
-                self.message_user(request, f"{offline}: {err.message}", messages.ERROR)
-        self.message_user(request, f"{done} offline sale(s) marked as reviewed.", messages.SUCCESS)
+        run_on_each(self, request, queryset, lambda offline: services.mark_reviewed(offline, user=request.user),
+                    counted("offline sale(s) marked as reviewed"))
 
     @admin.action(description="Match typed M-Pesa codes with the M-Pesa register now", permissions=["review"])
     def match_codes(self, request, queryset):
@@ -111,19 +91,10 @@ class OfflineSaleAdmin(ModelAdmin):
 
 
 @admin.register(ReceiptBlock)
-class ReceiptBlockAdmin(ModelAdmin):
+class ReceiptBlockAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["till", "start", "end", "reserved_by", "reserved_at"]
     list_filter = ["till"]
     readonly_fields = ["till", "start", "end", "reserved_by", "reserved_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RefusedOfflineSale)

@@ -3,7 +3,8 @@
 - POST /api/tills/register/            {device_id, name?}  -> the till (code, receipt prefixes)
 - POST /api/tills/{device_id}/blocks/  {size?}             -> the next block of offline receipt numbers
 - POST /api/tills/{device_id}/status/  {unsynced}          -> the till says it is alive and what it holds
-- GET  /api/tills/catalogue/?cursor=&limit=               -> products changed since the cursor
+- GET  /api/tills/catalogue/?cursor=&limit=               -> products changed since the cursor, and the
+                                                            pricing rules (discount cap, cash rounding)
 An offline sale is sent to the same endpoint as an online one, POST /api/sales/sales/, with `client_uuid`
 and the offline fields (OfflineSaleSerializer); SaleViewSet.create hands it to `create_offline_sale`.
 """
@@ -167,8 +168,18 @@ class CatalogueRowSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
+class PricingSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    cap_percent = serializers.CharField(allow_null=True, help_text="The cashier's one discount cap on a sale "
+                                        "(lines and order together), percent of its gross; null: not capped.")
+    rounding_step = serializers.CharField(help_text="Cash rounding step, whole shillings (CASH_ROUNDING_STEP).")
+    rounding_rule = serializers.ChoiceField(choices=["nearest", "down"], help_text="CASH_ROUNDING_RULE.")
+    piece_unit = serializers.CharField(help_text="The unit sold in whole numbers only.")
+
+
 class CataloguePageSerializer(serializers.Serializer):
     results = CatalogueRowSerializer(many=True)
+    pricing = PricingSerializer(help_text="The rules the till prices carts with (the server's price_cart).")
     cursor = serializers.CharField(help_text="Send it back to get what changed after this page.")
     done = serializers.BooleanField(help_text="True when nothing more has changed (for now).")
 
@@ -188,7 +199,8 @@ def catalogue(request):
         "price": f"{r['price']:.2f}",
         "tax_rate": f"{r['tax_rate']:.2f}", "unit": r["unit"], "is_active": r["is_active"],
     } for r in rows]
-    return Response({"results": results, "cursor": cursor, "done": done})
+    return Response({"results": results, "cursor": cursor, "done": done,
+                     "pricing": services.pricing_rules(request.user)})
 
 
 class RefusedSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from pos.catalog.models import Product
+from pos.catalog.models import Product, Unit
 from pos.core.errors import ConflictError, ServiceError
 from pos.core.money import ZERO, to_money, to_quantity
 from pos.payments.models import Method, Payment, PaymentStatus
@@ -475,6 +475,21 @@ def catalogue_changes(cursor="", limit=2000):
     else:
         next_cursor = cursor
     return rows, next_cursor, done
+
+
+def pricing_rules(user) -> dict:
+    """The server's pricing rules the offline till applies to price a cart exactly as
+    pos.sales.services.price_cart does: the cashier's ONE discount cap on a sale (None when this user is
+    not capped) and the cash rounding line. Sent with every catalogue page, so a till follows a change of
+    settings the next time it is online."""
+    capped = sales.discount_cap_applies(user)
+    return {
+        "currency": settings.CURRENCY,
+        "cap_percent": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if capped else None,
+        "rounding_step": str(sales.rounding_step()),
+        "rounding_rule": settings.CASH_ROUNDING_RULE,
+        "piece_unit": Unit.PIECE,  # sold in whole pieces only
+    }
 
 
 def money_or_error(value, field):

@@ -47,7 +47,7 @@ def test_two_waiting_sales_of_the_same_amount_are_never_matched_automatically(po
     first, second = sell("250.00"), sell("250.00")
     post_c2b("confirmation", c2b_body("SKTWIN0001", "250.00"))
     for sale in (first, second):
-        view = services.till_view(sale)  # the till's poll tries again: still not provable
+        view = services.look_for_payment(sale)  # the till's poll tries again: still not provable
         assert view["matched"] == []
         assert [row["trans_id"] for row in view["incoming"]] == ["SKTWIN0001"]
         sale.refresh_from_db()
@@ -59,7 +59,7 @@ def test_two_unmatched_receipts_of_the_sale_amount_are_not_matched_automatically
     post_c2b("confirmation", c2b_body("SKPAIR0001", "180.00"))
     post_c2b("confirmation", c2b_body("SKPAIR0002", "180.00"))
     sale = sell("180.00")  # money first, sale after: the poll finds two candidates and matches neither
-    services.till_view(sale)
+    services.look_for_payment(sale)
     sale.refresh_from_db()
     assert sale.status == "pending_payment"
 
@@ -67,9 +67,28 @@ def test_two_unmatched_receipts_of_the_sale_amount_are_not_matched_automatically
 def test_money_that_arrived_before_the_sale_is_matched_when_the_till_polls(post_c2b, sell):
     post_c2b("confirmation", c2b_body("SKEARLY001", "415.00"))
     sale = sell("415.00")
-    view = services.till_view(sale)
+    view = services.look_for_payment(sale)
     assert [(m["trans_id"], m["rule"], m["just_now"]) for m in view["matched"]] == [("SKEARLY001", "amount", True)]
     assert view["sale"]["status"] == "paid" and view["incoming"] == []
+
+
+def test_reading_the_till_panel_never_matches_only_the_poll_does(post_c2b, sell, cashier):
+    """GET /api/c2b/till/<sale>/ only reads (a prefetch, a crawler or a retry must not move money); the till's
+    poll is a POST to the same URL and makes the match the money provably is."""
+    post_c2b("confirmation", c2b_body("SKGET00001", "415.00"))
+    sale = sell("415.00")
+    client = api_client_for(cashier)
+    url = f"/api/c2b/till/{sale.pk}/"
+    for _ in range(2):
+        view = client.get(url).json()
+        assert view["matched"] == [] and [r["trans_id"] for r in view["incoming"]] == ["SKGET00001"]
+    sale.refresh_from_db()
+    assert sale.status == "pending_payment" and not _mpesa(sale)
+    assert ReceivedPayment.objects.get().state == ReceiptState.UNMATCHED
+    view = client.post(url).json()
+    assert [(m["trans_id"], m["applied"], m["just_now"]) for m in view["matched"]] == [("SKGET00001", "415.00", True)]
+    sale.refresh_from_db()
+    assert sale.status == "paid" and [p.amount for p in _mpesa(sale)] == [Decimal("415.00")]
 
 
 def test_cashier_types_the_sms_code(post_c2b, sell, cashier):
@@ -175,7 +194,7 @@ def test_till_poll_query_count_is_bounded(post_c2b, sell, django_assert_max_num_
         post_c2b("confirmation", c2b_body(f"SKQC0000{n}0", f"{n + 1}0.00"))
     sale = sell("999.00")
     with django_assert_max_num_queries(20):
-        services.till_view(sale)
+        services.look_for_payment(sale)
 
 
 def test_till_poll_queries_do_not_grow_with_the_money_listed(post_c2b, sell, django_assert_max_num_queries):
@@ -183,7 +202,7 @@ def test_till_poll_queries_do_not_grow_with_the_money_listed(post_c2b, sell, dja
     for n in range(25):
         post_c2b("confirmation", c2b_body(f"SKQM{n:06d}", f"{n + 1}.00"))
     with django_assert_max_num_queries(5):
-        view = services.till_view(sale)
+        view = services.look_for_payment(sale)
     assert len(view["incoming"]) == 20  # the newest 20
 
 

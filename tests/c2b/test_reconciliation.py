@@ -130,7 +130,7 @@ def test_schedules_are_created_once(db):
     ensure_schedules()
     ensure_schedules()
     names = list(Schedule.objects.filter(func__startswith="pos.c2b.").values_list("name", flat=True))
-    assert len(names) == 2 and len(set(names)) == 2
+    assert len(names) == 3 and len(set(names)) == 3  # two reconciliations and the purge of old notices
 
 
 def test_stuck_stk_payment_from_another_phone_is_not_given_the_receipt(daraja, sell):

@@ -7,6 +7,7 @@ import pytest
 
 from pos.catalog.barcodes import gtin_check_digit
 from pos.catalog.models import ScaleBarcodeRule
+from pos.catalog.scale import make_label, value_check_digit
 from pos.catalog.services import lookup_barcode, save_scale_rule
 from pos.core.errors import ServiceError
 from tests.factories import ProductFactory
@@ -66,9 +67,63 @@ def test_a_price_label_gives_the_price_and_the_quantity_it_buys(rules, produce):
 
 
 def test_a_price_label_with_a_price_check_digit(rules, produce):
-    scan = lookup_barcode(label("22" + "4011" + "7" + "15000"))  # PLU 4011, check digit 7, 150.00
+    scan = lookup_barcode(label("22" + "4011" + "8" + "15000"))  # PLU 4011, price check digit 8, 150.00
     assert scan.product == produce["tomatoes"] and scan.amount == Decimal("150.00")
     assert scan.quantity == Decimal("1.250")
+
+
+@pytest.mark.parametrize(("value", "digit"), [
+    ("2875", "9"), ("14685", "6"),  # GS1 General Specifications' own examples (7.9.3)
+    ("0000", "0"), ("00000", "0"), ("0150", "1"), ("15000", "8"), ("99999", "6"), ("9999", "6"),
+])
+def test_gs1_value_check_digit(value, digit):
+    assert value_check_digit(value) == digit
+
+
+def test_a_label_whose_price_disagrees_with_its_check_digit_is_refused_with_a_message(rules, produce):
+    # 22 | PLU 4011 | V | 15000 (150.00): a scale prints V = 8; a label with 150.00 and V = 3 was edited or
+    # misprinted (its EAN-13 check digit is right, so only the price check digit catches it).
+    with pytest.raises(ServiceError) as refused:
+        lookup_barcode(label("22" + "4011" + "3" + "15000"))
+    assert refused.value.code == "label_check_digit" and refused.value.field == "barcode"
+    assert refused.value.message == ("This scale label is wrong: its price 15000 needs check digit 8, the label "
+                                     "has 3. Weigh the item again for a new label.")
+
+
+def test_a_4_digit_price_label_in_whole_shillings(db, produce):
+    # 23 | PLU 04011 | V | 0150 (KES 150) | C: a 4-digit price with GS1's 2-,2-,3,5- check digit (1)
+    rule = save_scale_rule(ScaleBarcodeRule(name="Price, shillings, check digit", prefix="23", item_digits=5,
+                                            value_check_digit=True, value_kind="price", value_digits=4,
+                                            value_decimals=0))
+    code = label("23" + "04011" + "1" + "0150")
+    assert code == "2304011101502" and make_label(rule, "4011", Decimal("150")) == code
+    scan = lookup_barcode(code)
+    assert scan.product == produce["tomatoes"] and scan.amount == Decimal("150.00")
+    assert scan.quantity == Decimal("1.250")  # 150 / 120.00 a kg
+    with pytest.raises(ServiceError, match="needs check digit 1, the label has 4"):
+        lookup_barcode(label("23" + "04011" + "4" + "0150"))
+
+
+def test_a_rule_may_skip_a_check_digit_its_scale_does_not_compute(db, produce):
+    save_scale_rule(ScaleBarcodeRule(name="Price, digit not GS1", prefix="22", item_digits=4,
+                                     value_check_digit=True, verify_value_check_digit=False, value_kind="price",
+                                     value_digits=5, value_decimals=2))
+    assert lookup_barcode(label("22" + "4011" + "3" + "15000")).amount == Decimal("150.00")
+
+
+def test_a_verified_check_digit_needs_a_4_or_5_digit_value(db):
+    with pytest.raises(ServiceError, match="4- or 5-digit value"):
+        save_scale_rule(ScaleBarcodeRule(name="Bad", prefix="22", item_digits=3, value_check_digit=True,
+                                         value_kind="price", value_digits=6, value_decimals=2))
+
+
+def test_the_till_gets_the_wrong_label_refused_in_words(rules, produce, cashier, api):
+    client = api(cashier)
+    response = client.get(BARCODE.format(label("22" + "4011" + "3" + "15000")))
+    assert response.status_code == 400
+    assert response.json() == {"code": "label_check_digit", "barcode": [
+        "This scale label is wrong: its price 15000 needs check digit 8, the label has 3. Weigh the item again "
+        "for a new label."]}
 
 
 def test_wrong_check_digit_unknown_plu_and_inactive_products_are_unknown(rules, produce):

@@ -73,9 +73,48 @@ def test_an_exact_barcode_or_sku_comes_first(shelf):
 @pytest.mark.django_db
 def test_at_most_the_limit_in_one_query(shelf, django_assert_num_queries):
     ProductFactory.create_batch(30, name="Soda 300ml")
-    with django_assert_num_queries(1):
+    # PostgreSQL: the candidates (the first of each rank, from the indexes), then their page
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 1):
         assert len(search_products("soda")) == 20
     assert len(search_products("soda", limit=5)) == 5
+    with django_assert_num_queries(1):
+        assert search_products("ml") == []  # two letters: only names and codes that start with them
+
+
+@pytest.mark.django_db
+def test_one_or_two_letters_find_what_starts_with_them(shelf):
+    assert names(search_products("a")) == []
+    found = names(search_products("br"))
+    assert found and all(name.lower().startswith("br") for name in found)
+    assert "Brookside Whole Milk 500ml" in found and "Brown Sugar 500g" in found
+    assert "Kabras Sugar 2kg" not in found  # "br" inside a word is no match below three letters
+    assert "Tuzo Fresh Milk 500ml" in names(search_products("da"))  # its SKU DAI-002 starts with it
+
+
+@pytest.mark.django_db
+def test_a_text_matching_hundreds_still_ranks_the_first_page_exactly(db, needs_postgres, cashier, api,
+                                                                     django_assert_max_num_queries):
+    """Ranked from the first CANDIDATES of each rank: the page is what ranking everything would give."""
+    from pos.catalog.models import Category, Product
+
+    category = Category.objects.create(name="Drinks")
+    Product.objects.bulk_create(
+        [Product(name=f"Aqua Soda {n:03d}", sku=f"AS-{n:03d}", price=Decimal("50.00"), category=category)
+         for n in range(300)]  # rank 2: "soda" starts a word; 300 of them
+        + [Product(name=f"Club soda {n:03d}", sku=f"CS-{n:03d}", price=Decimal("60.00"), category=category)
+           for n in range(3)]  # rank 2 as well, after "Aqua..." by name
+        + [Product(name=f"Soda water {n}", sku=f"SW-{n}", price=Decimal("40.00"), category=category)
+           for n in range(2)]  # rank 1: the name starts with it
+        + [Product(name="Limesoda 1L", sku="SODA", price=Decimal("70.00"), category=category)]  # rank 0: SKU
+    )
+    found = names(search_products("soda", limit=25))
+    assert found == ["Limesoda 1L", "Soda water 0", "Soda water 1"] + [f"Aqua Soda {n:03d}" for n in range(22)]
+    client = api(cashier)
+    client.get(PRODUCTS)
+    with django_assert_max_num_queries(5):  # token + user, the candidates, the count, the page
+        body = client.get(PRODUCTS, {"search": "soda", "page_size": 4}).json()
+    assert [r["name"] for r in body["results"]] == ["Limesoda 1L", "Soda water 0", "Soda water 1", "Aqua Soda 000"]
+    assert body["count"] == 203  # the SKU, 2 name starts, the first 200 word starts: not all 306
 
 
 @pytest.mark.django_db
@@ -97,17 +136,20 @@ def test_the_search_reads_the_trigram_index_on_postgresql(shelf, needs_postgres)
     from pos.catalog.search import rank_search
 
     with CaptureQueriesContext(connection) as queries:
-        assert len(rank_search(Product.objects.all(), "milk")[:20]) == 9
+        assert len(rank_search(Product.objects.all(), "milk")) == 9  # the candidates' query
         assert rank_search(Product.objects.all(), "brokside").count() == 1  # the similarity branch
+    queries = [q for q in queries.captured_queries if "catalog_product_search_trgm" not in q["sql"]
+               and '"catalog_product"."id" IN (' not in q["sql"]]  # the ranked page reads candidates by pk
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
         cursor.execute("SET enable_indexscan = off")
         plans = []
-        for query in queries.captured_queries:
+        for query in queries:
             cursor.execute(f"EXPLAIN {query['sql']}")
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
         cursor.execute("RESET enable_seqscan")
         cursor.execute("RESET enable_indexscan")
+    assert len(plans) == 3, plans  # the candidates of "milk", the candidates of "brokside", its similarity
     assert all("catalog_product_search_trgm" in plan and "Seq Scan" not in plan for plan in plans), plans
 
 

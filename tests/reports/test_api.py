@@ -24,7 +24,7 @@ def test_sales_report_gives_money_as_decimal_strings(api, manager, shop):
     response = api(manager).get("/api/reports/sales/", BOTH_DAYS)
     assert response.status_code == 200
     totals = response.json()["totals"]
-    assert totals["net_sales"] == "695.59" and totals["vat"] == "60.60" and totals["sales_count"] == 3
+    assert totals["net_sales"] == "696.00" and totals["vat"] == "60.60" and totals["sales_count"] == 3
     assert response.json()["period"] == {"name": "custom", "start": "2026-03-10", "end": "2026-03-11",
                                          "time_zone": "Africa/Nairobi"}
 
@@ -79,7 +79,7 @@ def test_sales_xlsx_holds_the_same_numbers_as_real_number_cells(api, manager, sh
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     wb = workbook(response)
     summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=2, values_only=True)}
-    assert summary["Net sales (VAT incl.)"] == pytest.approx(695.59)
+    assert summary["Net sales (VAT incl.)"] == pytest.approx(696.00)
     assert summary["Number of sales"] == 3 and isinstance(summary["VAT"], float)
     days = wb["By day"]
     assert days.freeze_panes == "A2"
@@ -89,7 +89,7 @@ def test_sales_xlsx_holds_the_same_numbers_as_real_number_cells(api, manager, sh
     assert isinstance(rows[0][0].value, datetime) and rows[0][0].number_format == "yyyy-mm-dd"
     net = header.index("Net sales")
     assert rows[0][net].number_format == "#,##0.00" and rows[0][net].data_type == "n"
-    assert [r[net].value for r in rows] == [pytest.approx(670.0), pytest.approx(25.59), pytest.approx(695.59)]
+    assert [r[net].value for r in rows] == [pytest.approx(670.0), pytest.approx(26.0), pytest.approx(696.0)]
     assert rows[-1][0].value == "Total"
     assert days.column_dimensions["A"].width == 12
     products = wb["By product"]
@@ -104,11 +104,11 @@ def test_sales_csv_has_every_section(api, manager, shop):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert ["By day"] in rows and ["By payment method"] in rows
-    assert ["Net sales (VAT incl.)", "695.59"] in rows
+    assert ["Net sales (VAT incl.)", "696.00"] in rows
 
 
 @pytest.mark.parametrize("url, sheet, label, value", [
-    ("/api/reports/profit/", "Summary", "Gross margin", 74.99),
+    ("/api/reports/profit/", "Summary", "Gross margin", 75.40),
     ("/api/reports/inventory/", "Summary", "Stock value at cost", 1980.0),
 ])
 def test_profit_and_inventory_xlsx(api, bookkeeper, shop, url, sheet, label, value):

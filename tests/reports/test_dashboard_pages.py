@@ -72,14 +72,14 @@ def test_admin_sales_page_has_the_figures_a_period_picker_and_downloads(client, 
     login(client, manager)
     page = client.get("/admin/reports/sales/", {"period": "custom", "start": str(D), "end": str(D1)})
     html = page.content.decode()
-    assert page.status_code == 200 and "695.59" in html and 'name="period"' in html
+    assert page.status_code == 200 and "696.00" in html and 'name="period"' in html
     assert "/api/reports/sales/?period=custom&amp;start=2026-03-10&amp;end=2026-03-11&amp;format=xlsx" in html
 
 
 def test_admin_pages_for_profit_and_inventory(client, bookkeeper, shop):
     login(client, bookkeeper)
     profit = client.get("/admin/reports/profit/", {"period": "custom", "start": str(D), "end": str(D1)})
-    assert "74.99" in profit.content.decode()
+    assert "75.40" in profit.content.decode()
     assert "1,980.00" in client.get("/admin/reports/inventory/").content.decode()
 
 

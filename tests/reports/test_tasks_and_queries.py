@@ -87,7 +87,8 @@ def _reports():
     }
 
 
-LIMITS = {"sales today": 12, "sales year": 12, "profit": 7, "inventory": 8, "dashboard": 21, "ledger": 2}
+# "sales today" and the dashboard read their lines and the rounding lines of their sales and returns.
+LIMITS = {"sales today": 13, "sales year": 12, "profit": 7, "inventory": 8, "dashboard": 26, "ledger": 2}
 # On PostgreSQL a report runs in its own transaction (a savepoint inside a test) that sets jit and work_mem.
 SESSION = {"sales today", "sales year", "profit", "inventory"}
 

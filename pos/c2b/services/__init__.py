@@ -9,6 +9,7 @@
 from pos.c2b.services.matching import (  # noqa: F401
     auto_match,
     auto_match_for_sale,
+    look_for_payment,
     match_by_code,
     match_receipt,
     record_deposit,
@@ -20,6 +21,7 @@ from pos.c2b.services.matching import (  # noqa: F401
 from pos.c2b.services.receiving import (  # noqa: F401
     ReceivedNotification,
     confirmation_answer,
+    purge_old_notifications,
     receive_notification,
     record_receipt,
     validation_answer,

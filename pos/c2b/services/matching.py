@@ -242,11 +242,17 @@ def _row(receipt, now):
             "age_seconds": max(0, int((now - (receipt.trans_time or receipt.received_at)).total_seconds()))}
 
 
-def till_view(sale):
-    """What the till's M-Pesa panel shows while `sale` waits: where to pay, the money matched to it, and
-    money arrived in the last minutes that nobody matched yet. Provable matches are made first."""
-    now = timezone.now()
+def look_for_payment(sale):
+    """The till's poll (a POST): match money that provably pays `sale` (it may have arrived before the sale
+    started waiting), then answer what the panel shows (till_view), the matches just made marked."""
     newly = auto_match_for_sale(sale) if sale.status == SaleStatus.PENDING_PAYMENT else []
+    return till_view(sale, newly)
+
+
+def till_view(sale, newly=()):
+    """What the till's M-Pesa panel shows while `sale` waits: where to pay, the money matched to it, and
+    money arrived in the last minutes that nobody matched yet. Reads only (look_for_payment matches)."""
+    now = timezone.now()
     sale.refresh_from_db()
     matched = (ReceivedPayment.objects.filter(payment__sale=sale).select_related("payment")
                .order_by("matched_at", "pk"))

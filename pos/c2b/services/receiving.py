@@ -11,12 +11,13 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pos.c2b.models import (
@@ -213,3 +214,19 @@ def record_receipt(data: dict, amount: Decimal, *, source, flag_reason="") -> tu
             return ReceivedPayment.objects.create(trans_id=trans_id, **fields), True
     except IntegrityError:
         return ReceivedPayment.objects.get(trans_id=trans_id), False
+
+
+def purge_old_notifications(now=None, batch=5000) -> int:
+    """Delete raw C2B notices older than C2B_NOTIFICATION_KEEP_DAYS (scheduled daily): forged floods,
+    duplicates, validations and notices whose money is in the books. Kept whatever their age: a notice not
+    processed to the end or malformed (a person looks at it), and the notice of money still unmatched.
+    The register of received money (ReceivedPayment) is never purged. Returns the number deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.C2B_NOTIFICATION_KEEP_DAYS)
+    keep = (Q(outcome=NotificationOutcome.MALFORMED)
+            | (Q(outcome=NotificationOutcome.RECEIVED) & ~Q(kind=NotificationKind.PULL))
+            | Q(receipt__state=ReceiptState.UNMATCHED))
+    old = C2BNotification.objects.filter(received_at__lt=cutoff).exclude(keep).order_by("pk")
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch]):
+        deleted += C2BNotification.objects.filter(pk__in=ids).delete()[0]
+    return deleted

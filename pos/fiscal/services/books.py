@@ -7,9 +7,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from pos.fiscal.models import Device, Document, DocumentKind, DocumentStatus
-from pos.sales.models import Sale, SaleReturn
-
-SOLD = ("paid", "partially_returned", "returned")
+from pos.sales.models import SOLD_STATUSES, Sale, SaleReturn
 
 
 def _day_bounds(day):
@@ -22,7 +20,7 @@ def day_summary(day=None) -> dict:
     receipt numbers of those that do not (yet)."""
     day = day or timezone.localdate()
     start, end = _day_bounds(day)
-    sales = Sale.objects.filter(status__in=SOLD, paid_at__gte=start, paid_at__lt=end)
+    sales = Sale.objects.filter(status__in=SOLD_STATUSES, paid_at__gte=start, paid_at__lt=end)
     returns = SaleReturn.objects.filter(created_at__gte=start, created_at__lt=end)
     signed_sales = sales.filter(fiscal_documents__kind=DocumentKind.SALE,
                                 fiscal_documents__status=DocumentStatus.SIGNED)
@@ -55,7 +53,7 @@ def unsigned_documents(now=None) -> list[str]:
         for d in Document.objects.filter(~Q(status=DocumentStatus.SIGNED), created_at__lt=cutoff).order_by("pk")[:500]
     ]
     since = device.enabled_at or device.created_at
-    missing = (Sale.objects.filter(status__in=SOLD, paid_at__gte=since, paid_at__lt=cutoff)
+    missing = (Sale.objects.filter(status__in=SOLD_STATUSES, paid_at__gte=since, paid_at__lt=cutoff)
                .exclude(fiscal_documents__kind=DocumentKind.SALE).values_list("receipt_number", flat=True)[:500])
     problems += [f"etims: sale {r} was paid but never queued for signing" for r in missing]
     if problems and not device.is_initialised:

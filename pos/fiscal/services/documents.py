@@ -50,11 +50,10 @@ from pos.fiscal.services.items import (
     tax_type,
 )
 from pos.fiscal.services.transport import KraError, TransportError, transport
-from pos.sales.models import Sale, SaleReturn
+from pos.sales.models import SOLD_STATUSES, Sale, SaleReturn
 
 log = logging.getLogger("pos.fiscal")
 
-SOLD = ("paid", "partially_returned", "returned")
 PAYMENT_TYPES = {"cash": "01", "card": "05", "mpesa": "06", "airtel": "06"}
 LETTERS = "ABCDE"
 NEXT, STOP = "next", "stop"
@@ -67,7 +66,7 @@ def enqueue_sale(sale_id) -> Document | None:
     device_id = active_device_id()
     if not device_id:
         return None
-    sale = Sale.objects.filter(pk=sale_id, status__in=SOLD).only("pk", "receipt_number").first()
+    sale = Sale.objects.filter(pk=sale_id, status__in=SOLD_STATUSES).only("pk", "receipt_number").first()
     if sale is None:
         return None
     return _add(Document(device_id=device_id, kind=DocumentKind.SALE, sale=sale,
@@ -114,7 +113,7 @@ def enqueue_missing(device=None, older_than_seconds=10) -> int:
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     added = 0
     since = device.enabled_at or device.created_at
-    sales = (Sale.objects.filter(status__in=SOLD, paid_at__gte=since, paid_at__lt=cutoff)
+    sales = (Sale.objects.filter(status__in=SOLD_STATUSES, paid_at__gte=since, paid_at__lt=cutoff)
              .exclude(fiscal_documents__kind=DocumentKind.SALE).order_by("paid_at", "pk").values_list("pk", flat=True))
     for pk in sales:
         added += bool(enqueue_sale(pk))

@@ -1,8 +1,20 @@
-"""What a receipt shows of eTIMS: the signed block, built from the stored answer (never signed again)."""
+"""What a receipt shows of eTIMS: the signed block, built from the stored answer (never signed again).
+Its words are translated when the receipt is rendered (in the cashier's language: pos.sales.receipts)."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from pos.fiscal.models import Document, DocumentKind, DocumentStatus, Mode
+
+TAX_INVOICE = gettext_lazy("TAX INVOICE")
+CREDIT_NOTE = gettext_lazy("CREDIT NOTE")
+FOLLOWS = gettext_lazy("The signed data follows")
+STATUS_NOTES = {
+    DocumentStatus.FAILED: gettext_lazy("KRA refused this document: the manager is resending it"),
+    DocumentStatus.BLOCKED: gettext_lazy("Waiting for KRA (item registration)"),
+}
 
 RECEIPT_LINK = "https://{host}.kra.go.ke/common/link/etims/receipt/indexEtimsReceiptData?Data={data}"
 
@@ -32,7 +44,7 @@ def sdc_display(stamp: str) -> str:
 @dataclass
 class SignedBlock:
     document: Document
-    title: str
+    title: str  # lazy: translated where the receipt is rendered
     signed: bool
     sdc_datetime: str = ""
     sdc_id: str = ""
@@ -42,28 +54,26 @@ class SignedBlock:
     signature: str = ""
     url: str = ""
     original_cu_invoice_no: str = ""
-    status_note: str = ""
+    status_note: str = ""  # lazy, like the title
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) rows, the same on every receipt format."""
         if not self.signed:
             return []
-        rows = [("SCU date/time", self.sdc_datetime), ("CU ID", self.sdc_id), ("CU invoice no", self.cu_invoice_no),
-                ("Receipt no", self.counters), ("Internal data", self.internal_data),
-                ("Receipt signature", self.signature)]
+        rows = [(_("SCU date/time"), self.sdc_datetime), (_("CU ID"), self.sdc_id),
+                (_("CU invoice no"), self.cu_invoice_no), (_("Receipt no"), self.counters),
+                (_("Internal data"), self.internal_data), (_("Receipt signature"), self.signature)]
         if self.original_cu_invoice_no:
-            rows.insert(0, ("Original CU invoice no", self.original_cu_invoice_no))
+            rows.insert(0, (_("Original CU invoice no"), self.original_cu_invoice_no))
         return rows
 
 
 def signed_block(document: Document | None, original: Document | None = None) -> SignedBlock | None:
     if document is None:
         return None
-    title = "TAX INVOICE" if document.kind == DocumentKind.SALE else "CREDIT NOTE"
+    title = TAX_INVOICE if document.kind == DocumentKind.SALE else CREDIT_NOTE
     if document.status != DocumentStatus.SIGNED:
-        note = {DocumentStatus.FAILED: "KRA refused this document: the manager is resending it",
-                DocumentStatus.BLOCKED: "Waiting for KRA (item registration)"}.get(document.status,
-                                                                                 "The signed data follows")
+        note = STATUS_NOTES.get(document.status, FOLLOWS)
         return SignedBlock(document=document, title=title, signed=False, status_note=note)
     device = document.device
     try:

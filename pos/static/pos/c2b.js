@@ -4,10 +4,12 @@
  * An Alpine component nested in the checkout page's `checkout` component (templates/checkout/_c2b.html):
  * it reads the page's `sale`, `stage`, `lines`, `busy`, `dialog` and uses its `refreshSale()`, `setSale()`,
  * `cartBody()`, `money()`, `info()`, `fail()` and `focusScanner()` (and `ensureSale()` when the page has one).
- * Alt+M ("M-Pesa from the customer's phone") confirms the cart as a sale waiting for payment. Every server call goes through pos/static/pos/api.js. While the sale waits it polls
- * GET /api/c2b/till/<sale>/ every POLL_MS: the server matches what it can prove (the account number is the
- * sale's reference, or the only waiting sale of that amount) and answers the money matched and the money
- * arriving unmatched; the cashier can also pick a payment from the list or type the code from the SMS.
+ * Alt+M ("M-Pesa from the customer's phone") confirms the cart as a sale waiting for payment. Every server call
+ * goes through pos/static/pos/api.js. While the sale waits it polls POST /api/c2b/till/<sale>/ every POLL_MS
+ * (a POST: it may write a match; the GET of the same URL only reads): the server matches what it can prove
+ * (the account number is the sale's reference, or the only waiting sale of that amount) and answers the money
+ * matched and the money arriving unmatched; the cashier can also pick a payment from the list or type the code
+ * from the SMS.
  */
 (function () {
   "use strict";
@@ -70,7 +72,7 @@
         const saleId = this.sale.id;
         let view;
         try {
-          view = await window.posApi.api("GET", this.c2bUrl(), null, { timeoutMs: 8000 });
+          view = await window.posApi.api("POST", this.c2bUrl(), null, { timeoutMs: 8000 });
         } catch (err) {
           this.c2b.error = err.network ? gettext("M-Pesa payments cannot be checked right now (no network).")
             : err.message;

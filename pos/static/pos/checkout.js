@@ -109,6 +109,11 @@
           this.addProduct(event.detail.product, event.detail.quantity);
           this.focusScanner();
         });
+        // the offline till (pos/static/pos/offline/till-panel.js) carries a cart not confirmed yet into its
+        // offline sale when the network drops, and empties it here once that sale is recorded
+        window.addEventListener("pos:offline-take-cart", (event) => {
+          if (this.editable && this.lines.length) event.detail.cart = { ...this.snapshot(), clear: () => this.newSale() };
+        });
         setInterval(() => { this.now = Date.now(); }, 1000);
         this.lastGood = this.snapshot();
         if (this.lines.length) this.reprice();
@@ -543,6 +548,8 @@
         this.cart = { ...EMPTY_CART, subtotal: sale.subtotal, discount: sale.discount, tax: sale.tax,
           rounding: sale.rounding, total: sale.total, lines: sale.items.map((i) => ({ ...i })) };
         if (sale.payments.some((p) => p.in_flight)) this.startPolling();
+        const mine = this.payment;
+        if (mine && mine.result_code === "provider_busy" && !this.retryIn) this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
         if (sale.status === "paid" && !wasPaid) {
           this.dialog = null;
           this.focusScanner();

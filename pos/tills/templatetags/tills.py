@@ -3,7 +3,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import json_script
 
-from pos.core.permissions import discount_is_capped
+from pos.tills.services import pricing_rules
 
 register = template.Library()
 
@@ -12,10 +12,9 @@ register = template.Library()
 def till_config(context):
     """What the offline till needs to know about the page and the user, as a JSON script element."""
     user = context["request"].user
-    is_cashier = discount_is_capped(user)
     config = {
         "user": user.pk, "username": user.get_username(), "currency": settings.CURRENCY,
-        "max_discount": str(settings.CASHIER_MAX_DISCOUNT_PERCENT) if is_cashier else "100",
+        "pricing": pricing_rules(user),  # until the catalogue sync brings the server's current rules
         "block_low": max(5, settings.OFFLINE_BLOCK_SIZE // 2),
         "heartbeat_seconds": settings.OFFLINE_HEARTBEAT_SECONDS,
         "urls": {

@@ -10,17 +10,28 @@
 (function () {
   "use strict";
 
+  // Django's JavaScript catalogue (/i18n/catalog.js): the panel speaks the cashier's language.
+  const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const say = (text, values) => interpolate(text, values, true);
+  const STATES = { pending: gettext("waiting to sync"), synced: gettext("synced"), rejected: gettext("refused"),
+                   handed: gettext("handed to a manager") };
+
   // Scans are looked up in IndexedDB asynchronously but applied in scan order, and a tender key waits for
   // the scans before it, so a fast scanner followed by F4 charges every item. Outside Alpine's reactive
   // data: its proxy breaks Promise methods.
   let scans = Promise.resolve();
+  // The online cart this panel carried (checkout.js hands it over): emptied there once its offline sale is
+  // recorded or the cashier empties it here; until then a reload carries it again.
+  let carried = null;
 
   function offlineTill() {
     const till = window.dukaTill;
     return {
       available: Boolean(till),
       online: true, unsynced: 0, rejected: 0, syncing: false, tillCode: "", lastSync: null, numbersLeft: 0,
-      catalogueCount: 0, shiftId: null, quickKeys: [],
+      catalogueCount: 0, shiftId: null, quickKeys: [], pricing: null,
       active: false,
       lines: [], orderPercent: "0", scanText: "", message: null, dialog: null,
       search: { text: "", results: [], active: 0 },
@@ -40,6 +51,7 @@
           this.catalogueCount = s.catalogueCount;
           this.shiftId = s.shift ? s.shift.id : null;
           this.quickKeys = s.quickKeys || [];
+          this.pricing = s.pricing;
           if (s.ready && !s.online && (wasOnline || !this.active)) this.activate();
           this.refreshOutbox();
         });
@@ -50,7 +62,40 @@
       activate() {
         this.active = true;
         document.body.classList.add("till-offline-active");
+        this.carryOnlineCart();
         this.focus("till-scan");
+      },
+      // The cart the cashier was scanning online comes along: same lines, quantities and discounts, priced
+      // from this till's catalogue (the server's prices as last synced).
+      async carryOnlineCart() {
+        if (this.lines.length || this.dialog) return;
+        const ask = { cart: null };
+        window.dispatchEvent(new CustomEvent("pos:offline-take-cart", { detail: ask }));
+        if (!ask.cart) return;
+        const lines = [];
+        const missing = [];
+        for (const line of ask.cart.lines) {
+          const product = await till.product(line.product);
+          if (!product) {
+            missing.push(line.name);
+            continue;
+          }
+          lines.push({
+            product: product.id, name: product.name, price: product.price, tax_rate: product.tax_rate,
+            unit: product.unit, quantity: String(line.quantity), discount_percent: String(line.discount_percent || "0"),
+          });
+        }
+        if (this.lines.length) return; // the cashier scanned here meanwhile: theirs wins
+        carried = ask.cart.clear;
+        this.lines = lines;
+        this.orderPercent = String(ask.cart.orderPercent || "0");
+        if (missing.length) {
+          this.fail(interpolate(gettext("Not in this till's catalogue, scan again: %(names)s"), { names: missing.join(", ") }, true));
+        }
+      },
+      releaseCarried() {
+        if (carried) carried();
+        carried = null;
       },
       leave() {
         if (this.lines.length || !this.online) return;
@@ -60,8 +105,47 @@
         return this.online && !this.lines.length && !this.dialog;
       },
       get statusText() {
-        if (!this.online) return "Offline";
-        return this.syncing ? "Online, syncing" : "Online";
+        if (!this.online) return gettext("Offline");
+        return this.syncing ? gettext("Online, syncing") : gettext("Online");
+      },
+      get rejectedText() {
+        return say(gettext("(%(n)s refused by the server, kept here until handed to a manager)"), { n: this.rejected });
+      },
+      get tillText() {
+        return say(gettext("· Till %(code)s"), { code: this.tillCode });
+      },
+      get syncText() {
+        if (!this.unsynced) return gettext("Every offline sale is synced.");
+        return say(ngettext("Sending %(n)s sale made offline…", "Sending %(n)s sales made offline…", this.unsynced),
+                   { n: this.unsynced });
+      },
+      get cachedText() {
+        return say(ngettext("%(n)s product cached", "%(n)s products cached", this.catalogueCount), { n: this.catalogueCount });
+      },
+      get numbersText() {
+        return say(ngettext("%(n)s offline receipt number left", "%(n)s offline receipt numbers left", this.numbersLeft),
+                   { n: this.numbersLeft });
+      },
+      get lastSyncText() {
+        return say(gettext("· last sync %(time)s"), { time: (this.lastSync || "").slice(11, 19) });
+      },
+      get capText() {
+        return say(gettext("(max %(cap)s of the sale, lines and order together)"),
+                   { cap: `${this.pricing ? this.pricing.cap_percent : ""}%` });
+      },
+      label(kind, line) {
+        const text = { quantity: gettext("Quantity of %(name)s"), discount: gettext("Discount %% on %(name)s"),
+                       remove: gettext("Remove %(name)s") }[kind];
+        return say(text, { name: line.name }).replace("%%", "%");
+      },
+      stateName(state) {
+        return STATES[state] || state;
+      },
+      payName(payment) {
+        return payment.method === "cash" ? gettext("Cash") : `M-Pesa ${payment.code}`;
+      },
+      soldText(receipt) {
+        return say(gettext("Sold offline on till %(till)s at %(time)s"), { till: this.tillCode, time: receipt.sold_at });
       },
       focus(id, tries = 40) {
         requestAnimationFrame(() => {
@@ -101,9 +185,9 @@
       // ---- cart ----------------------------------------------------------------------------------------------
       get priced() {
         try {
-          return till.priceCart(this.lines, this.orderPercent, till.config.max_discount);
+          return till.priceCart(this.lines, { percent: this.orderPercent }, this.pricing);
         } catch (err) {
-          return { error: err.message, lines: [], subtotal: 0, discount: 0, tax: 0, total: 0 };
+          return { error: err.message, lines: [], subtotal: 0, discount: 0, tax: 0, rounding: 0, total: 0 };
         }
       },
       lineTotal(i) {
@@ -127,7 +211,8 @@
           } else if (/[a-z]/i.test(text)) {
             this.openSearch(text);
           } else {
-            this.fail(`Barcode ${text} is not in this till's catalogue (${this.catalogueCount} products cached).`);
+            this.fail(say(gettext("Barcode %(code)s is not in this till's catalogue (%(n)s products cached)."),
+                          { code: text, n: this.catalogueCount }));
           }
         }).catch((err) => this.fail(err.message));
         await scans;
@@ -153,6 +238,7 @@
       },
       remove(i) {
         this.lines.splice(i, 1);
+        if (!this.lines.length) this.releaseCarried();
         this.focus("till-scan");
       },
 
@@ -188,7 +274,7 @@
       // ---- tender --------------------------------------------------------------------------------------------
       ready() {
         if (!this.lines.length) {
-          this.fail("Scan a product first.");
+          this.fail(gettext("Scan a product first."));
           return false;
         }
         if (this.priced.error) {
@@ -222,14 +308,14 @@
       async payCash() {
         const given = till.cents(this.cash.given);
         if (given === null || given < this.priced.total) {
-          this.fail(`Cash given must be at least ${this.amount("total")}.`);
+          this.fail(say(gettext("Cash given must be at least %(total)s."), { total: this.amount("total") }));
           return;
         }
         await this.record([{ method: "cash", amount: till.money(this.priced.total), amount_tendered: till.money(given) }]);
       },
       async payMpesa() {
         if (!this.codeOk) {
-          this.fail("Type the M-Pesa code from the customer's message: 10 letters and digits.");
+          this.fail(gettext("Type the M-Pesa code from the customer's message: 10 letters and digits."));
           return;
         }
         await this.record([{ method: "mpesa", amount: till.money(this.priced.total), code: this.mpesa.code.trim().toUpperCase() }]);
@@ -240,6 +326,7 @@
         try {
           const sale = await till.recordSale({ lines: this.lines, orderPercent: this.orderPercent, payments });
           this.receipt = sale; // only now: the sale is in IndexedDB
+          this.releaseCarried();
           this.lines = [];
           this.orderPercent = "0";
           this.message = null;

@@ -24,6 +24,10 @@
   const SYNC_TIMEOUT_MS = 8000;
   const CATALOGUE_PAGE = 2000;
   const realFetch = window.fetch.bind(window);
+  // Django's JavaScript catalogue (/i18n/catalog.js, kept by the service worker for offline starts) speaks
+  // the cashier's language; without it the till speaks English.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
 
   // ---- numbers: integer cents and thousandths, rounding half-up like pos.core.money ------------------------
   function toUnits(text, places) {
@@ -36,63 +40,155 @@
     const digits = String(Math.abs(units)).padStart(places + 1, "0");
     return `${units < 0 ? "-" : ""}${digits.slice(0, digits.length - places)}.${digits.slice(digits.length - places)}`;
   }
-  function roundDiv(a, b) { // half-up for a >= 0, b > 0
-    return Math.floor((2 * a + b) / (2 * b));
-  }
   const cents = (text) => toUnits(text, 2);
   const money = (units) => fromUnits(units, 2);
 
-  function allocate(total, weights) { // pos.core.money.allocate: largest remainder, ties earlier first
-    const sum = weights.reduce((a, b) => a + b, 0);
-    if (!weights.length || sum === 0 || total === 0) return weights.map(() => 0);
-    const floors = weights.map((w) => Math.floor((total * w) / sum));
-    const rests = weights.map((w, i) => ({ i, r: (total * w) % sum }));
-    let left = total - floors.reduce((a, b) => a + b, 0);
-    rests.sort((a, b) => b.r - a.r || a.i - b.i);
-    for (const { i } of rests) {
-      if (left <= 0) break;
-      floors[i] += 1;
-      left -= 1;
+  /* ---- pricing: the server's rule (pos.sales.services.price_cart), exactly ------------------------------
+   * Exact decimal arithmetic on BigInt (a decimal is digits over a power of ten), so every figure is the
+   * one the server computes: gross = quantity x price half-up to the cent, at the line; a line discount in
+   * money (half-up) or percent (rounded DOWN to the cent); the order discount in money or percent of what
+   * the lines leave (rounded down), spread over the lines by largest remainder (pos.core.money.allocate);
+   * VAT contained in each line, half-up; ONE cashier cap on the sale (lines and order together at most
+   * cap_percent of the gross); the cash rounding line to the step (nearest: half up; down), never rounding
+   * a sale that costs something to nothing. The rules (cap, step, rule) come from the server with the
+   * catalogue (pos.tills.services.pricing_rules). Errors carry the server's code. */
+  class PriceError extends Error {
+    constructor(message, code) {
+      super(message);
+      this.code = code;
     }
-    return floors;
+  }
+  const MAX_CENTS = 99999999999999n; // pos.core.money.MAX_MONEY
+
+  function decimal(text) { // "12.345" -> {n: 12345n, scale: 3}; null when it is not a plain decimal
+    const match = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(String(text == null ? "" : text));
+    if (!match || (match[1] === "" && !match[2])) return null;
+    const fraction = match[2] || "";
+    return { n: BigInt((match[1] || "0") + fraction), scale: fraction.length };
+  }
+  const pow10 = (k) => 10n ** BigInt(k);
+  const halfUp = (a, b) => (2n * a + b) / (2n * b); // a >= 0, b > 0
+  function scaled(dec, places) { // the decimal rounded half-up to `places` decimals, as an integer
+    return dec.scale <= places ? dec.n * pow10(places - dec.scale) : halfUp(dec.n, pow10(dec.scale - places));
+  }
+  function percentOf(amount, text) { // pos.sales.services.percent_of: rounded down to the cent
+    const pct = decimal(text);
+    if (pct === null || pct.n > 100n * pow10(pct.scale)) {
+      throw new PriceError(gettext("A discount is between 0 and 100%."), "bad_discount");
+    }
+    return (amount * pct.n) / (100n * pow10(pct.scale));
+  }
+  function given(value) {
+    return value !== undefined && value !== null && value !== "";
   }
 
-  /* Price a cart like pos.sales.services.build_lines/price_lines: gross per line rounded once; line
-   * discount (percent -> money, half-up); the order discount spread over what is left of each line;
-   * VAT contained in each line total. Raises an Error with the same rule as the server (cashier limit). */
-  function priceCart(lines, orderPercent, maxDiscount) {
-    const limitBp = toUnits(maxDiscount, 2);
+  function allocateCents(total, weights) { // pos.core.money.allocate: largest remainder, ties earlier first
+    const sum = weights.reduce((a, b) => a + b, 0n);
+    if (!weights.length || sum === 0n || total === 0n) return weights.map(() => 0n);
+    const parts = weights.map((w) => (total * w) / sum);
+    let left = total - parts.reduce((a, b) => a + b, 0n);
+    const order = weights.map((w, i) => ({ i, r: (total * w) % sum }))
+      .sort((a, b) => (a.r === b.r ? a.i - b.i : (b.r > a.r ? 1 : -1)));
+    for (const { i } of order) {
+      if (left <= 0n) break;
+      parts[i] += 1n;
+      left -= 1n;
+    }
+    return parts;
+  }
+
+  function roundCash(amount, pricing) { // pos.sales.services.round_cash, in cents
+    const step = decimal(pricing.rounding_step);
+    if (step === null || step.n % pow10(step.scale) !== 0n || step.n < pow10(step.scale)) {
+      throw new PriceError("CASH_ROUNDING_STEP is a whole number of shillings, at least 1.", "bad_config");
+    }
+    const stepCents = scaled(step, 2);
+    let units;
+    if (pricing.rounding_rule === "nearest") units = halfUp(amount, stepCents);
+    else if (pricing.rounding_rule === "down") units = amount / stepCents;
+    else throw new PriceError("CASH_ROUNDING_RULE is 'nearest' or 'down'.", "bad_config");
+    const rounded = units * stepCents;
+    return rounded <= 0n && amount > 0n ? stepCents : rounded;
+  }
+
+  /* lines: [{name, price, tax_rate, unit, quantity, discount_percent | discount}]; order: {percent} or
+   * {amount}; pricing: {cap_percent (null: no cap), rounding_step, rounding_rule, piece_unit}. Amounts in cents. */
+  function priceCart(lines, order, pricing) {
+    if (!pricing) { // a page cached before the server sent its rules: never guess them
+      throw new PriceError(gettext("Connect this till to the internet once to load the shop's pricing rules."), "no_pricing");
+    }
+    if (!lines.length) throw new PriceError(gettext("Scan a product first."), "empty");
     const priced = lines.map((line, n) => {
-      const qty = toUnits(line.quantity, 3);
-      if (!qty || qty <= 0) throw new Error(`Line ${n + 1}: quantity must be greater than zero.`);
-      if (line.unit === "piece" && qty % 1000 !== 0) throw new Error(`Line ${n + 1}: ${line.name} is sold in whole pieces.`);
-      const price = cents(line.price);
-      const gross = roundDiv(qty * price, 1000);
-      const pctBp = toUnits(line.discount_percent || "0", 2);
-      if (pctBp === null || pctBp > 10000) throw new Error(`Line ${n + 1}: the discount must be between 0 and 100%.`);
-      if (pctBp > limitBp) throw new Error(`Line ${n + 1}: a cashier may give at most ${maxDiscount}% discount; ask a manager.`);
-      const discount = roundDiv(gross * pctBp, 10000);
-      return { ...line, qty, priceUnits: price, gross, discount };
+      const say = (text) => interpolate(text, { n: n + 1, name: line.name }, true);
+      const qtyText = String(line.quantity == null ? "" : line.quantity).trim();
+      const quantity = decimal(qtyText);
+      if (quantity === null) {
+        throw new PriceError(qtyText.includes(",") ? say(gettext("Line %(n)s: use a point for decimals (1.5), not a comma."))
+          : say(gettext("Line %(n)s: the quantity is not a number.")), "bad_quantity");
+      }
+      const qty = scaled(quantity, 3);
+      const price = scaled(decimal(line.price), 2);
+      const gross = halfUp(qty * price, 1000n);
+      let discount;
+      if (given(line.discount_percent)) discount = percentOf(gross, line.discount_percent);
+      else {
+        const amount = decimal(given(line.discount) ? line.discount : "0");
+        discount = amount === null ? -1n : scaled(amount, 2);
+      }
+      if (qty <= 0n) throw new PriceError(say(gettext("Line %(n)s: quantity must be greater than zero.")), "bad_quantity");
+      if (line.unit === pricing.piece_unit && qty % 1000n !== 0n) {
+        throw new PriceError(say(gettext("Line %(n)s: %(name)s is sold in whole pieces.")), "bad_quantity");
+      }
+      if (discount < 0n || discount > gross) {
+        throw new PriceError(say(gettext("Line %(n)s: the discount must be between 0 and the line amount.")), "bad_discount");
+      }
+      return { line, qty, price, gross, discount, rate: decimal(line.tax_rate || "0") };
     });
     const left = priced.map((l) => l.gross - l.discount);
-    const leftSum = left.reduce((a, b) => a + b, 0);
-    const orderBp = toUnits(orderPercent || "0", 2);
-    if (orderBp === null || orderBp > 10000) throw new Error("The discount must be between 0 and 100%.");
-    if (orderBp > limitBp) throw new Error(`A cashier may give at most ${maxDiscount}% discount on the sale; ask a manager.`);
-    const orderDiscount = roundDiv(leftSum * orderBp, 10000);
-    const shares = allocate(orderDiscount, left);
-    let total = 0;
-    let tax = 0;
+    const leftSum = left.reduce((a, b) => a + b, 0n);
+    order = order || {};
+    let orderDiscount;
+    if (given(order.percent)) orderDiscount = percentOf(leftSum, order.percent);
+    else {
+      const amount = decimal(given(order.amount) ? order.amount : "0");
+      if (amount === null) throw new PriceError(gettext("The discount cannot be negative."), "invalid");
+      orderDiscount = scaled(amount, 2);
+    }
+    if (orderDiscount > leftSum) throw new PriceError(gettext("The discount is larger than the sale total."), "discount_too_large");
+    const shares = allocateCents(orderDiscount, left);
     priced.forEach((l, i) => {
       l.orderShare = shares[i];
       l.total = l.gross - l.discount - shares[i];
-      const rateBp = toUnits(l.tax_rate, 2);
-      l.tax = rateBp ? roundDiv(l.total * rateBp, 10000 + rateBp) : 0;
-      total += l.total;
-      tax += l.tax;
+      const rate = l.rate.n; // tax_included: total x rate / (100 + rate), half-up
+      l.tax = rate === 0n ? 0n : halfUp(l.total * rate, 100n * pow10(l.rate.scale) + rate);
     });
-    const subtotal = priced.reduce((a, l) => a + l.gross, 0);
-    return { lines: priced, subtotal, discount: subtotal - total, orderDiscount, tax, total };
+    const sum = (field) => priced.reduce((a, l) => a + l[field], 0n);
+    const subtotal = sum("gross");
+    const discountTotal = sum("discount") + sum("orderShare");
+    if (given(pricing.cap_percent)) { // check_discount_cap: one cap on the sale
+      const cap = decimal(pricing.cap_percent);
+      const limit = halfUp(subtotal * cap.n, 100n * pow10(cap.scale));
+      if (discountTotal > limit) {
+        throw new PriceError(interpolate(gettext("A cashier may give at most %(cap)s discount on a sale (lines and order together: %(given)s of %(gross)s); a manager can authorise more when the till is online."),
+          { cap: `${pricing.cap_percent}%`, given: money(Number(discountTotal)), gross: money(Number(subtotal)) }, true),
+        "discount_not_allowed");
+      }
+    }
+    priced.forEach((l) => {
+      if (l.gross > MAX_CENTS) throw new PriceError(gettext("A line amount is larger than the shop can record."), "too_large");
+    });
+    if (subtotal > MAX_CENTS) throw new PriceError(gettext("The sale total is larger than the shop can record."), "too_large");
+    const linesTotal = sum("total");
+    const rounding = roundCash(linesTotal, pricing) - linesTotal;
+    const num = Number;
+    return {
+      lines: priced.map((l) => ({
+        ...l.line, qty: num(l.qty), priceUnits: num(l.price), gross: num(l.gross), discount: num(l.discount),
+        orderShare: num(l.orderShare), total: num(l.total), tax: num(l.tax),
+      })),
+      subtotal: num(subtotal), discount: num(discountTotal), orderDiscount: num(orderDiscount), tax: num(sum("tax")),
+      linesTotal: num(linesTotal), rounding: num(rounding), total: num(linesTotal + rounding),
+    };
   }
 
   // ---- storage --------------------------------------------------------------------------------------------
@@ -178,21 +274,22 @@
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError("The server cannot be reached.", { network: true });
+      throw new ApiError(gettext("The server cannot be reached."), { network: true });
     } finally {
       clearTimeout(timer);
     }
     if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
-      throw new ApiError("Log in again to sync this till's sales.", { status: response.status || 401 });
+      throw new ApiError(gettext("Log in again to sync this till's sales."), { status: response.status || 401 });
     }
     let data = {};
     try {
       data = await response.json();
     } catch (err) {
-      if (response.ok) throw new ApiError("The answer was cut off.", { network: true });
+      if (response.ok) throw new ApiError(gettext("The answer was cut off."), { network: true });
     }
-    if (response.status >= 500) throw new ApiError(`The server failed (HTTP ${response.status}).`, { status: response.status, network: true });
-    if (!response.ok) throw new ApiError(firstMessage(data) || `Refused (HTTP ${response.status}).`, { status: response.status, data });
+    const http = { status: response.status };
+    if (response.status >= 500) throw new ApiError(interpolate(gettext("The server failed (HTTP %(status)s)."), http, true), { status: response.status, network: true });
+    if (!response.ok) throw new ApiError(firstMessage(data) || interpolate(gettext("Refused (HTTP %(status)s)."), http, true), { status: response.status, data });
     return data;
   }
 
@@ -201,7 +298,7 @@
   const state = {
     ready: false, deviceId: null, till: null, online: navigator.onLine, unsynced: 0, rejected: 0, syncing: false,
     lastSync: null, lastError: "", numbersLeft: 0, catalogueCount: 0, catalogueDone: false, shift: null,
-    cached: false, quickKeys: [],
+    cached: false, quickKeys: [], pricing: CONFIG.pricing,
   };
   function changed() {
     listeners.forEach((fn) => fn(state));
@@ -245,6 +342,7 @@
     state.till = (await meta.get("till")) || null;
     state.shift = (await meta.get("shift")) || null;
     state.quickKeys = (await meta.get("quick_keys")) || [];
+    state.pricing = (await meta.get(`pricing:${CONFIG.user}`)) || CONFIG.pricing; // as the server last said
     state.lastSync = (await meta.get("last_sync")) || null;
     state.catalogueCount = (await meta.get("catalogue_count")) || 0; // counting 100k rows would slow the start
     await numbersLeft();
@@ -343,7 +441,9 @@
         else products.put({ ...row, barcode: row.barcode || "", plu: row.plu || "", words: words(row) });
       }
       tx.objectStore("meta").put(data.cursor, "catalogue_cursor");
+      tx.objectStore("meta").put(data.pricing, `pricing:${CONFIG.user}`);
       await tx.done;
+      state.pricing = data.pricing;
       changedRows += data.results.length;
       if (data.done) break;
     }
@@ -402,10 +502,11 @@
 
   // ---- recording a sale: number and outbox row in ONE transaction, before the receipt ---------------------------
   async function recordSale({ lines, orderPercent, payments, customerPhone = "" }) {
-    const priced = priceCart(lines, orderPercent, CONFIG.max_discount);
-    if (!lines.length) throw new Error("Scan a product first.");
+    const priced = priceCart(lines, { percent: orderPercent }, state.pricing);
     const paid = payments.reduce((a, p) => a + cents(p.amount), 0);
-    if (paid < priced.total) throw new Error(`Payments cover ${money(paid)} of ${money(priced.total)}.`);
+    if (paid < priced.total) {
+      throw new Error(interpolate(gettext("Payments cover %(paid)s of %(total)s."), { paid: money(paid), total: money(priced.total) }, true));
+    }
     const db = await dbPromise;
     const tx = db.transaction(["meta", "outbox"], "readwrite");
     const store = tx.objectStore("meta");
@@ -415,7 +516,7 @@
       || blocks.find((b) => b.start > number);
     if (!block) {
       tx.abort();
-      throw new Error("This till has no offline receipt numbers left: connect it to the internet once to get more.");
+      throw new Error(gettext("This till has no offline receipt numbers left: connect it to the internet once to get more."));
     }
     number = Math.max(number, block.start);
     const sale = {
@@ -428,7 +529,7 @@
         tax_rate: l.tax_rate, discount: money(l.discount), total: money(l.total),
       })),
       discount: money(priced.orderDiscount), subtotal: money(priced.subtotal), tax: money(priced.tax),
-      total: money(priced.total), discount_total: money(priced.discount),
+      rounding: money(priced.rounding), total: money(priced.total), discount_total: money(priced.discount),
       payments: payments.map((p) => ({
         method: p.method, amount: money(cents(p.amount)),
         amount_tendered: p.amount_tendered ? money(cents(p.amount_tendered)) : null, code: p.code || "",
@@ -486,7 +587,7 @@
         if (sale.cashier !== CONFIG.user) continue; // another cashier's sale waits for them to log in here
         try {
           const answer = await api("POST", CONFIG.urls.sales, wireBody(sale));
-          if (!answer || !answer.id) throw new ApiError("The answer was cut off.", { network: true });
+          if (!answer || !answer.id) throw new ApiError(gettext("The answer was cut off."), { network: true });
           sale.state = "synced";
           sale.server_id = answer.id;
           sale.flags = answer.offline || {};
@@ -561,7 +662,8 @@
 
   // ---- guards: every request names the till; no shift close or logout with unsynced sales ---------------------
   function refusal() {
-    return `${state.unsynced} sale(s) made offline are not synced yet: let the till sync before you close the shift or log out.`;
+    return interpolate(gettext("%(n)s sale(s) made offline are not synced yet: let the till sync before you close the "
+      + "shift or log out."), { n: state.unsynced }, true);
   }
   // The page's one helper (pos/static/pos/api.js): every call names this till (its own receipt series),
   // a shift close is refused while sales are unsynced, and a call that cannot reach the server turns the
@@ -602,7 +704,7 @@
 
   window.dukaTill = {
     config: CONFIG, state, subscribe: (fn) => { listeners.add(fn); fn(state); return () => listeners.delete(fn); },
-    lookup, product, search, priceCart, recordSale, sync, heartbeat, outboxList, refreshCatalogue, countOutbox,
+    lookup, product, search, priceCart, PriceError, recordSale, sync, heartbeat, outboxList, refreshCatalogue, countOutbox,
     money, cents, fromUnits, toUnits, api,
   };
   start();
