@@ -80,6 +80,12 @@ def goals():
         for row in reports["reports"]:
             if "baseline" in row["report"]:
                 continue
+            if row.get("download"):  # a complete report file: its first byte is the export goal's
+                out.append((f"{row['report']}, first byte < 1 s", f"{row['first_byte_ms']:,.0f} ms",
+                            row["first_byte_ms"] < 1000))
+                out.append((f"{row['report']}, complete file (informative)",
+                            f"{row['ms']:,.0f} ms ({row['ratio_vs_scan']} x the scan)", None))
+                continue
             # The 1 s is ~10 x its 77-122 ms scan of the lines: on a loaded machine (a slower scan in
             # the same run) the goal is read as that ratio.
             holds = row["ms"] < 1000 or row["ratio_vs_scan"] <= 10

@@ -6,7 +6,7 @@ catalogue and import it; bookkeepers view and export; cashiers only view.
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, F
+from django.db.models import Count
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,7 +27,7 @@ from unfold.decorators import action, display
 from pos.catalog import services
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
-from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule
+from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule, low_stock_q
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
 from pos.core.admin import counted, run_on_each
 from pos.core.errors import ServiceError
@@ -40,7 +40,7 @@ STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 def stock_state(product):
     if product.stock_quantity <= 0:
         return STOCK_OUT
-    return STOCK_LOW if product.stock_quantity <= product.reorder_level else STOCK_OK
+    return STOCK_LOW if product.low_on_stock else STOCK_OK
 
 
 class StockStateFilter(DropdownFilter):
@@ -48,16 +48,16 @@ class StockStateFilter(DropdownFilter):
     parameter_name = "stock"
 
     def lookups(self, request, model_admin):
-        return [("out", "Out of stock"), ("low", "Low (at or below reorder level)"), ("ok", "In stock")]
+        return [("out", "Out of stock"), ("low", "Low (active, at or below reorder level)"), ("ok", "In stock")]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value == "out":
             return queryset.filter(stock_quantity__lte=0)
         if value == "low":
-            return queryset.filter(stock_quantity__gt=0, stock_quantity__lte=F("reorder_level"))
+            return queryset.filter(low_stock_q(), stock_quantity__gt=0)
         if value == "ok":
-            return queryset.filter(stock_quantity__gt=F("reorder_level"))
+            return queryset.filter(stock_quantity__gt=0).exclude(low_stock_q())
         return queryset
 
 

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pos.catalog import lookup
-from pos.catalog.models import Category, Product, Unit
+from pos.catalog.models import Category, Product, Unit, low_stock_q
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money, to_quantity
 from pos.core.permissions import PERMISSION_BACKEND
@@ -179,7 +179,7 @@ def sync_alerts(products, *, can_resolve=True):
     """Raise one active alert for each product at or below its reorder level; resolve the open alert
     of each product back above it (unless `can_resolve` is off). Call with the products' rows locked
     and their current stock."""
-    low = {p.pk: p for p in products if p.stock_quantity <= p.reorder_level and p.is_active}
+    low = {p.pk: p for p in products if p.low_on_stock}
     ok = [p.pk for p in products if p.pk not in low]
     if ok and can_resolve:
         _open_alerts().filter(product_id__in=ok).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
@@ -199,9 +199,8 @@ def scan_low_stock() -> dict:
     """Bring the alerts in line with every product's stock in three queries, whatever the catalogue
     size: catches stock changed outside these services (imports, reorder levels edited)."""
     with transaction.atomic():
-        resolved = _open_alerts().filter(
-            Q(product__stock_quantity__gt=F("product__reorder_level")) | Q(product__is_active=False)
-        ).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
+        resolved = _open_alerts().exclude(low_stock_q("product__")).update(status=AlertStatus.RESOLVED,
+                                                                          resolved_at=timezone.now())
         low = Product.objects.low_stock().exclude(alerts__status__in=OPEN_ALERT_STATUSES)
         raised = StockAlert.objects.bulk_create([
             StockAlert(product_id=pk, quantity=qty, reorder_level=level)
@@ -218,7 +217,7 @@ def resolve_alert(alert, *, user):
     if alert.status != AlertStatus.ACTIVE:
         raise ServiceError("This alert is already resolved.", field="status", code="already_resolved")
     product = alert.product
-    still_low = product.is_active and product.stock_quantity <= product.reorder_level
+    still_low = product.low_on_stock
     alert.status = AlertStatus.DISMISSED if still_low else AlertStatus.RESOLVED
     alert.resolved_at, alert.resolved_by = timezone.now(), user
     alert.save(update_fields=["status", "resolved_at", "resolved_by"])

@@ -4,7 +4,7 @@
   mobile-money push / card), idempotent: a retry with the same key answers the same sale and payments.
 - `take_payment`: one more tender on a sale waiting for payment (split tender, resume on any browser).
 - `refund_return`: pay back what a return owes, now: cash out of the drawer (counted in the till's
-  shift), M-Pesa reversal or card refund (pos.payments.services.request_refund), or leave it owed.
+  shift, whatever the sale was paid by), M-Pesa reversal or card refund (pos.payments.services.request_refund), or leave it owed.
 - `void_paid_sale`: take everything back from a paid sale and refund it (a manager's authorisation).
 - `refunds_owed`: returns with money still owed to the customer.
 
@@ -137,8 +137,16 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
     left = owed_on(sale_return)
     if left <= 0:
         raise ServiceError("Nothing is owed on this return any more.", field="refund", code="nothing_owed")
-    payments = list(Payment.objects.filter(sale_id=sale_return.sale_id, method=how, status="completed")
-                    .order_by("-amount", "pk"))
+    completed = Payment.objects.filter(sale_id=sale_return.sale_id, status="completed")
+    payments = list(completed.filter(method=how).order_by("-amount", "pk"))
+    drawer = drawer_for(sale_return, user) if how == "cash" else None
+    if how == "cash":
+        # Cash from the drawer: first against the sale's cash payments, then against its other payments
+        # (a customer who paid by M-Pesa or card takes cash back), each counted against what it brought in.
+        payments += list(completed.exclude(method="cash").order_by("-amount", "pk"))
+        if drawer is None and any(p.method != "cash" for p in payments):
+            raise ServiceError("Open a shift at this till: cash given back comes out of an open shift's drawer.",
+                               field="refund", code="no_open_shift")
     if not payments:
         raise ServiceError(f"This sale was not paid by {how}: refund it another way, or leave it owed.",
                            field="refund", code="no_such_payment")
@@ -149,7 +157,7 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
             continue
         key = f"{idempotency_key[:90]}:r{n}" if idempotency_key else ""
         refund, _ = request_refund(payment, part, f"Return #{sale_return.pk}: {sale_return.reason or 'goods back'}",
-                                   user, sale_return=sale_return, idempotency_key=key)
+                                   user, sale_return=sale_return, idempotency_key=key, drawer_shift=drawer)
         if refund.status == "pending_approval" and can(authorised_by, "payments.approve_refund"):
             refund = approve_refund(refund, user=authorised_by)
         refunds.append(refund)
@@ -161,6 +169,38 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
                                      sale_return=sale_return, authorised_by=authorised_by, requested_by=user,
                                      detail=f"Refund by {how} of {sum(r.amount for r in refunds)}")
     return refunds
+
+
+def approve_return_refunds(sale_return, *, user, till_user):
+    """A manager (`user`: logged in, or whose PIN was typed at `till_user`'s till) approves the refunds of
+    `sale_return` waiting for approval, through pos.payments.services.approve_refund; cash ones are paid
+    out of the till's open shift's drawer. Returns the refunds."""
+    from pos.payments.services import approve_refund
+    from pos.sales.models import Authorisation, OverrideAction
+    from pos.sales.services import get_open_shift
+
+    waiting = list(sale_return.refunds.filter(status="pending_approval").order_by("pk"))
+    if not waiting:
+        raise ServiceError("No refund of this return is waiting for approval.", field="refund", code="not_pending")
+    drawer = get_open_shift(till_user)
+    refunds = [approve_refund(refund, user=user, drawer_shift=drawer) for refund in waiting]
+    if user != till_user:
+        Authorisation.objects.create(action=OverrideAction.REFUND, sale_id=sale_return.sale_id,
+                                     sale_return=sale_return, authorised_by=user, requested_by=till_user,
+                                     detail=f"Approved refunds of {sum(r.amount for r in refunds)}")
+    return refunds
+
+
+def drawer_for(sale_return, user):
+    """The open shift whose drawer pays cash back: the user's own, else the return's till if still open."""
+    from pos.sales.models import ShiftStatus
+    from pos.sales.services import get_open_shift
+
+    own = get_open_shift(user)
+    if own is not None:
+        return own
+    shift = sale_return.shift
+    return shift if shift is not None and shift.status == ShiftStatus.OPEN else None
 
 
 def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):

@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOper
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
@@ -350,7 +350,8 @@ def _selling_shift(cashier, shift) -> Shift:
 
 @dataclass
 class MethodTotal:
-    """One payment method's money in a shift. expected = opening + tendered - change - refunds."""
+    """One payment method's money in a shift. expected = opening + tendered - change - refunds + cash in -
+    cash out (cash in / out: the drawer's paid in / paid out, cash only)."""
 
     method: str
     label: str
@@ -360,6 +361,8 @@ class MethodTotal:
     tendered: Decimal = ZERO
     change: Decimal = ZERO
     refunds: Decimal = ZERO
+    cash_in: Decimal = ZERO
+    cash_out: Decimal = ZERO
     expected: Decimal = ZERO
     counted: Decimal | None = None
     difference: Decimal | None = None
@@ -432,6 +435,14 @@ class ShiftReport:
         return self.cash.change
 
     @property
+    def cash_in(self):
+        return self.cash.cash_in
+
+    @property
+    def cash_out(self):
+        return self.cash.cash_out
+
+    @property
     def cash(self) -> MethodTotal:
         return next(m for m in self.methods if m.method == "cash")
 
@@ -440,8 +451,8 @@ class ShiftReport:
 
 def shift_report(shift, counted=None) -> ShiftReport:
     """The figures of a shift, from the sales and payments themselves: sales by status, VAT by rate,
-    and per payment method opening, payments, tendered, change, refunds paid out, expected in the
-    drawer, counted and difference. `counted` ({method: amount}) fills counted/difference for an open
+    and per payment method opening, payments, tendered, change, refunds paid out, cash in / out of the
+    drawer, expected in the drawer, counted and difference. `counted` ({method: amount}) fills counted/difference for an open
     shift (close_shift uses it); a closed shift shows what was stored when it closed (the Z report).
     Constant number of queries."""
     from pos.payments.models import Method, Payment, Refund
@@ -454,14 +465,22 @@ def shift_report(shift, counted=None) -> ShiftReport:
         total = methods.setdefault(row["method"], MethodTotal(row["method"], row["method"]))
         total.payments, total.change, total.count = to_money(row["amount"]), to_money(row["change"]), row["n"]
         total.tendered = total.payments + total.change
+    # Refunds paid out in this shift: cash given from its drawer (whatever the payment's method), and the
+    # rest by the payment's own method, counted where the return (else the sale) was taken.
     refunds = (Refund.objects.filter(status="completed")
-               .filter(Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift))
-               .values("payment__method").annotate(amount=Sum("amount")))
+               .filter(Q(drawer_shift=shift) | Q(drawer_shift__isnull=True) & (
+                   Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift)))
+               .annotate(paid_by=Case(When(drawer_shift__isnull=False, then=Value("cash")),
+                                      default=F("payment__method"), output_field=CharField()))
+               .values("paid_by").annotate(amount=Sum("amount")))
     for row in refunds:
-        methods.setdefault(row["payment__method"], MethodTotal(row["payment__method"], row["payment__method"]))
-        methods[row["payment__method"]].refunds = to_money(row["amount"])
+        methods.setdefault(row["paid_by"], MethodTotal(row["paid_by"], row["paid_by"]))
+        methods[row["paid_by"]].refunds = to_money(row["amount"])
+    for row in shift.cash_movements.values("kind").annotate(amount=Sum("amount")):
+        setattr(methods["cash"], f"cash_{row['kind']}", to_money(row["amount"]))
     for total in methods.values():
-        total.expected = total.opening + total.tendered - total.change - total.refunds
+        total.expected = (total.opening + total.tendered - total.change - total.refunds + total.cash_in
+                          - total.cash_out)
     if shift.status == ShiftStatus.CLOSED:
         for stored in shift.totals.all():
             total = methods.setdefault(stored.method, MethodTotal(stored.method, stored.method))
@@ -912,10 +931,12 @@ def _refund_shift(sale, user):
 
 # The till's money operations (checkout in one call, one more tender, refunds now or owed, void of a
 # paid sale): pos.sales.paying, exported here so `services` stays the one import point.
+from pos.sales.cash import record_cash_movement  # noqa: E402,F401
 from pos.sales.paying import (  # noqa: E402,F401
     REFUND_CHOICES,
     Tender,
     TenderResult,
+    approve_return_refunds,
     balance_left,
     cash_part,
     checkout,
