@@ -29,10 +29,10 @@ from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
 from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule, low_stock_q
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
-from pos.core.admin import counted, run_on_each
+from pos.core.admin import confirm_page, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.core.permissions import can
-from pos.inventory.admin import confirm_page, history_link, run_one
+from pos.inventory.admin import history_link, run_one
 
 STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 
@@ -209,8 +209,8 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
                            f"{product.name} is {'for sale again' if active else 'deactivated'}.")
         if active:
             return confirm_page(self, request, product, question=f"Reactivate {product.name}?",
-                                confirm_label="Reactivate", details=["It comes back to the till and the scanner."])
-        return confirm_page(self, request, product, question=f"Deactivate {product.name}?", confirm_label="Deactivate",
+                                button="Reactivate", details=["It comes back to the till and the scanner."])
+        return confirm_page(self, request, product, question=f"Deactivate {product.name}?", button="Deactivate",
                             details=["It leaves the till, the search and the scanner; its stock, sales and history "
                                      "stay as they are.", "It can be reactivated at any time."])
 

@@ -6,6 +6,7 @@ same amount with F() expressions, all in one transaction. Invariant: stock_quant
 """
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -74,13 +75,15 @@ def average_cost(stock, cost, quantity, unit_cost) -> Decimal:
     return to_money((stock * cost + quantity * unit_cost) / (stock + quantity))
 
 
-def post_movements(changes, *, kind, user=None, reference="", note="", allow_negative=None):
+def post_movements(changes, *, kind, user=None, reference="", note="", allow_negative=None, locked=None):
     """Apply stock changes as ledger rows; returns the StockMovement rows written.
 
     Changes to the same product are merged into one movement. Refuses (InsufficientStock, nothing
     written) when stock would go below zero, unless ALLOW_NEGATIVE_STOCK (or `allow_negative`).
     A purchase that adds stock at a given unit cost moves Product.cost_price to the weighted average.
-    Query count does not depend on the number of products.
+    Query count does not depend on the number of products. `locked` ({id: product}): the caller
+    already holds these rows locked (lock_products' order) in its transaction, which then takes the
+    refusal too (a sale's checkout: one read of its products).
     """
     if kind not in MovementKind.values:
         raise ServiceError(f"Unknown movement kind '{kind}'.", field="kind")
@@ -89,8 +92,8 @@ def post_movements(changes, *, kind, user=None, reference="", note="", allow_neg
         return []
     if allow_negative is None:
         allow_negative = settings.ALLOW_NEGATIVE_STOCK
-    with transaction.atomic():
-        products = lock_products(merged)
+    with transaction.atomic() if locked is None else nullcontext():
+        products = lock_products(merged) if locked is None else {pid: locked[pid] for pid in merged if pid in locked}
         missing = set(merged) - set(products)
         if missing:
             raise ServiceError(f"Unknown product id(s): {sorted(missing)}.", field="product", code="unknown_product")

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import CharField, F, Value
@@ -21,7 +21,7 @@ from django.utils import timezone
 from pos.core.cells import safe_cell
 from pos.core.money import ZERO
 from pos.reports import xlsx
-from pos.reports.queries import return_lines, sale_lines, shop_zone
+from pos.reports.queries import Period, return_lines, sale_lines, shop_zone
 
 NUMBER_FORMATS = {
     "money": "#,##0.00",
@@ -327,6 +327,7 @@ LEDGER_COLUMNS = [
     _money("Net of VAT", "net", 12), _money("Cost", "cost", 12),
 ]
 CHUNK = 2000
+LEDGER_DAYS = 7  # the sale lines are read a week at a time
 
 
 def _wall_clock(moment):
@@ -342,16 +343,21 @@ def cashier_name(user):
 
 def ledger_rows(period):
     """Every sale line paid in the period, then every returned line taken in it (negative amounts), as
-    tuples in the order of LEDGER_COLUMNS, read in chunks: constant memory whatever the period."""
-    sold = sale_lines(period.since, period.until).order_by("sale__paid_at", "id").values_list(
-        "sale__paid_at", "sale__receipt_number", cashier_name("sale__cashier"), "sku", "name",
-        "product__category__name", "quantity", "unit_price", "gross", "discount", "order_discount", "total",
-        "tax_rate", "tax", "cost")
-    for (at, receipt, cashier, sku, name, category, qty, price, gross, discount, share, total, rate, tax,
-         cost) in sold.iterator(chunk_size=CHUNK):
-        moment = _wall_clock(at)
-        yield ("sale", moment.date(), moment, receipt, cashier, sku, name, category, qty, price, gross,
-               discount + share, total, rate, tax, total - tax, cost)
+    tuples in the order of LEDGER_COLUMNS, read in chunks: constant memory whatever the period. The sale
+    lines are read a week at a time, so the first lines leave after a week's lines are sorted, not the
+    whole period's."""
+    for start in range(0, (period.end - period.start).days + 1, LEDGER_DAYS):
+        first = period.start + timedelta(days=start)
+        week = Period("custom", first, min(period.end, first + timedelta(days=LEDGER_DAYS - 1)))
+        sold = sale_lines(week.since, week.until).order_by("sale__paid_at", "id").values_list(
+            "sale__paid_at", "sale__receipt_number", cashier_name("sale__cashier"), "sku", "name",
+            "product__category__name", "quantity", "unit_price", "gross", "discount", "order_discount", "total",
+            "tax_rate", "tax", "cost")
+        for (at, receipt, cashier, sku, name, category, qty, price, gross, discount, share, total, rate, tax,
+             cost) in sold.iterator(chunk_size=CHUNK):
+            moment = _wall_clock(at)
+            yield ("sale", moment.date(), moment, receipt, cashier, sku, name, category, qty, price, gross,
+                   discount + share, total, rate, tax, total - tax, cost)
     back = return_lines(period.since, period.until).order_by("sale_return__created_at", "id").values_list(
         "sale_return__created_at", "sale_item__sale__receipt_number", cashier_name("sale_item__sale__cashier"),
         "sale_item__sku", "sale_item__name", "sale_item__product__category__name", "quantity",

@@ -16,11 +16,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from pos.accounts.services import authorise_pin
+from pos.catalog.lookup import CachedTokenAuthentication
 from pos.core.api import idempotency_key
 from pos.core.errors import ConflictError, ServiceError
 from pos.core.money import ZERO
@@ -117,7 +119,9 @@ class SaleSerializer(serializers.ModelSerializer):
     def get_authorisations(self, sale) -> list[dict]:
         if not self.context.get("receipt"):
             return []
-        return AuthorisationSerializer(sale.authorisations.select_related("authorised_by"), many=True).data
+        just_written = "authorisations" in getattr(sale, "_prefetched_objects_cache", {})  # services.remember
+        rows = sale.authorisations.all() if just_written else sale.authorisations.select_related("authorised_by")
+        return AuthorisationSerializer(rows, many=True).data
 
     def get_last_change(self, sale) -> str:
         last = self._last_cash(sale)
@@ -539,6 +543,8 @@ RECEIPT_FORMATS = {
 )
 class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SaleSerializer
+    # The till's token and its user (with their permissions) from memory while unchanged (pos.catalog.lookup)
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     permission_classes = [ActionPermissions]
     required_perms = SALE_PERMS
     filterset_class = SaleFilter
@@ -557,8 +563,10 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return JSONRenderer(), JSONRenderer.media_type
         return super().perform_content_negotiation(request, force)
 
-    def answer(self, sale, code=status.HTTP_200_OK, **extra):
-        data = SaleSerializer(self.get_queryset().get(pk=sale.pk), context=self.detail_context()).data
+    def answer(self, sale, code=status.HTTP_200_OK, loaded=False, **extra):
+        """The sale as the API shows it; `loaded`: the sale this request has just written, with its lines,
+        payments and cashier in memory (services.create_cash_sale), answered without reading it again."""
+        data = SaleSerializer(sale if loaded else self.get_queryset().get(pk=sale.pk), context=self.detail_context()).data
         return Response({**data, **extra}, status=code)
 
     def detail_context(self):
@@ -600,7 +608,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             if isinstance(sale, Sale):  # what the key already made: the till offers to resume it or void it
                 body["sale"] = SaleSerializer(self.get_queryset().get(pk=sale.pk)).data
             return Response(body, status=conflict.status_code)
-        return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        loaded = created and {"items", "payments"} <= set(getattr(sale, "_prefetched_objects_cache", {}))
+        return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK, loaded=loaded,
                            tenders=[{"payment": r.payment.pk if r.payment else None,
                                      "error": r.error.as_dict() if r.error else None} for r in results])
 

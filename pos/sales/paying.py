@@ -43,7 +43,8 @@ class TenderResult:
     error: ServiceError | None = None
 
 
-def _tender_key(key, n):
+def tender_key(key, n):
+    """The idempotency key of the n-th tender of a checkout made with `key`."""
     return f"{key[:90]}:t{n}" if key else ""
 
 
@@ -54,7 +55,8 @@ def cash_part(left: Decimal, tendered: Decimal) -> Decimal:
     return left - (left - tendered).to_integral_value(rounding=ROUND_CEILING)
 
 
-def _amount_for(tender, left):
+def tender_amount(tender, left):
+    """What `tender` pays of `left`: its amount, the cash part of what was handed over, or all of it."""
     if tender.amount is not None:
         return to_money(tender.amount)
     if tender.method == "cash" and tender.amount_tendered is not None:
@@ -68,15 +70,21 @@ def checkout(*, cashier, items, tenders=(), idempotency_key="", **sale_kwargs):
     same request leave of the total, so a retry asks for exactly the same amounts (same keys, same
     answers)."""
     from pos.payments.services import initiate_payment
-    from pos.sales.services import create_sale
+    from pos.sales.services import create_cash_sale, create_sale
 
-    sale, created = create_sale(cashier=cashier, items=items, idempotency_key=idempotency_key, **sale_kwargs)
+    if len(tenders) == 1 and tenders[0].method == "cash":  # the till's cash sale: one transaction
+        sale, created, result = create_cash_sale(cashier=cashier, items=items, cash=tenders[0],
+                                                 idempotency_key=idempotency_key, **sale_kwargs)
+        if result is not None:
+            return sale, created, [result]
+    else:
+        sale, created = create_sale(cashier=cashier, items=items, idempotency_key=idempotency_key, **sale_kwargs)
     results, left = [], sale.total
     for n, tender in enumerate(tenders, start=1):
-        amount = _amount_for(tender, left)
+        amount = tender_amount(tender, left)
         try:
             payment, _ = initiate_payment(sale, tender.method, amount, phone_number=tender.phone_number,
-                                          user=cashier, idempotency_key=_tender_key(idempotency_key, n),
+                                          user=cashier, idempotency_key=tender_key(idempotency_key, n),
                                           amount_tendered=tender.amount_tendered)
         except ServiceError as error:
             results.append(TenderResult(error=error))
@@ -101,7 +109,7 @@ def take_payment(sale, tender: Tender, *, user, idempotency_key=""):
     """One tender on a sale waiting for payment (default amount: all that is left). Returns (payment, created)."""
     from pos.payments.services import initiate_payment
 
-    amount = _amount_for(tender, balance_left(sale))
+    amount = tender_amount(tender, balance_left(sale))
     return initiate_payment(sale, tender.method, amount, phone_number=tender.phone_number, user=user,
                             idempotency_key=idempotency_key, amount_tendered=tender.amount_tendered)
 
