@@ -217,6 +217,9 @@ def _check_line(n, quantity, discount, product, gross):
         raise ServiceError(f"Line {n}: quantity must be greater than zero.", field="items", code="bad_quantity")
     if product.unit == Unit.PIECE and quantity != quantity.to_integral_value():
         raise ServiceError(f"Line {n}: {product.name} is sold in whole pieces.", field="items", code="bad_quantity")
+    if gross <= 0:  # e.g. 0.005 kg at 0.01: a line of nothing would make a sale nobody can pay
+        raise ServiceError(f"Line {n}: {quantity.normalize():f} of {product.name} costs less than a cent.",
+                           field="items", code="worthless_line")
     if discount < 0 or discount > gross:
         raise ServiceError(f"Line {n}: the discount must be between 0 and the line amount {gross}.",
                            field="items", code="bad_discount")

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -41,6 +41,7 @@ def carts(draw):
         quantity = draw(st.decimals(min_value=D("0.005"), max_value=D("9.999"), places=3)) if weighed \
             else D(draw(st.integers(min_value=1, max_value=6)))
         lines.append((draw(prices), draw(rates), weighed, quantity, draw(st.decimals(min_value=0, max_value=60, places=1))))
+    assume(all(quantity * price >= D("0.005") for price, _, _, quantity, _ in lines))  # else refused: see below
     return lines, draw(st.decimals(min_value=0, max_value=60, places=1))
 
 
@@ -118,6 +119,18 @@ def test_the_z_reports_net_vat_is_the_sales_reports_vat_for_the_shift_returns_in
         assert cash.change == D("50.00") and cash.payments == sale.total
         assert check_books() == []
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_a_weighed_line_worth_less_than_a_cent_is_refused_not_sold_for_nothing(cashier, manager):
+    open_shift(cashier, D("0"))
+    product = ProductFactory(price=D("0.01"), unit="kg")
+    post_movements([StockChange(product.pk, D(1))], kind="adjustment", user=manager, note="stock")
+    with pytest.raises(ServiceError, match="costs less than a cent") as refused:
+        create_sale(cashier=cashier, items=[LineRequest(D("0.004"), product=product.pk)])
+    assert refused.value.code == "worthless_line"
+    sale, _ = create_sale(cashier=cashier, items=[LineRequest(D("0.5"), product=product.pk)])  # 0.005: one cent
+    assert (sale.total, sale.rounding) == (D("1.00"), D("0.99"))
 
 
 @pytest.mark.parametrize("amount, step, rule, expected", [
