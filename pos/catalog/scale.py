@@ -139,7 +139,8 @@ def label_quantity(product, label) -> tuple[Decimal, Decimal | None]:
         quantity = label.weight * 1000 if product.unit == Unit.GRAM else label.weight
         return quantity.quantize(QUANTITY, ROUND_HALF_UP), None
     if not product.price:
-        raise ServiceError(f"{product.name} has no price: a price label cannot be turned into a quantity.",
+        raise ServiceError(_("%(name)s has no price: a price label cannot be turned into a quantity.")
+                           % {"name": product.name},
                            field="barcode", code="no_price")
     return (label.price / product.price).quantize(QUANTITY, ROUND_HALF_UP), label.price
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
@@ -80,9 +81,10 @@ def _money(value, field):
     try:
         amount = to_money(value)
     except (ArithmeticError, TypeError, ValueError):
-        raise ServiceError("Enter an amount such as 150 or 150.50.", field=field, code="invalid_amount") from None
+        raise ServiceError(gettext("Enter an amount such as 150 or 150.50."), field=field,
+                           code="invalid_amount") from None
     if not amount.is_finite():
-        raise ServiceError("Enter an amount such as 150 or 150.50.", field=field, code="invalid_amount")
+        raise ServiceError(gettext("Enter an amount such as 150 or 150.50."), field=field, code="invalid_amount")
     return amount
 
 
