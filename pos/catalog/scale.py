@@ -121,7 +121,7 @@ def read_label(code, rules) -> ScaleLabel | None:
                       "the label has %(printed)s. Weigh the item again for a new label.")
                     % {"kind": _("price") if rule.value_kind == ScaleValue.PRICE else _("weight"),
                        "digits": digits, "expected": expected, "printed": printed},
-                    field="barcode", code="label_check_digit")
+                    code="label_check_digit")
         value = Decimal(digits).scaleb(-rule.value_decimals)
         if rule.value_kind == ScaleValue.WEIGHT:
             return ScaleLabel(rule=rule, item_code=item_code, weight=value)
