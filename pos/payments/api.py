@@ -107,12 +107,14 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(PaymentSerializer(payment).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(summary="Ask the provider for the payment's status now", request=None,
-                   responses={200: PaymentSerializer})
+    @extend_schema(summary="Ask the provider for the payment's status (by the task worker; poll the payment)",
+                   request=None, responses={200: PaymentSerializer})
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        outcome = services.verify_payment(self.get_object())
-        return Response(PaymentSerializer(outcome.payment).data)
+        payment = self.get_object()
+        services.enqueue("pos.payments.tasks.verify_payment", payment.pk)
+        payment.refresh_from_db()
+        return Response(PaymentSerializer(payment).data)
 
     @extend_schema(summary="Give up on a payment still in progress", request=CancelSerializer,
                    responses={200: PaymentSerializer})

@@ -81,6 +81,9 @@ class Payment(models.Model):
     request_hash = models.CharField(max_length=64, blank=True)
     verify_attempts = models.PositiveIntegerField(default=0)
     next_verify_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the task worker took the request to the provider (set once, under the row lock, before the
+    # call): a payment is asked for at most once, whatever the worker or the broker do.
+    sent_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -204,6 +207,8 @@ class Refund(models.Model):
     attention_note = models.CharField(max_length=300, blank=True)
     check_attempts = models.PositiveIntegerField(default=0)
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the task worker took the refund to the provider (set once, under the row lock, before the call).
+    sent_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     request_hash = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -10,14 +10,15 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-SW_VERSION = "1"
+SW_VERSION = "2"
 WORKBOX = ["pos/offline/vendor/workbox-7.4.1/workbox-core.prod.js",
            "pos/offline/vendor/workbox-7.4.1/workbox-routing.prod.js",
            "pos/offline/vendor/workbox-7.4.1/workbox-strategies.prod.js"]
 
 SERVICE_WORKER = """/* Duka POS till service worker (version %(version)s): the checkout page and its files stay available
  * when the network is down. The page is network-first (a fresh page whenever the server answers within
- * %(timeout)s s, the cached one otherwise); static files are served from the cache and refreshed behind.
+ * %(timeout)s s, the cached one otherwise), and so is the JavaScript translation catalogue (it follows the
+ * language of whoever is logged in); static files are served from the cache and refreshed behind.
  * Sales and the catalogue never pass through here: the page keeps them in IndexedDB (pos/static/pos/offline/till.js). */
 importScripts(%(workbox)s);
 const { registerRoute, NavigationRoute } = workbox.routing;
@@ -28,6 +29,8 @@ registerRoute(new NavigationRoute(new NetworkFirst({ cacheName: "duka-till-pages
   { allowlist: [new RegExp("^" + %(scope)s)] }));
 registerRoute(({ url }) => url.origin === self.location.origin && (url.pathname.startsWith(%(static)s)
   || url.pathname === %(manifest)s), new StaleWhileRevalidate({ cacheName: "duka-till-static" }));
+registerRoute(({ url }) => url.origin === self.location.origin && url.pathname === %(catalog)s,
+  new NetworkFirst({ cacheName: "duka-till-static", networkTimeoutSeconds: %(timeout)s }));
 """
 
 
@@ -40,6 +43,7 @@ def service_worker(request):
         "workbox": ", ".join(json.dumps(static(path)) for path in WORKBOX),
         "static": json.dumps(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else f"/{settings.STATIC_URL}"),
         "manifest": json.dumps(reverse("till-manifest")),
+        "catalog": json.dumps(reverse("javascript-catalog")),
     }
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = scope

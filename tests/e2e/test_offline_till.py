@@ -208,7 +208,7 @@ def test_connection_flapping_during_sync_still_gives_exactly_twenty(live_server,
     till.log_in("cashier")
     till.offline()
     expect(page.locator("[data-test=offline-panel]")).to_be_visible()
-    line = {"product": sugar.pk, "name": sugar.name, "price": "180.00", "tax_rate": "16.00", "unit": "piece",
+    line = {"product": sugar.pk, "name": sugar.name, "price": "180.00", "tax_rate": "16.00", "unit": "pcs",
             "quantity": "2", "discount_percent": "0"}
     printed = [page.evaluate(RECORD, [{"items": [line], "total": "360.00"}, n]) for n in range(20)]
     expect(till.unsynced()).to_have_text("20")

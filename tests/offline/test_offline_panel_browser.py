@@ -110,3 +110,37 @@ def test_a_cart_in_progress_carries_into_the_offline_sale(live_server, context, 
     expect(page.locator("[data-test=cart-line]")).to_have_count(0)
     assert Sale.objects.count() == 1
     assert check_books() == []
+
+
+def test_a_swahili_cashier_sees_the_offline_panel_in_swahili(live_server, context, cashier, goods):
+    open_shift(cashier, Decimal("0"))
+    page = open_till(context, live_server.url, "cashier")
+    page.select_option("[data-test=language]", "sw")  # the cashier's own language, kept in their session
+    page.wait_for_function("() => { const s = window.dukaTill && window.dukaTill.state; return s && s.catalogueDone "
+                           "&& s.cached && navigator.serviceWorker.controller; }")
+    expect(page.locator("[data-test=till-online]")).to_have_text("Mtandaoni")
+
+    context.set_offline(True)
+    panel = page.locator("[data-test=offline-panel]")
+    expect(panel).to_be_visible()
+    expect(page.locator("[data-test=till-online]")).to_have_text("Nje ya mtandao")
+    expect(page.locator("[data-test=off-title]")).to_have_text("Till bila mtandao")
+    expect(panel).to_contain_text("Mauzo yanahifadhiwa kwenye till hii na kutumwa intaneti ikirudi.")
+    expect(panel).to_contain_text("bidhaa 3 zimehifadhiwa")
+    expect(page.locator("[data-test=off-disabled]")).to_have_text("M-Pesa push (STK): inahitaji intaneti")
+    expect(page.locator("[data-test=off-cash]")).to_contain_text("Pesa taslimu")
+    page.fill("#till-scan", "999")
+    page.press("#till-scan", "Enter")
+    expect(page.locator("[data-test=off-message]")).to_have_text(
+        "Msimbo 999 haupo kwenye orodha ya bidhaa ya till hii (bidhaa 3 zimehifadhiwa).")
+    page.fill("#till-scan", goods["sugar"].barcode)
+    page.press("#till-scan", "Enter")
+    page.fill("[aria-label='Punguzo % kwa Sugar 1kg']", "20")
+    page.press("[aria-label='Punguzo % kwa Sugar 1kg']", "Enter")
+    expect(panel.locator("p.co-message-error")).to_contain_text("Mhudumu anaweza kutoa punguzo la hadi 10%")
+    expect(panel.locator("[data-test=off-totals]")).to_contain_text("VAT imejumuishwa")
+
+    page.reload()  # offline: the page, the panel and its words come from the service worker's cache
+    expect(panel).to_be_visible()
+    expect(page.locator("[data-test=till-online]")).to_have_text("Nje ya mtandao")
+    expect(page.locator("[data-test=off-title]")).to_have_text("Till bila mtandao")

@@ -143,6 +143,8 @@ def test_offline_till_prices_every_cart_as_the_server_does(live_server, page, se
         priced = page.evaluate(JS_PRICES, [carts, pricing_rules(user)])
         for n, (server, till) in enumerate(zip(expected, priced, strict=True)):
             assert till == server, f"cart {n} {CARTS[n]} for {user.username}"
+    # without the server's rules (a page cached before they existed) the till refuses to guess them
+    assert page.evaluate(JS_PRICES, [carts[:1], None]) == [{"error": "no_pricing"}]
     # the vectors reach what they are meant to: roundings both ways, refusals, and the cap only for a cashier
     refused = {n for n, (lines, order) in enumerate(CARTS) if "error" in server_prices(goods, lines, order, cashier)}
     assert refused == {8, 9, 12, 14, 19, 20, 21, 22, 23}

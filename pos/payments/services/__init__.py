@@ -8,14 +8,14 @@
 
 Every state change of a Payment or a Refund happens in these modules, checked against TRANSITIONS /
 REFUND_TRANSITIONS (pos.core.transitions), under row locks, in short transactions; providers are never
-called while a row is locked.
+called while a row is locked, and only by the task worker (send_payment, send_refund, the re-check),
+never on a web request a till waits on.
 """
 
 from pos.payments.services.callbacks import (
     PROVIDERS,
     CallbackAnswer,
     confirm_callback,
-    enqueue,
     escape_text,
     handle_callback,
     store_callback,
@@ -31,6 +31,7 @@ from pos.payments.services.common import (
     WAITING,
     Outcome,
     _move,
+    enqueue,
     has_payment_in_flight,
     in_flight_amount,
 )
@@ -43,6 +44,7 @@ from pos.payments.services.payments import (
     initiate_payment,
     pay_cash,
     record_received_payment,
+    send_payment,
     verify_payment,
 )
 from pos.payments.services.refunds import (
@@ -55,11 +57,13 @@ from pos.payments.services.refunds import (
     reject_refund,
     request_refund,
     return_owed,
+    send_refund,
 )
 from pos.payments.services.sweep import (
     recheck_callbacks,
     recheck_money,
     recheck_refunds,
+    send_unsent,
     verify_stale_payments,
 )
 
@@ -102,6 +106,9 @@ __all__ = [
     "reject_refund",
     "request_refund",
     "return_owed",
+    "send_payment",
+    "send_refund",
+    "send_unsent",
     "store_callback",
     "verify_payment",
     "verify_stale_payments",

@@ -25,7 +25,7 @@ from pos.payments.models import (
     PaymentCallback,
     Refund,
 )
-from pos.payments.services.common import WAITING, Outcome, P, R, _lock, short
+from pos.payments.services.common import WAITING, Outcome, P, R, _lock, enqueue, short
 from pos.payments.services.payments import _money_problem, apply_result
 
 log = logging.getLogger("pos.payments.callbacks")
@@ -105,16 +105,6 @@ def _record(callback, outcome, source_ip=None, signature_ok=None):
     PaymentCallback.objects.filter(pk=callback.pk).update(**fields)
     for name, value in fields.items():
         setattr(callback, name, value)
-
-
-def enqueue(func, *args):
-    """Hand work to the task worker; a broker outage (Redis down) leaves it to the scheduled re-check."""
-    try:
-        from django_q.tasks import async_task
-
-        async_task(func, *args)
-    except Exception:
-        log.warning("could not queue %s%r; the scheduled re-check will do it", func, args, exc_info=True)
 
 
 def confirm_callback(callback_id) -> Outcome | None:

@@ -73,6 +73,18 @@ def _event(payment, action, *, request=None, response=None, error=""):
                                 response=response or {}, error=error[:300])
 
 
+def enqueue(func, *args) -> bool:
+    """Hand work to the task worker; a broker outage (Redis down) leaves it to the scheduled re-check."""
+    try:
+        from django_q.tasks import async_task
+
+        async_task(func, *args)
+    except Exception:
+        log.warning("could not queue %s%r; the scheduled re-check will do it", func, args, exc_info=True)
+        return False
+    return True
+
+
 def _lock(payment) -> Payment:
     return Payment.objects.select_for_update().get(pk=payment.pk)
 

@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint
@@ -40,6 +40,7 @@ from pos.payments.services.common import (
     _money,
     _move,
     backoff,
+    enqueue,
     in_flight_amount,
     short,
     verify_after,
@@ -47,8 +48,8 @@ from pos.payments.services.common import (
 from pos.sales.models import SaleStatus
 from pos.sales.services import lock_sale, settle_locked_sale, settle_sale
 
-BUSY_MESSAGE = gettext_lazy("M-Pesa is still handling an earlier request for this phone. Ask the customer to wait "
-                            "up to 2 minutes, then try again.")
+BUSY_MESSAGE = ("M-Pesa is still handling an earlier request for this phone. Ask the customer to wait up to "
+                "2 minutes, then try again.")
 
 
 # --- initiate -------------------------------------------------------------------------------------
@@ -74,7 +75,12 @@ def initiate_payment(sale, method, amount, phone_number="", user=None, idempoten
     payment, created = create_once(
         Payment, key, request_hash,
         lambda: _create_pending(sale, method, amount, phone_number, user, key, request_hash))
-    return (_send(payment) if created else payment), created
+    if created:
+        # The provider is asked by the task worker, never on the till's request (a slow or hung provider
+        # must not hold the web workers every till shares). The till polls the payment.
+        enqueue("pos.payments.tasks.send_payment", payment.pk)
+        payment.refresh_from_db()
+    return payment, created
 
 
 def _due(sale, what="payments in progress"):
@@ -170,8 +176,21 @@ def _create_pending(sale, method, amount, phone_number, user, key, request_hash)
     return payment
 
 
+def send_payment(payment_id) -> Payment | None:
+    """The task: ask the provider to collect a pending payment, at most once. The claim (`sent_at`, set
+    under the row lock before the call) makes a second delivery of the task, or the re-check, a no-op."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is None or payment.method == Method.CASH or payment.status != P.PENDING or payment.sent_at:
+            return None
+        payment.sent_at = timezone.now()
+        payment.save(update_fields=["sent_at", "updated_at"])
+    return _send(payment)
+
+
 def _send(payment):
-    """Ask the provider to collect a pending payment and record its answer."""
+    """Ask the provider to collect a pending payment and record its answer. M-Pesa still busy with an
+    earlier push to the phone fails the payment with code `provider_busy` (the till waits, then retries)."""
     error = result = None
     try:
         result = get_gateway(payment.method).initiate(payment)
@@ -196,7 +215,7 @@ def _send(payment):
             payment.next_verify_at = timezone.now() + verify_after()
             payment.save()
         elif error is not None or busy or result.status not in WAITING:
-            code = getattr(error, "code", "") or (result.result_code if result else "")
+            code = "provider_busy" if busy else (getattr(error, "code", "") or (result.result_code if result else ""))
             message = BUSY_MESSAGE if busy else (getattr(error, "message", "") or str(error or "")
                                                  or result.result_message)
             _fail_at_start(payment, result, code, message)
@@ -209,8 +228,6 @@ def _send(payment):
                                                                                               300)
             payment.next_verify_at = timezone.now() + verify_after()
             payment.save()
-    if busy:
-        raise ServiceError(str(BUSY_MESSAGE), field="phone_number", code="provider_busy")
     return payment
 
 

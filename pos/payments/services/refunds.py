@@ -47,6 +47,7 @@ from pos.payments.services.common import (
     _money,
     _move,
     backoff,
+    enqueue,
     short,
     verify_after,
 )
@@ -110,7 +111,7 @@ def request_refund(payment, amount, reason, user, sale_return=None, idempotency_
         Refund, key, request_hash,
         lambda: _create_refund(payment, amount, reason.strip(), user, sale_return, key, request_hash))
     if created and refund.status == R.PROCESSING:
-        refund = _send_refund(refund)
+        refund = _hand_to_worker(refund)
     return refund, created
 
 
@@ -167,6 +168,25 @@ def _start(refund):
         _move(refund, R.PROCESSING, REFUND_TRANSITIONS)
         refund.next_check_at = timezone.now() + verify_after()
     refund.save()
+
+
+def _hand_to_worker(refund) -> Refund:
+    """The provider is asked by the task worker, never on the till's request."""
+    enqueue("pos.payments.tasks.send_refund", refund.pk)
+    refund.refresh_from_db()
+    return refund
+
+
+def send_refund(refund_id) -> Refund | None:
+    """The task: ask the provider to pay an approved refund, at most once (`sent_at` is claimed under the
+    row lock before the call; a second delivery of the task or the re-check is a no-op)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
+        if refund is None or refund.status != R.PROCESSING or refund.sent_at:
+            return None
+        refund.sent_at = timezone.now()
+        refund.save(update_fields=["sent_at"])
+    return _send_refund(Refund.objects.select_related("payment").get(pk=refund_id))
 
 
 def _send_refund(refund) -> Refund:
@@ -297,7 +317,7 @@ def approve_refund(refund, *, user) -> Refund:
         refund.approved_by = user
         _start(refund)
     if refund.status == R.PROCESSING:
-        refund = _send_refund(refund)
+        refund = _hand_to_worker(refund)
     return refund
 
 

@@ -6,6 +6,7 @@ change goes through apply_result / apply_refund_result under row locks with stat
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,17 +23,56 @@ from pos.payments.models import (
 from pos.payments.services.callbacks import confirm_callback
 from pos.payments.services.common import (
     IN_FLIGHT,
+    PAYMENT_STATES,
     P,
     R,
     backoff,
     confirm_window,
     verify_after,
 )
-from pos.payments.services.payments import apply_result, verify_payment
-from pos.payments.services.refunds import check_refund
+from pos.payments.services.payments import apply_result, send_payment, verify_payment
+from pos.payments.services.refunds import check_refund, send_refund
 
 BATCH = 200
 GAVE_UP = [P.CANCELLED, P.EXPIRED, P.FAILED]
+
+
+def send_unsent(now=None) -> dict:
+    """Requests the task worker never took to the provider (the broker was down when the till asked).
+    A refund is sent late rather than never: the customer is owed it. A payment the cashier may still be
+    waiting on (younger than PAYMENT_EXPIRE_AFTER_SECONDS) is sent now; an older one is failed: it
+    provably never reached the provider (`sent_at` was never claimed), so no money can come of it."""
+    now = now or timezone.now()
+    counts = {"payments_sent": 0, "payments_failed": 0, "refunds_sent": 0}
+    quiet = now - timedelta(seconds=10)  # the worker normally takes it within a second
+    unsent = (Payment.objects.exclude(method=Method.CASH).filter(status=P.PENDING, sent_at__isnull=True,
+                                                                created_at__lte=quiet)
+              .order_by("created_at").values_list("pk", "created_at")[:BATCH])
+    expire_cutoff = now - timedelta(seconds=settings.PAYMENT_EXPIRE_AFTER_SECONDS)
+    for pk, created_at in unsent:
+        if created_at > expire_cutoff:
+            counts["payments_sent"] += send_payment(pk) is not None
+        else:
+            counts["payments_failed"] += _fail_unsent(pk)
+    for pk in (Refund.objects.filter(status=R.PROCESSING, sent_at__isnull=True, created_at__lte=quiet)
+               .order_by("created_at").values_list("pk", flat=True)[:BATCH]):
+        counts["refunds_sent"] += send_refund(pk) is not None
+    return counts
+
+
+def _fail_unsent(pk) -> int:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=pk)
+        if payment.status != P.PENDING or payment.sent_at:
+            return 0
+        PAYMENT_STATES.move(payment, P.FAILED)
+        payment.sent_at = timezone.now()  # claimed: never sent after this
+        payment.result_code = "not_sent"
+        payment.result_message = ("The request never reached the provider (the task worker was not running); "
+                                  "no money was asked for. Take the payment again.")
+        payment.next_verify_at = None
+        payment.save()
+    return 1
 
 
 def verify_stale_payments(now=None) -> dict:
@@ -48,7 +88,9 @@ def verify_stale_payments(now=None) -> dict:
     due = (Payment.objects.exclude(method=Method.CASH)
            .filter(Q(status__in=IN_FLIGHT) | Q(status__in=GAVE_UP, next_verify_at__isnull=False))
            .filter(Q(next_verify_at__lte=now) | Q(next_verify_at__isnull=True, created_at__lte=now - verify_after()))
-           .exclude(attention=Attention.UNRESOLVED).order_by("created_at")[:BATCH])
+           .exclude(attention=Attention.UNRESOLVED)
+           .exclude(status=P.PENDING, sent_at__isnull=True)  # not asked yet: send_unsent
+           .order_by("created_at")[:BATCH])
     counts = {"verified": 0, "completed": 0, "expired": 0, "unresolved": 0}
     for payment in due:
         if payment.provider_reference:
@@ -109,7 +151,7 @@ def recheck_refunds(now=None) -> dict:
     Flutterwave refund status) with back-off; past the window they are flagged for a person."""
     now = now or timezone.now()
     window_cutoff = now - confirm_window()
-    due = (Refund.objects.filter(status=R.PROCESSING)
+    due = (Refund.objects.filter(status=R.PROCESSING, sent_at__isnull=False)
            .filter(Q(next_check_at__lte=now) | Q(next_check_at__isnull=True, created_at__lte=now - verify_after()))
            .exclude(attention=RefundAttention.UNRESOLVED).order_by("created_at")[:BATCH])
     counts = {"checked": 0, "unresolved": 0}
@@ -126,5 +168,5 @@ def recheck_refunds(now=None) -> dict:
 
 def recheck_money(now=None) -> dict:
     """The scheduled task: callbacks first (they carry receipts), then payments, then refunds."""
-    return {"callbacks": recheck_callbacks(now), "payments": verify_stale_payments(now),
-            "refunds": recheck_refunds(now)}
+    return {"unsent": send_unsent(now), "callbacks": recheck_callbacks(now),
+            "payments": verify_stale_payments(now), "refunds": recheck_refunds(now)}

@@ -548,6 +548,8 @@
         this.cart = { ...EMPTY_CART, subtotal: sale.subtotal, discount: sale.discount, tax: sale.tax,
           rounding: sale.rounding, total: sale.total, lines: sale.items.map((i) => ({ ...i })) };
         if (sale.payments.some((p) => p.in_flight)) this.startPolling();
+        const mine = this.payment;
+        if (mine && mine.result_code === "provider_busy" && !this.retryIn) this.pay.retryAt = this.pay.sentAt + PROVIDER_WAIT_MS;
         if (sale.status === "paid" && !wasPaid) {
           this.dialog = null;
           this.focusScanner();

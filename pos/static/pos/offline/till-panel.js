@@ -12,7 +12,11 @@
 
   // Django's JavaScript catalogue (/i18n/catalog.js): the panel speaks the cashier's language.
   const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
   const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const say = (text, values) => interpolate(text, values, true);
+  const STATES = { pending: gettext("waiting to sync"), synced: gettext("synced"), rejected: gettext("refused"),
+                   handed: gettext("handed to a manager") };
 
   // Scans are looked up in IndexedDB asynchronously but applied in scan order, and a tender key waits for
   // the scans before it, so a fast scanner followed by F4 charges every item. Outside Alpine's reactive
@@ -101,8 +105,47 @@
         return this.online && !this.lines.length && !this.dialog;
       },
       get statusText() {
-        if (!this.online) return "Offline";
-        return this.syncing ? "Online, syncing" : "Online";
+        if (!this.online) return gettext("Offline");
+        return this.syncing ? gettext("Online, syncing") : gettext("Online");
+      },
+      get rejectedText() {
+        return say(gettext("(%(n)s refused by the server, kept here until handed to a manager)"), { n: this.rejected });
+      },
+      get tillText() {
+        return say(gettext("· Till %(code)s"), { code: this.tillCode });
+      },
+      get syncText() {
+        if (!this.unsynced) return gettext("Every offline sale is synced.");
+        return say(ngettext("Sending %(n)s sale made offline…", "Sending %(n)s sales made offline…", this.unsynced),
+                   { n: this.unsynced });
+      },
+      get cachedText() {
+        return say(ngettext("%(n)s product cached", "%(n)s products cached", this.catalogueCount), { n: this.catalogueCount });
+      },
+      get numbersText() {
+        return say(ngettext("%(n)s offline receipt number left", "%(n)s offline receipt numbers left", this.numbersLeft),
+                   { n: this.numbersLeft });
+      },
+      get lastSyncText() {
+        return say(gettext("· last sync %(time)s"), { time: (this.lastSync || "").slice(11, 19) });
+      },
+      get capText() {
+        return say(gettext("(max %(cap)s of the sale, lines and order together)"),
+                   { cap: `${this.pricing ? this.pricing.cap_percent : ""}%` });
+      },
+      label(kind, line) {
+        const text = { quantity: gettext("Quantity of %(name)s"), discount: gettext("Discount %% on %(name)s"),
+                       remove: gettext("Remove %(name)s") }[kind];
+        return say(text, { name: line.name }).replace("%%", "%");
+      },
+      stateName(state) {
+        return STATES[state] || state;
+      },
+      payName(payment) {
+        return payment.method === "cash" ? gettext("Cash") : `M-Pesa ${payment.code}`;
+      },
+      soldText(receipt) {
+        return say(gettext("Sold offline on till %(till)s at %(time)s"), { till: this.tillCode, time: receipt.sold_at });
       },
       focus(id, tries = 40) {
         requestAnimationFrame(() => {
@@ -168,7 +211,8 @@
           } else if (/[a-z]/i.test(text)) {
             this.openSearch(text);
           } else {
-            this.fail(`Barcode ${text} is not in this till's catalogue (${this.catalogueCount} products cached).`);
+            this.fail(say(gettext("Barcode %(code)s is not in this till's catalogue (%(n)s products cached)."),
+                          { code: text, n: this.catalogueCount }));
           }
         }).catch((err) => this.fail(err.message));
         await scans;
@@ -230,7 +274,7 @@
       // ---- tender --------------------------------------------------------------------------------------------
       ready() {
         if (!this.lines.length) {
-          this.fail("Scan a product first.");
+          this.fail(gettext("Scan a product first."));
           return false;
         }
         if (this.priced.error) {
@@ -264,14 +308,14 @@
       async payCash() {
         const given = till.cents(this.cash.given);
         if (given === null || given < this.priced.total) {
-          this.fail(`Cash given must be at least ${this.amount("total")}.`);
+          this.fail(say(gettext("Cash given must be at least %(total)s."), { total: this.amount("total") }));
           return;
         }
         await this.record([{ method: "cash", amount: till.money(this.priced.total), amount_tendered: till.money(given) }]);
       },
       async payMpesa() {
         if (!this.codeOk) {
-          this.fail("Type the M-Pesa code from the customer's message: 10 letters and digits.");
+          this.fail(gettext("Type the M-Pesa code from the customer's message: 10 letters and digits."));
           return;
         }
         await this.record([{ method: "mpesa", amount: till.money(this.priced.total), code: this.mpesa.code.trim().toUpperCase() }]);

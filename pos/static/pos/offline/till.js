@@ -27,7 +27,6 @@
   // Django's JavaScript catalogue (/i18n/catalog.js, kept by the service worker for offline starts) speaks
   // the cashier's language; without it the till speaks English.
   const gettext = window.gettext || ((text) => text);
-  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
   const interpolate = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
 
   // ---- numbers: integer cents and thousandths, rounding half-up like pos.core.money ------------------------
@@ -115,6 +114,9 @@
   /* lines: [{name, price, tax_rate, unit, quantity, discount_percent | discount}]; order: {percent} or
    * {amount}; pricing: {cap_percent (null: no cap), rounding_step, rounding_rule, piece_unit}. Amounts in cents. */
   function priceCart(lines, order, pricing) {
+    if (!pricing) { // a page cached before the server sent its rules: never guess them
+      throw new PriceError(gettext("Connect this till to the internet once to load the shop's pricing rules."), "no_pricing");
+    }
     if (!lines.length) throw new PriceError(gettext("Scan a product first."), "empty");
     const priced = lines.map((line, n) => {
       const say = (text) => interpolate(text, { n: n + 1, name: line.name }, true);
@@ -272,21 +274,22 @@
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError("The server cannot be reached.", { network: true });
+      throw new ApiError(gettext("The server cannot be reached."), { network: true });
     } finally {
       clearTimeout(timer);
     }
     if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
-      throw new ApiError("Log in again to sync this till's sales.", { status: response.status || 401 });
+      throw new ApiError(gettext("Log in again to sync this till's sales."), { status: response.status || 401 });
     }
     let data = {};
     try {
       data = await response.json();
     } catch (err) {
-      if (response.ok) throw new ApiError("The answer was cut off.", { network: true });
+      if (response.ok) throw new ApiError(gettext("The answer was cut off."), { network: true });
     }
-    if (response.status >= 500) throw new ApiError(`The server failed (HTTP ${response.status}).`, { status: response.status, network: true });
-    if (!response.ok) throw new ApiError(firstMessage(data) || `Refused (HTTP ${response.status}).`, { status: response.status, data });
+    const http = { status: response.status };
+    if (response.status >= 500) throw new ApiError(interpolate(gettext("The server failed (HTTP %(status)s)."), http, true), { status: response.status, network: true });
+    if (!response.ok) throw new ApiError(firstMessage(data) || interpolate(gettext("Refused (HTTP %(status)s)."), http, true), { status: response.status, data });
     return data;
   }
 
@@ -584,7 +587,7 @@
         if (sale.cashier !== CONFIG.user) continue; // another cashier's sale waits for them to log in here
         try {
           const answer = await api("POST", CONFIG.urls.sales, wireBody(sale));
-          if (!answer || !answer.id) throw new ApiError("The answer was cut off.", { network: true });
+          if (!answer || !answer.id) throw new ApiError(gettext("The answer was cut off."), { network: true });
           sale.state = "synced";
           sale.server_id = answer.id;
           sale.flags = answer.offline || {};
@@ -659,7 +662,8 @@
 
   // ---- guards: every request names the till; no shift close or logout with unsynced sales ---------------------
   function refusal() {
-    return `${state.unsynced} sale(s) made offline are not synced yet: let the till sync before you close the shift or log out.`;
+    return interpolate(gettext("%(n)s sale(s) made offline are not synced yet: let the till sync before you close the "
+      + "shift or log out."), { n: state.unsynced }, true);
   }
   // The page's one helper (pos/static/pos/api.js): every call names this till (its own receipt series),
   // a shift close is refused while sales are unsynced, and a call that cannot reach the server turns the
