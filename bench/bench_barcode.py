@@ -4,7 +4,9 @@ and wrk, against a bare Django view on the same server: requests/s, p50, p99 and
 The scanner's lookups come from a working set of barcodes (--codes, default 500: a busy hour of a
 shop's scans), each scanned a few times by a warm-up before the measured run; so the figure is the steady state of the
 catalogue cache (pos/catalog/lookup.py), as at a till after its first scans. Product search
-(`?search=`, the till's search box) is measured the same way, for information.
+(`?search=`, the till's search box) is measured the same way, for information. Then the CPU time
+per request of the bare view and of the lookup through Django's WSGI handler in this process: on a
+shared machine the load changes req/s and p99 from run to run, not the CPU a request costs.
 
     python bench/bench_barcode.py [--seconds 10] [--connections 16] [--codes 2000]
 """
@@ -66,6 +68,39 @@ def warm_up(base, codes, token, passes=4, threads=8):
         list(pool.map(scan, [work[n::threads] for n in range(threads)]))
 
 
+def cpu_per_request(codes, token, n=1000, rounds=5):
+    """CPU time (process_time, so the machine's load does not count) per request of the bare view and of
+    the lookup through Django's WSGI handler, what a gunicorn worker runs: [(name, microseconds)]."""
+    import io
+    import statistics
+    import time
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    app = WSGIHandler()
+
+    def call(path):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+                   "HTTP_AUTHORIZATION": f"Token {token}", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http"}
+        response = app(environ, lambda status, headers, exc_info=None: None)
+        b"".join(response)
+        response.close()
+
+    paths = {"bare Django view": lambda i: "/bench/bare/",
+             "barcode lookup": lambda i: f"/api/products/barcode/{codes[i % len(codes)]}/"}
+    for i in range(len(codes)):  # every code read once: the steady state, as after the warm-up
+        call(paths["barcode lookup"](i))
+    spent = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, path_of in paths.items():
+            started = time.process_time()
+            for i in range(n):
+                call(path_of(i))
+            spent[name].append((time.process_time() - started) / n * 1e6)
+    return {name: round(statistics.median(times)) for name, times in spent.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -101,11 +136,15 @@ def main():
                            env=env)})
     for row in rows[1:]:
         row["ratio_vs_baseline"] = round(row["requests_per_s"] / rows[0]["requests_per_s"], 3)
+    cpu = cpu_per_request(codes[:args.codes], env["API_TOKEN"])
+    cpu["ratio"] = round(cpu["bare Django view"] / cpu["barcode lookup"], 3)
     table(f"Barcode lookup, {count} products ({args.codes} scanned), gunicorn 2 workers, "
           f"wrk {args.connections} connections",
           rows, ["endpoint", "requests_per_s", "p50_ms", "p99_ms", "non_2xx", "errors", "ratio_vs_baseline"])
+    print(f"CPU per request in one process (the load does not count): bare view {cpu['bare Django view']} us, "
+          f"barcode lookup {cpu['barcode lookup']} us: ratio {cpu['ratio']}")
     save("barcode", {"products": count, "codes": args.codes, "connections": args.connections, "seconds": args.seconds,
-                     "rows": rows})
+                     "rows": rows, "cpu_us_per_request": cpu})
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Through the real URL (Django's test client, in process, so the number is the sho
   * confirmations that settle a waiting sale (account number = the sale's reference: a Payment is made);
   * the baseline measured in the same run: forged confirmations (wrong URL token: stored raw and ignored),
     the least any notification costs.
-And the till's poll (GET /api/c2b/till/<sale>/ service) with N unmatched payments in the window: time and
+And the till's poll (POST /api/c2b/till/<sale>/, services.look_for_payment) with N unmatched payments in the window: time and
 queries (pinned at 5 by tests/c2b). Everything runs in a transaction that is rolled back.
 
     python bench/bench_c2b.py [--count 300]
@@ -84,12 +84,12 @@ def main():
             waiting = create_sale(cashier=cashier, shift=shift, items=[LineRequest(Decimal(1), product=product.pk)])[0]
             with connection.cursor() as cursor:  # planner statistics, as autovacuum keeps them in a live shop
                 cursor.execute("ANALYZE payments_payment, c2b_receivedpayment, sales_sale")
-            services.till_view(waiting)
+            services.look_for_payment(waiting)
             polls = 20
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
                 for _ in range(polls):
-                    view = services.till_view(waiting)
+                    view = services.look_for_payment(waiting)
                 poll = (time.perf_counter() - started) / polls
             listed = len(view["incoming"])
             if "--explain" in sys.argv:

@@ -50,6 +50,10 @@ def goals():
         out.append(("barcode lookup p99 < 15 ms", f"{lookup['p99_ms']:.1f} ms", lookup["p99_ms"] < 15))
         errors = lookup.get("non_2xx", 0) + lookup.get("errors", 0)
         out.append(("barcode lookup answers every request", f"{errors} errors/non-2xx", errors == 0))
+        cpu = barcode.get("cpu_us_per_request")
+        if cpu:
+            out.append(("barcode lookup, CPU per request vs the bare view (informative)",
+                        f"{cpu['ratio']:.2f} x ({cpu['barcode lookup']} vs {cpu['bare Django view']} us)", None))
         search = _row(barcode["rows"], lambda r: "search" in r["endpoint"])
         if search:
             out.append(("product search (informative)", f"{search['requests_per_s'] / base['requests_per_s']:.2f} x, "
@@ -58,22 +62,29 @@ def goals():
         out.append(("barcode lookup", "no result (bench/bench_barcode.py)", False))
     checkout = _load("checkout")
     if checkout:
-        for clients, level, goal in ((1, "service", 0.1), (8, "service", 0.05)):
+        # Clients are separate processes (bench/bench_checkout.py); pgbench runs at the same concurrency.
+        for clients, level, goal in ((1, "service", 0.1), (8, "service", 0.05), (1, "HTTP", None), (8, "HTTP", None)):
             row = _row(checkout["rows"], lambda r, c=clients, lv=level: r["level"] == lv and r["clients"] == c)
             if row:
-                out.append((f"checkout, {level} level, {clients} client(s) >= {goal} x pgbench",
-                            f"{row['ratio_vs_pgbench']:.3f} x ({row['sales_per_s']} sales/s)",
-                            row["ratio_vs_pgbench"] >= goal))
+                name = f"checkout, {level}, {clients} client process(es)" + (f" >= {goal} x pgbench" if goal else "")
+                out.append((name, f"{row['ratio_vs_pgbench']:.3f} x ({row['sales_per_s']} sales/s, "
+                            f"{row['errors']} errors)", None if goal is None else row["ratio_vs_pgbench"] >= goal))
         for row in checkout.get("queries", []):
-            if row["lines"] in (1, 50):
-                out.append((f"checkout of {row['lines']} line(s) <= 15 queries", str(row["queries"]),
-                            row["queries"] <= 15))
+            if row["lines"] in (1, 50) and "http" in row:
+                out.append((f"paid cash sale of {row['lines']} line(s) in one request <= 15 queries",
+                            f"{row['http']} (service alone: {row['service']})", row["http"] <= 15))
     else:
         out.append(("checkout", "no result (bench/bench_checkout.py)", False))
     reports = _load("reports")
     if reports:
         for row in reports["reports"]:
             if "baseline" in row["report"]:
+                continue
+            if row.get("download"):  # a complete report file: its first byte is the export goal's
+                out.append((f"{row['report']}, first byte < 1 s", f"{row['first_byte_ms']:,.0f} ms",
+                            row["first_byte_ms"] < 1000))
+                out.append((f"{row['report']}, complete file (informative)",
+                            f"{row['ms']:,.0f} ms ({row['ratio_vs_scan']} x the scan)", None))
                 continue
             # The 1 s is ~10 x its 77-122 ms scan of the lines: on a loaded machine (a slower scan in
             # the same run) the goal is read as that ratio.

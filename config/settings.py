@@ -352,6 +352,8 @@ CASHIER_MAX_DISCOUNT_PERCENT = Decimal(env("CASHIER_MAX_DISCOUNT_PERCENT", "10")
 # at least 1) by an explicit rounding line, so every tender (cash, M-Pesa, card) is payable.
 CASH_ROUNDING_STEP = Decimal(env("CASH_ROUNDING_STEP", "1"))
 CASH_ROUNDING_RULE = env("CASH_ROUNDING_RULE", "nearest")  # nearest (half up) | down (never charge more)
+# Cash taken out of a till's drawer (paid out) above this amount needs a manager (their PIN at the till).
+CASH_OUT_AUTHORISATION_LIMIT = Decimal(env("CASH_OUT_AUTHORISATION_LIMIT", "2000"))
 # Manager PIN at the till: failures before the PIN locks, and for how long (seconds).
 MANAGER_PIN_MAX_FAILURES = int(env("MANAGER_PIN_MAX_FAILURES", "5"))
 MANAGER_PIN_LOCK_SECONDS = int(env("MANAGER_PIN_LOCK_SECONDS", "900"))

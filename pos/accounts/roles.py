@@ -32,6 +32,8 @@ ROLE_PERMISSIONS = {
         "sales.shifttotal": (VIEW,),
         "sales.salereturn": (VIEW, ADD),
         "sales.salereturnline": (VIEW,),
+        "sales.authorisation": (VIEW,),
+        "sales.cashmovement": (VIEW, ADD),
         "payments.payment": (VIEW, ADD, CHANGE),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW, ADD, CHANGE),
@@ -56,6 +58,7 @@ ROLE_PERMISSIONS = {
         "sales.sale": (VIEW, ADD),
         "sales.saleitem": (VIEW,),
         "sales.shift": (VIEW, ADD),
+        "sales.cashmovement": (VIEW, ADD),
         "payments.payment": (VIEW, ADD),
     },
     Role.BOOKKEEPER: {
@@ -71,6 +74,8 @@ ROLE_PERMISSIONS = {
         "sales.shift": (VIEW,),
         "sales.shifttotal": (VIEW,),
         "sales.salereturn": (VIEW,),
+        "sales.authorisation": (VIEW,),
+        "sales.cashmovement": (VIEW,),
         "payments.payment": (VIEW,),
         "payments.paymentcallback": (VIEW,),
         "payments.refund": (VIEW,),
@@ -84,8 +89,8 @@ ROLE_PERMISSIONS = {
 # Custom permissions (declared in Meta.permissions of the models) per role.
 ROLE_EXTRA = {
     Role.MANAGER: ["sales.use_checkout", "sales.cancel_sale", "sales.return_sale", "payments.approve_refund",
-                   "reports.view_reports", "reports.view_profit", "accounts.all_cashiers", "accounts.any_discount",
-                   "c2b.match_receivedpayment", "tills.review_offlinesale", "fiscal.resend_document",
+                   "sales.large_cash_out", "reports.view_reports", "reports.view_profit", "accounts.all_cashiers",
+                   "accounts.any_discount", "c2b.match_receivedpayment", "tills.review_offlinesale", "fiscal.resend_document",
                    "fiscal.resend_item"],
     Role.CASHIER: ["sales.use_checkout"],
     Role.BOOKKEEPER: ["reports.view_reports", "reports.view_profit", "accounts.all_cashiers"],

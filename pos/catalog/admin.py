@@ -6,7 +6,7 @@ catalogue and import it; bookkeepers view and export; cashiers only view.
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, F
+from django.db.models import Count
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,12 +27,12 @@ from unfold.decorators import action, display
 from pos.catalog import services
 from pos.catalog.barcodes import HELP_TEXT as BARCODE_HELP
 from pos.catalog.barcodes import clean_barcode
-from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule
+from pos.catalog.models import Category, Product, QuickKey, ScaleBarcodeRule, low_stock_q
 from pos.catalog.resources import PREVIEW_ROWS, CategoryResource, ProductResource
-from pos.core.admin import counted, run_on_each
+from pos.core.admin import confirm_page, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.core.permissions import can
-from pos.inventory.admin import confirm_page, history_link, run_one
+from pos.inventory.admin import history_link, run_one
 
 STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 
@@ -40,7 +40,7 @@ STOCK_OUT, STOCK_LOW, STOCK_OK = "Out", "Low", "OK"
 def stock_state(product):
     if product.stock_quantity <= 0:
         return STOCK_OUT
-    return STOCK_LOW if product.stock_quantity <= product.reorder_level else STOCK_OK
+    return STOCK_LOW if product.low_on_stock else STOCK_OK
 
 
 class StockStateFilter(DropdownFilter):
@@ -48,16 +48,16 @@ class StockStateFilter(DropdownFilter):
     parameter_name = "stock"
 
     def lookups(self, request, model_admin):
-        return [("out", "Out of stock"), ("low", "Low (at or below reorder level)"), ("ok", "In stock")]
+        return [("out", "Out of stock"), ("low", "Low (active, at or below reorder level)"), ("ok", "In stock")]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value == "out":
             return queryset.filter(stock_quantity__lte=0)
         if value == "low":
-            return queryset.filter(stock_quantity__gt=0, stock_quantity__lte=F("reorder_level"))
+            return queryset.filter(low_stock_q(), stock_quantity__gt=0)
         if value == "ok":
-            return queryset.filter(stock_quantity__gt=F("reorder_level"))
+            return queryset.filter(stock_quantity__gt=0).exclude(low_stock_q())
         return queryset
 
 
@@ -209,8 +209,8 @@ class ProductAdmin(SimpleHistoryAdmin, CatalogImportExportAdmin):
                            f"{product.name} is {'for sale again' if active else 'deactivated'}.")
         if active:
             return confirm_page(self, request, product, question=f"Reactivate {product.name}?",
-                                confirm_label="Reactivate", details=["It comes back to the till and the scanner."])
-        return confirm_page(self, request, product, question=f"Deactivate {product.name}?", confirm_label="Deactivate",
+                                button="Reactivate", details=["It comes back to the till and the scanner."])
+        return confirm_page(self, request, product, question=f"Deactivate {product.name}?", button="Deactivate",
                             details=["It leaves the till, the search and the scanner; its stock, sales and history "
                                      "stay as they are.", "It can be reactivated at any time."])
 

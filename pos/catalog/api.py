@@ -89,7 +89,8 @@ class ProductSerializer(serializers.ModelSerializer):
             "price": {**_not_negative("Price"), "help_text": "Selling price, VAT inclusive."},
             "cost_price": _not_negative("Cost price"),
             "reorder_level": _not_negative("Reorder level"),
-            "tax_rate": {"help_text": "VAT rate in percent: 16.00 standard, 0.00 exempt."},
+            "tax_rate": {"help_text": "VAT rate in percent, e.g. 16.00 standard, 0.00 exempt; when left out, the "
+                                      "shop's DEFAULT_TAX_RATE."},
             "stock_quantity": {"help_text": "Read only: stock changes only through the inventory API."},
         }
 

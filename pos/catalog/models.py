@@ -9,6 +9,12 @@ from simple_history.models import HistoricalRecords
 from pos.core.fields import MoneyField, QuantityField
 
 
+def default_tax_rate():
+    """The VAT rate a product gets when none is given: settings.DEFAULT_TAX_RATE (Kenya's standard 16.00).
+    The model, the admin form, the API, the import and the demo data all take it from here."""
+    return settings.DEFAULT_TAX_RATE
+
+
 class Category(models.Model):
     name = models.CharField(max_length=120, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -31,12 +37,19 @@ class Unit(models.TextChoices):
     PACK = "pack", "Pack"
 
 
+def low_stock_q(prefix=""):
+    """The one definition of low stock: a product still sold (active) whose stock is at or below its reorder
+    level (out of stock included). Alerts, the catalogue API and admin, reports and the dashboard use it;
+    `prefix` reaches it through a relation ("product__"). Product.low_on_stock is the same test on a row."""
+    return Q(**{f"{prefix}is_active": True, f"{prefix}stock_quantity__lte": F(f"{prefix}reorder_level")})
+
+
 class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
     def low_stock(self):
-        return self.filter(is_active=True, stock_quantity__lte=F("reorder_level"))
+        return self.filter(low_stock_q())
 
 
 class Product(models.Model):
@@ -52,7 +65,7 @@ class Product(models.Model):
     price = MoneyField("selling price (VAT incl.)", validators=[MinValueValidator(Decimal("0.00"))])
     cost_price = MoneyField(default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0.00"))])
     tax_rate = models.DecimalField(
-        "VAT rate %", max_digits=5, decimal_places=2, default=Decimal("16.00"),
+        "VAT rate %", max_digits=5, decimal_places=2, default=default_tax_rate,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.PIECE)
@@ -82,6 +95,11 @@ class Product(models.Model):
     @property
     def currency(self):
         return settings.CURRENCY
+
+    @property
+    def low_on_stock(self):
+        """low_stock_q() on this row as it is in memory (e.g. locked, just moved)."""
+        return self.is_active and self.stock_quantity <= self.reorder_level
 
 
 class ScaleValue(models.TextChoices):

@@ -19,7 +19,6 @@ from collections import defaultdict
 from copy import copy
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.html import format_html
@@ -27,7 +26,7 @@ from import_export import fields, resources, widgets
 
 from pos.catalog import services
 from pos.catalog.barcodes import clean_barcode
-from pos.catalog.models import Category, Product, Unit
+from pos.catalog.models import Category, Product, Unit, default_tax_rate
 from pos.core.cells import SafeExportMixin
 from pos.core.errors import ServiceError
 
@@ -252,7 +251,7 @@ class ProductResource(ServiceResource):
     category = fields.Field("category", "category", widget=CategoryNameWidget())
     price = fields.Field("price", "price", widget=NumberWidget())
     cost_price = fields.Field("cost_price", "cost_price", widget=NumberWidget(), default=Decimal("0.00"))
-    tax_rate = fields.Field("tax_rate", "tax_rate", widget=NumberWidget(), default=settings.DEFAULT_TAX_RATE)
+    tax_rate = fields.Field("tax_rate", "tax_rate", widget=NumberWidget(), default=default_tax_rate)
     unit = fields.Field("unit", "unit", widget=UnitWidget(), default=Unit.PIECE)
     reorder_level = fields.Field("reorder_level", "reorder_level", widget=NumberWidget(), default=Decimal(0))
     is_active = fields.Field("is_active", "is_active", widget=YesNoWidget(), default=True)

@@ -4,6 +4,7 @@ route, and product ids are digits only, so no word is ever taken for an id."""
 from rest_framework.routers import SimpleRouter
 
 from pos.catalog.api import CategoryViewSet, ProductViewSet, QuickKeyViewSet
+from pos.catalog.lookup import scanner_route
 
 categories = SimpleRouter()
 categories.register("categories", CategoryViewSet, basename="category")
@@ -11,4 +12,5 @@ categories.register("quick-keys", QuickKeyViewSet, basename="quick-key")
 products = SimpleRouter()
 products.register("", ProductViewSet, basename="product")
 
-urlpatterns = categories.urls + products.urls
+# The scanner's lookup answered from memory in front of its API action (pos.catalog.lookup.scanner_route).
+urlpatterns = categories.urls + [scanner_route(products.urls)] + products.urls

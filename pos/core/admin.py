@@ -3,6 +3,7 @@ refusals", and a confirmation page for state changes started from a detail page 
 
 from django.contrib import messages
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from unfold.admin import TabularInline
 
 from pos.core.errors import ServiceError
@@ -53,9 +54,14 @@ def counted(what):
     return lambda results: f"{len(results)} {what}."
 
 
-def confirm_page(modeladmin, request, obj, *, title, question, button, back_url, danger=False):
-    """The GET answer of a detail action that changes state: a page with a POST form back to the same URL."""
+def confirm_page(modeladmin, request, obj, *, question, button, details=(), warning="", danger=False, title=None,
+                 back_url=None):
+    """The GET answer of a detail action that changes state: the question, what will happen (`details`, a
+    `warning`) and a POST form back to the same URL; Cancel goes back to the object's page."""
+    if back_url is None:
+        back_url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
     return TemplateResponse(request, "core/admin/confirm_action.html", {
         **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "object": obj,
-        "title": title, "question": question, "button": button, "back_url": back_url, "danger": danger,
+        "title": title or question, "question": question, "details": details, "warning": warning, "button": button,
+        "back_url": back_url, "danger": danger,
     })

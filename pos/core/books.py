@@ -101,10 +101,10 @@ def paid_cache_mismatches():
 def over_refunded_payments():
     """Refunds (done, on their way or waiting) above what a payment brought in: the same definition of
     "refundable" as the refund service (pos.payments.services.refundable_amount)."""
-    from pos.payments.services import over_refunded_payments as rows
+    from pos.payments.services.refunds import brought_in
+    from pos.payments.services.refunds import over_refunded_payments as rows
 
-    return [f"refund: payment {p.pk} of sale {p.sale.receipt_number} brought in "
-            f"{p.amount_received if p.amount_received is not None else p.amount} but has {r} refunded"
+    return [f"refund: payment {p.pk} of sale {p.sale.receipt_number} brought in {brought_in(p)} but has {r} refunded"
             for p, r in rows()]
 
 
@@ -216,6 +216,30 @@ def rollup_mismatches():
 
 
 CHECKS.append(rollup_mismatches)
+
+
+def drawer_money_outside_its_shift():
+    """Cash in / out and cash refunds from a drawer happen while its shift is open (so they are in its Z),
+    and a cash out above CASH_OUT_AUTHORISATION_LIMIT names the manager who allowed it (pos.sales.cash)."""
+    from pos.sales.models import CashMovement
+
+    late = (CashMovement.objects.filter(shift__status="closed", created_at__gt=F("shift__closed_at"))
+            .values_list("pk", "kind", "amount", "shift_id"))
+    problems = [f"cash: cash {kind} #{pk} of {amount} was recorded after the shift #{shift} closed"
+                for pk, kind, amount, shift in late]
+    large = (CashMovement.objects.filter(kind="out", amount__gt=settings.CASH_OUT_AUTHORISATION_LIMIT,
+                                         authorised_by__isnull=True).values_list("pk", "amount", "shift_id"))
+    problems += [f"cash: cash out #{pk} of {amount} (shift #{shift}) is above the limit and no manager allowed it"
+                 for pk, amount, shift in large]
+    refunds = (Refund.objects.filter(drawer_shift__status="closed", status="completed",
+                                     completed_at__gt=F("drawer_shift__closed_at"))
+               .values_list("pk", "amount", "drawer_shift_id"))
+    problems += [f"refund: cash refund {pk} of {amount} was paid from shift #{shift}'s drawer after it closed"
+                 for pk, amount, shift in refunds]
+    return problems
+
+
+CHECKS.append(drawer_money_outside_its_shift)
 
 
 def check_books():

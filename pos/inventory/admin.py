@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -32,7 +31,7 @@ from unfold.decorators import action, display
 from unfold.forms import PaginationInlineFormSet
 
 from pos.catalog.models import Product
-from pos.core.admin import ReadOnlyAdminMixin, counted, run_on_each
+from pos.core.admin import ReadOnlyAdminMixin, confirm_page, counted, run_on_each
 from pos.core.errors import ServiceError
 from pos.core.money import to_money
 from pos.inventory import services
@@ -58,16 +57,6 @@ def movements_url(product_id):
 
 def history_link(product_id, label="History"):
     return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', movements_url(product_id), label)
-
-
-def confirm_page(model_admin, request, obj, *, question, confirm_label, details=(), warning=""):
-    """A confirmation page (GET) for a change-page button; the button's view acts on POST only."""
-    context = {
-        **model_admin.admin_site.each_context(request), "title": question, "question": question,
-        "details": details, "warning": warning, "confirm_label": confirm_label, "opts": model_admin.model._meta,
-        "back_url": reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]),
-    }
-    return TemplateResponse(request, "admin/inventory/confirm.html", context)
 
 
 def run_one(model_admin, request, obj, operation, done):
@@ -350,7 +339,7 @@ class StockCountAdmin(SimpleHistoryAdmin, ModelAdmin):
         uncounted = count.lines_total - count.counted_lines
         warning = (f"{uncounted} of {count.lines_total} lines are not counted. Completing now leaves their stock "
                    "as it is." if uncounted else "")
-        return confirm_page(self, request, count, question=f"Complete {count}?", confirm_label="Complete count",
+        return confirm_page(self, request, count, question=f"Complete {count}?", button="Complete count",
                             details=[f"{count.counted_lines} of {count.lines_total} lines counted.",
                                      "One stock movement is posted for each counted line that differs."],
                             warning=warning)
@@ -493,7 +482,7 @@ class GoodsReceiptAdmin(SimpleHistoryAdmin, ModelAdmin):
         lines = list(receipt.lines.select_related("product"))
         total = sum((line.value for line in lines), Decimal("0.00"))
         return confirm_page(
-            self, request, receipt, question=f"Post {receipt} from {receipt.supplier}?", confirm_label="Post note",
+            self, request, receipt, question=f"Post {receipt} from {receipt.supplier}?", button="Post note",
             details=[*(f"{line} at {line.unit_cost}" for line in lines), f"Value at cost: {total}",
                      "Posted notes can no longer be changed."])
 

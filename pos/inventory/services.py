@@ -6,6 +6,7 @@ same amount with F() expressions, all in one transaction. Invariant: stock_quant
 """
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pos.catalog import lookup
-from pos.catalog.models import Category, Product, Unit
+from pos.catalog.models import Category, Product, Unit, low_stock_q
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money, to_quantity
 from pos.core.permissions import PERMISSION_BACKEND
@@ -74,13 +75,15 @@ def average_cost(stock, cost, quantity, unit_cost) -> Decimal:
     return to_money((stock * cost + quantity * unit_cost) / (stock + quantity))
 
 
-def post_movements(changes, *, kind, user=None, reference="", note="", allow_negative=None):
+def post_movements(changes, *, kind, user=None, reference="", note="", allow_negative=None, locked=None):
     """Apply stock changes as ledger rows; returns the StockMovement rows written.
 
     Changes to the same product are merged into one movement. Refuses (InsufficientStock, nothing
     written) when stock would go below zero, unless ALLOW_NEGATIVE_STOCK (or `allow_negative`).
     A purchase that adds stock at a given unit cost moves Product.cost_price to the weighted average.
-    Query count does not depend on the number of products.
+    Query count does not depend on the number of products. `locked` ({id: product}): the caller
+    already holds these rows locked (lock_products' order) in its transaction, which then takes the
+    refusal too (a sale's checkout: one read of its products).
     """
     if kind not in MovementKind.values:
         raise ServiceError(f"Unknown movement kind '{kind}'.", field="kind")
@@ -89,8 +92,8 @@ def post_movements(changes, *, kind, user=None, reference="", note="", allow_neg
         return []
     if allow_negative is None:
         allow_negative = settings.ALLOW_NEGATIVE_STOCK
-    with transaction.atomic():
-        products = lock_products(merged)
+    with transaction.atomic() if locked is None else nullcontext():
+        products = lock_products(merged) if locked is None else {pid: locked[pid] for pid in merged if pid in locked}
         missing = set(merged) - set(products)
         if missing:
             raise ServiceError(f"Unknown product id(s): {sorted(missing)}.", field="product", code="unknown_product")
@@ -176,7 +179,7 @@ def sync_alerts(products, *, can_resolve=True):
     """Raise one active alert for each product at or below its reorder level; resolve the open alert
     of each product back above it (unless `can_resolve` is off). Call with the products' rows locked
     and their current stock."""
-    low = {p.pk: p for p in products if p.stock_quantity <= p.reorder_level and p.is_active}
+    low = {p.pk: p for p in products if p.low_on_stock}
     ok = [p.pk for p in products if p.pk not in low]
     if ok and can_resolve:
         _open_alerts().filter(product_id__in=ok).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
@@ -196,9 +199,8 @@ def scan_low_stock() -> dict:
     """Bring the alerts in line with every product's stock in three queries, whatever the catalogue
     size: catches stock changed outside these services (imports, reorder levels edited)."""
     with transaction.atomic():
-        resolved = _open_alerts().filter(
-            Q(product__stock_quantity__gt=F("product__reorder_level")) | Q(product__is_active=False)
-        ).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
+        resolved = _open_alerts().exclude(low_stock_q("product__")).update(status=AlertStatus.RESOLVED,
+                                                                          resolved_at=timezone.now())
         low = Product.objects.low_stock().exclude(alerts__status__in=OPEN_ALERT_STATUSES)
         raised = StockAlert.objects.bulk_create([
             StockAlert(product_id=pk, quantity=qty, reorder_level=level)
@@ -215,7 +217,7 @@ def resolve_alert(alert, *, user):
     if alert.status != AlertStatus.ACTIVE:
         raise ServiceError("This alert is already resolved.", field="status", code="already_resolved")
     product = alert.product
-    still_low = product.is_active and product.stock_quantity <= product.reorder_level
+    still_low = product.low_on_stock
     alert.status = AlertStatus.DISMISSED if still_low else AlertStatus.RESOLVED
     alert.resolved_at, alert.resolved_by = timezone.now(), user
     alert.save(update_fields=["status", "resolved_at", "resolved_by"])

@@ -49,12 +49,13 @@ class CancelSerializer(serializers.Serializer):
 
 
 class RefundSerializer(serializers.ModelSerializer):
-    method = serializers.CharField(source="payment.method", read_only=True)
+    method = serializers.CharField(source="paid_by", read_only=True,
+                                   help_text="How the money goes back: cash from a drawer, or the payment's method.")
     sale = serializers.IntegerField(source="payment.sale_id", read_only=True)
 
     class Meta:
         model = Refund
-        fields = ["id", "payment", "sale", "method", "sale_return", "amount", "reason", "status",
+        fields = ["id", "payment", "sale", "method", "drawer_shift", "sale_return", "amount", "reason", "status",
                   "provider_reference", "provider_amount", "attention", "attention_note", "result_code",
                   "result_message", "requested_by", "approved_by",
                   "rejected_by", "decided_at", "created_at", "completed_at"]

@@ -193,6 +193,11 @@ class Refund(models.Model):
     sale_return = models.ForeignKey("sales.SaleReturn", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="refunds")
     amount = MoneyField()
+    # Cash paid out of this shift's drawer, whatever the payment's method (a customer who paid by M-Pesa
+    # takes cash back): counted in that shift's cash refunds. Empty: the payment's own way (the provider,
+    # or cash in the back office).
+    drawer_shift = models.ForeignKey("sales.Shift", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="cash_refunds")
     reason = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=RefundStatus.choices, default=RefundStatus.PENDING_APPROVAL,
                               db_index=True)
@@ -228,6 +233,16 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"Refund {self.amount} of payment #{self.payment_id} ({self.status})"
+
+    @property
+    def paid_by(self) -> str:
+        """How the money went back: "cash" from a till's drawer, else the payment's own method."""
+        return Method.CASH if self.drawer_shift_id is not None else self.payment.method
+
+    @property
+    def paid_in_cash(self) -> bool:
+        """Paid out of a till's drawer: a cash payment's refund, or any refund given from a drawer."""
+        return self.drawer_shift_id is not None or self.payment.method == Method.CASH
 
 
 class ProviderToken(models.Model):

@@ -231,7 +231,7 @@ class SlowMover(serializers.Serializer):
     name = serializers.CharField()
     category = serializers.CharField()
     stock_quantity = quantity()
-    last_sold_at = serializers.DateTimeField(allow_null=True)
+    last_sold_on = serializers.DateField(allow_null=True, help_text="The last day a counted sale took it.")
     value_at_cost = money()
 
 
@@ -444,22 +444,26 @@ class ReportView(APIView):
                                       params.get("end"))
 
     def products(self):
-        """Every row for a file, the asked rows for JSON."""
+        """Every row for a file (read as the file is written), the asked rows for JSON."""
         if self.request.accepted_renderer.format in ("xlsx", "csv"):
-            return queries.ALL
+            return queries.STREAM
         return product_page(self.request.query_params)
 
     def respond(self, data, name):
+        """JSON, or the file streamed as it is written (the figures are computed; the rows go out as
+        they are turned into cells, so the first bytes leave at once and memory stays flat)."""
         fmt = self.request.accepted_renderer.format
         if fmt == "xlsx":
-            return attachment(exports.xlsx_bytes(self.sheets(data)), exports.XLSX_TYPE, f"{name}.xlsx")
+            return attachment(exports.xlsx_chunks(self.sheets(data)), exports.XLSX_TYPE, f"{name}.xlsx")
         if fmt == "csv":
-            return attachment(exports.csv_text(self.sheets(data)).encode(), "text/csv; charset=utf-8", f"{name}.csv")
+            return attachment(exports.csv_lines(self.sheets(data)), "text/csv; charset=utf-8", f"{name}.csv")
         return Response(self.out(data).data)
 
 
 def attachment(content, content_type, filename):
-    response = HttpResponse(content, content_type=content_type)
+    """A download: `content` bytes, or an iterator of chunks (streamed)."""
+    response = HttpResponse(content, content_type=content_type) if isinstance(content, bytes) else \
+        StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -1,7 +1,7 @@
 """Excel (streamed, pos.reports.xlsx) and CSV files of the reports, and the bookkeeper's sales-lines ledger.
 
 A report becomes a list of `Sheet`s: typed columns (money, quantity, integer, percent, date, datetime,
-text), rows as dicts and a totals row. In xlsx every number is a real number cell with a number
+text), rows as dicts (or sequences in column order) and a totals row. In xlsx every number is a real number cell with a number
 format, dates are date cells, the header is bold and frozen, and columns have widths. The same sheets
 give the CSV (sections one after the other). Rows may be a generator: the writers keep one row in
 memory at a time and add the totals up as they go.
@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import CharField, F, Value
@@ -21,7 +21,7 @@ from django.utils import timezone
 from pos.core.cells import safe_cell
 from pos.core.money import ZERO
 from pos.reports import xlsx
-from pos.reports.queries import return_lines, sale_lines, shop_zone
+from pos.reports.queries import Period, return_lines, sale_lines, shop_zone
 
 NUMBER_FORMATS = {
     "money": "#,##0.00",
@@ -93,10 +93,11 @@ def _sheet_part(sheet):
         writer = xlsx.SheetWriter(len(sheet.columns))
         yield emit(writer.head([c.width for c in sheet.columns]))
         yield emit(writer.row([c.header for c in sheet.columns], bold=True))
-        writers = [xlsx.cell_writer(kind) for kind in kinds]
-        # text through the formula rule, times to the shop's wall clock, numbers and dates as they are
-        fix = [safe_cell if kind not in NUMBER_FORMATS else _plain if kind == "datetime" else None for kind in kinds]
-        summed = [c.key for c in sheet.columns if c.total and c.kind in SUMMED]
+        # text through the formula rule, numbers and dates as they are; times to the shop's wall clock
+        write_row = xlsx.row_writer(kinds, writer.letters, text=safe_cell)
+        moments = [n for n, kind in enumerate(kinds) if kind == "datetime"]
+        summed = [] if sheet.totals is not None else \
+            [(n, c.key) for n, c in enumerate(sheet.columns) if c.total and c.kind in SUMMED]
         totals = sheet.summed
         for row in sheet.rows:
             if auto:
@@ -107,12 +108,14 @@ def _sheet_part(sheet):
                 yield emit(writer.row(values, row_kinds))
                 continue
             sheet.written += 1
-            for key in summed:
-                value = row.get(key)
+            values = [row.get(key) for key in keys] if isinstance(row, dict) else list(row)
+            for n in moments:
+                values[n] = _plain(values[n])
+            for n, key in summed:
+                value = values[n]
                 if value is not None and not isinstance(value, str):
                     totals[key] = totals.get(key, ZERO) + value
-            values = [row.get(key) if f is None else f(row.get(key)) for key, f in zip(keys, fix, strict=True)]
-            yield emit(writer.data_row(values, writers))
+            yield emit(writer.fast_row(write_row, values))
         if sheet.with_totals:
             totals = _totals(sheet)
             yield emit(writer.row([totals.get(key) for key in keys], kinds, bold=True))
@@ -170,16 +173,14 @@ def csv_lines(sheets: list[Sheet], titles=True):
                 yield writer.writerow([])
             yield writer.writerow([sheet.title])
         yield writer.writerow([c.header for c in sheet.columns])
+        keys = [c.key for c in sheet.columns]
         for row in sheet.rows:
+            row = row if isinstance(row, dict) else dict(zip(keys, row, strict=True))
             _add_up(sheet, row)
             yield writer.writerow([safe_cell(_text(row.get(c.key))) for c in sheet.columns])
         if sheet.with_totals:
             totals = _totals(sheet)
             yield writer.writerow([_text(totals.get(c.key)) for c in sheet.columns])
-
-
-def csv_text(sheets) -> str:
-    return "".join(csv_lines(sheets))
 
 
 # --- Report sheets --------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def sales_sheets(report):
     sheets += [
         Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
                              Column("Category", "category", width=20), not_additive, *SALES_COLUMNS],
-              report["by_product"]),  # lines only: its totals row adds its rows up (the rounding is not a product)
+              report["by_product"], report["products_total"]),  # lines: the rounding is no product's
         Sheet("By category", [Column("Category", "category", width=24), not_additive, *SALES_COLUMNS],
               report["by_category"], totals),
         Sheet("By cashier", [Column("Cashier", "cashier", width=20), count, *SALES_COLUMNS], report["by_cashier"],
@@ -259,7 +260,8 @@ def profit_sheets(report):
         _summary("Summary", totals, PROFIT_SUMMARY),
         Sheet("By day", [Column("Date", "date", "date", 12), *PROFIT_COLUMNS], report["by_day"], totals),
         Sheet("By product", [Column("SKU", "sku", width=14), Column("Product", "name", width=32),
-                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"]),
+                             Column("Category", "category", width=20), *PROFIT_COLUMNS], report["by_product"],
+              report["products_total"]),
         Sheet("By category", [Column("Category", "category", width=24), *PROFIT_COLUMNS], report["by_category"],
               totals),
     ]
@@ -285,7 +287,7 @@ def inventory_sheets(report):
               report["low_stock"]),
         Sheet(f"Slow movers ({report['slow_days']} days)", [
             Column("SKU", "sku"), Column("Product", "name", width=32), Column("Category", "category", width=20),
-            Column("On hand", "stock_quantity", "quantity", 12), Column("Last sold", "last_sold_at", "datetime", 17),
+            Column("On hand", "stock_quantity", "quantity", 12), Column("Last sold", "last_sold_on", "date", 12),
             _money("Value at cost", "value_at_cost", 16)], report["slow_movers"]),
         Sheet("Movements", [Column("Kind", "label", width=26), Column("Movements", "movements", "integer", 11),
                             Column("In", "quantity_in", "quantity", 12), Column("Out", "quantity_out", "quantity", 12),
@@ -325,10 +327,12 @@ LEDGER_COLUMNS = [
     _money("Net of VAT", "net", 12), _money("Cost", "cost", 12),
 ]
 CHUNK = 2000
+LEDGER_DAYS = 7  # the sale lines are read a week at a time
 
 
-def _local(moment):
-    return timezone.localtime(moment, shop_zone())
+def _wall_clock(moment):
+    """An aware time as the shop's wall clock, naive (Excel and CSV have no zones)."""
+    return timezone.localtime(moment, shop_zone()).replace(tzinfo=None)
 
 
 def cashier_name(user):
@@ -338,30 +342,31 @@ def cashier_name(user):
 
 
 def ledger_rows(period):
-    """Every sale line paid in the period, then every returned line taken in it (negative amounts),
-    read in chunks: constant memory whatever the period."""
-    sold = sale_lines(period.since, period.until).order_by("sale__paid_at", "id").values_list(
-        "sale__paid_at", "sale__receipt_number", cashier_name("sale__cashier"), "sku", "name",
-        "product__category__name", "quantity", "unit_price", "gross", "discount", "order_discount", "total",
-        "tax_rate", "tax", "cost")
-    for (at, receipt, cashier, sku, name, category, qty, price, gross, discount, share, total, rate, tax,
-         cost) in sold.iterator(chunk_size=CHUNK):
-        moment = _local(at)
-        yield {"type": "sale", "date": moment.date(), "time": moment, "receipt": receipt, "cashier": cashier,
-               "sku": sku, "name": name, "category": category, "quantity": qty, "unit_price": price, "gross": gross,
-               "discount": discount + share, "total": total, "tax_rate": rate, "tax": tax, "net": total - tax,
-               "cost": cost}
+    """Every sale line paid in the period, then every returned line taken in it (negative amounts), as
+    tuples in the order of LEDGER_COLUMNS, read in chunks: constant memory whatever the period. The sale
+    lines are read a week at a time, so the first lines leave after a week's lines are sorted, not the
+    whole period's."""
+    for start in range(0, (period.end - period.start).days + 1, LEDGER_DAYS):
+        first = period.start + timedelta(days=start)
+        week = Period("custom", first, min(period.end, first + timedelta(days=LEDGER_DAYS - 1)))
+        sold = sale_lines(week.since, week.until).order_by("sale__paid_at", "id").values_list(
+            "sale__paid_at", "sale__receipt_number", cashier_name("sale__cashier"), "sku", "name",
+            "product__category__name", "quantity", "unit_price", "gross", "discount", "order_discount", "total",
+            "tax_rate", "tax", "cost")
+        for (at, receipt, cashier, sku, name, category, qty, price, gross, discount, share, total, rate, tax,
+             cost) in sold.iterator(chunk_size=CHUNK):
+            moment = _wall_clock(at)
+            yield ("sale", moment.date(), moment, receipt, cashier, sku, name, category, qty, price, gross,
+                   discount + share, total, rate, tax, total - tax, cost)
     back = return_lines(period.since, period.until).order_by("sale_return__created_at", "id").values_list(
         "sale_return__created_at", "sale_item__sale__receipt_number", cashier_name("sale_item__sale__cashier"),
         "sale_item__sku", "sale_item__name", "sale_item__product__category__name", "quantity",
         "sale_item__unit_price", "sale_item__tax_rate", "amount", "tax", "cost")
     for at, receipt, cashier, sku, name, category, qty, price, rate, amount, tax, cost in back.iterator(
             chunk_size=CHUNK):
-        moment = _local(at)
-        yield {"type": "return", "date": moment.date(), "time": moment, "receipt": receipt, "cashier": cashier,
-               "sku": sku, "name": name, "category": category, "quantity": -qty, "unit_price": price,
-               "gross": None, "discount": None, "total": -amount, "tax_rate": rate, "tax": -tax,
-               "net": tax - amount, "cost": -cost}
+        moment = _wall_clock(at)
+        yield ("return", moment.date(), moment, receipt, cashier, sku, name, category, -qty, price, None, None,
+               -amount, rate, -tax, tax - amount, -cost)
 
 
 def ledger_sheet(period):

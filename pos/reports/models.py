@@ -75,14 +75,17 @@ class SalesRollup(models.Model):
     returned_tax = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     returned_cost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     returns_count = models.IntegerField(default=0)
-    rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0,
+    # db_default too: code that writes rollups without these columns (a deploy in progress) still works.
+    rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0, db_default=0,
                                    help_text="Cash rounding lines of the sales (day rows only).")
-    returned_rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0,
+    returned_rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0, db_default=0,
                                             help_text="Rounding lines of the returns (day rows only).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "cashier_id", "dim", "key_id"], name="one_rollup_per_key")]
-        indexes = [models.Index(fields=["dim", "day"], name="rollup_dim_day")]
+        indexes = [models.Index(fields=["dim", "day"], name="rollup_dim_day"),
+                   # a product's last day of sales (slow movers): one step back in the index
+                   models.Index(fields=["dim", "key_id", "day"], name="rollup_dim_key_day")]
 
     def __str__(self):
         return f"{self.day} {self.dim}{self.key_id} cashier {self.cashier_id}"

@@ -208,7 +208,7 @@ def inventory_page(request):
                      (_title(f"Slow movers (no sale in {days} days)", report["slow_movers"],
                              report["slow_movers_count"], rows), table(
                          [("Product", "name", "text"), ("On hand", "stock_quantity", "quantity"),
-                          ("Last sold", "last_sold_at", "datetime"), ("Value at cost", "value_at_cost", "money")],
+                          ("Last sold", "last_sold_on", "date"), ("Value at cost", "value_at_cost", "money")],
                          report["slow_movers"])),
                      ("Stock movements in the period", table(
                          [("Kind", "label", "text"), ("Movements", "movements", "integer"),

@@ -1,6 +1,7 @@
 """Back office for sales and shifts (django-unfold). Sales are money history: nothing here edits them
 by hand; cancel, return and reprint go through pos.sales.services and pos.sales.receipts."""
 
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
@@ -27,6 +28,7 @@ from pos.sales import receipts, services
 from pos.sales.filters import paid_with
 from pos.sales.models import (
     Authorisation,
+    CashMovement,
     Sale,
     SaleItem,
     SaleReturn,
@@ -119,7 +121,7 @@ class SaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
                               "cancel_reason", "note"]}),
     ]
     actions = ["cancel_selected"]
-    actions_detail = ["cancel_sale", "return_items", "receipt_pdf", "receipt_80mm"]
+    actions_detail = ["take_payment", "cancel_sale", "return_items", "receipt_pdf", "receipt_80mm"]
 
     def get_queryset(self, request):
         return own_rows(super().get_queryset(request), request.user)
@@ -130,6 +132,8 @@ class SaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
         if str(object_id).isdigit():  # /admin/sales/sale/abc/change/ is "no such sale", not a 500
             status = self.get_queryset(request).filter(pk=object_id).values_list("status", flat=True).first()
         hidden = set()
+        if status != SaleStatus.PENDING_PAYMENT:
+            hidden.add("sales_sale_take_payment")
         if status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
             hidden.add("sales_sale_cancel_sale")
         if status not in services.RETURNABLE:
@@ -141,6 +145,9 @@ class SaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     def has_return_permission(self, request, obj=None):
         return services.can_take_returns(request.user)
+
+    def has_take_payment_permission(self, request, obj=None):
+        return can(request.user, "sales.view_sale", "payments.add_payment")
 
     @display(description="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
@@ -181,6 +188,43 @@ class SaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
             "title": f"{context.pop('title')} {sale.receipt_number}",
             "change_url": reverse("admin:sales_sale_change", args=[sale.pk]), **context,
         })
+
+    @action(description="Take payment", url_path="take-payment", permissions=["take_payment"], icon="payments")
+    def take_payment(self, request, object_id):
+        """The balance of a sale waiting for payment (partly paid, or left by a till): cash with what was
+        handed over, or an M-Pesa / Airtel push, through the same service as the till's API."""
+        sale = self._sale(request, object_id)
+        form = {"method": request.POST.get("method", "cash"), "amount": request.POST.get("amount", ""),
+                "amount_tendered": request.POST.get("amount_tendered", ""),
+                "phone_number": request.POST.get("phone_number", sale.customer_phone),
+                "key": request.POST.get("key") or uuid.uuid4().hex}
+        if request.method == "POST":
+            try:
+                tender = services.Tender(method=form["method"], amount=_posted_money(form["amount"], "amount"),
+                                         amount_tendered=_posted_money(form["amount_tendered"], "amount_tendered"),
+                                         phone_number=form["phone_number"].strip())
+                payment, _ = services.take_payment(sale, tender, user=request.user,
+                                                   idempotency_key=f"admin-{form['key']}")
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+                form["key"] = uuid.uuid4().hex  # refused: the next try is a new payment
+            else:
+                payment.refresh_from_db()
+                if payment.status == "completed" and payment.method == "cash":
+                    messages.success(request, f"Cash {payment.amount} taken on {sale.receipt_number}: give "
+                                              f"{payment.change_given} change.")
+                elif payment.status == "completed":
+                    messages.success(request, f"{payment.get_method_display()} {payment.amount} received on "
+                                              f"{sale.receipt_number}.")
+                elif payment.is_in_flight:
+                    messages.info(request, f"{payment.get_method_display()} request of {payment.amount} sent: "
+                                           f"{payment.till_message}")
+                else:
+                    messages.error(request, f"{payment.get_method_display()} payment {payment.status}: "
+                                            f"{payment.result_message}")
+                return redirect("admin:sales_sale_change", sale.pk)
+        return self._page(request, "sales/admin/take_payment.html", sale, title="Take payment on", form=form,
+                          balance=services.balance_left(sale), methods=Method.choices)
 
     @action(description="Cancel sale", url_path="cancel", permissions=["cancel"], icon="cancel")
     def cancel_sale(self, request, object_id):
@@ -229,6 +273,20 @@ class SaleAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return HttpResponse(receipts.receipt_html(self._sale(request, object_id), autoprint=True, copy=True))
 
 
+def _posted_money(raw, field):
+    """A money amount typed in a form, or None when left empty."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise ServiceError(f"Enter an amount, e.g. 500.00 ({field}).", field=field) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ServiceError("The amount must be greater than zero.", field=field)
+    return amount
+
+
 def _posted_quantity(data, item):
     raw = (data.get(f"qty-{item.pk}") or "").strip()
     if not raw:
@@ -264,6 +322,25 @@ class ShiftTotalInline(ReadOnlyTabularInline):
     fields = ["method", "opening", "expected", "counted", "difference"]
 
 
+class CashMovementInline(ReadOnlyTabularInline):
+    model = CashMovement
+    fields = ["created_at", "kind", "amount", "reason", "created_by", "authorised_by"]
+
+
+@admin.register(CashMovement)
+class CashMovementAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Cash in / cash out of the drawers (recorded at the till: pos.sales.services.record_cash_movement)."""
+
+    list_display = ["created_at", "shift", "kind", "amount", "reason", "created_by", "authorised_by"]
+    list_filter = [("created_at", RangeDateTimeFilter), "kind", ("created_by", RelatedDropdownFilter)]
+    list_filter_submit = True
+    list_select_related = ["shift__cashier", "created_by", "authorised_by"]
+    search_fields = ["reason"]
+
+    def get_queryset(self, request):
+        return own_rows(super().get_queryset(request), request.user, field="shift__cashier")
+
+
 @admin.register(Shift)
 class ShiftAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["id", "cashier", "status_badge", "opened_at", "closed_at", "opening_float", "expected_cash",
@@ -271,7 +348,7 @@ class ShiftAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_filter = [("opened_at", RangeDateTimeFilter), ("cashier", RelatedDropdownFilter), "status"]
     list_filter_submit = True
     list_select_related = ["cashier"]
-    inlines = [ShiftTotalInline]
+    inlines = [ShiftTotalInline, CashMovementInline]
     actions_detail = ["report"]
 
     def get_queryset(self, request):

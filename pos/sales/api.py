@@ -17,11 +17,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from pos.accounts.services import authorise_pin
+from pos.catalog.lookup import CachedTokenAuthentication
 from pos.core.api import idempotency_key
 from pos.core.errors import ConflictError, ServiceError
 from pos.core.money import ZERO
@@ -33,6 +35,8 @@ from pos.sales import receipts, services, shift_print
 from pos.sales.filters import SaleFilter, ShiftFilter, today_bounds
 from pos.sales.models import (
     Authorisation,
+    CashMovement,
+    CashMovementKind,
     Sale,
     SaleItem,
     SaleReturn,
@@ -116,7 +120,9 @@ class SaleSerializer(serializers.ModelSerializer):
     def get_authorisations(self, sale) -> list[dict]:
         if not self.context.get("receipt"):
             return []
-        return AuthorisationSerializer(sale.authorisations.select_related("authorised_by"), many=True).data
+        just_written = "authorisations" in getattr(sale, "_prefetched_objects_cache", {})  # services.remember
+        rows = sale.authorisations.all() if just_written else sale.authorisations.select_related("authorised_by")
+        return AuthorisationSerializer(rows, many=True).data
 
     def get_last_change(self, sale) -> str:
         last = self._last_cash(sale)
@@ -279,7 +285,9 @@ class SaleReturnLineSerializer(serializers.ModelSerializer):
 
 
 class ReturnRefundSerializer(serializers.ModelSerializer):
-    method = serializers.CharField(source="payment.method", read_only=True)
+    method = serializers.CharField(source="paid_by", read_only=True,
+                                   help_text="cash (from a till's drawer, whatever the sale was paid by) or the "
+                                             "payment's own method")
     status_display = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
@@ -316,6 +324,46 @@ class RefundOwedSerializer(serializers.ModelSerializer):
         fields = ["id", "sale", "receipt_number", "amount", "refunded", "owed", "reason", "created_by",
                   "created_by_name", "shift", "created_at"]
         read_only_fields = fields
+
+
+class WaitingRefundSerializer(serializers.ModelSerializer):
+    """A refund waiting for a manager's approval, as the till lists it."""
+
+    method = serializers.CharField(source="paid_by", read_only=True)
+    receipt_number = serializers.CharField(source="payment.sale.receipt_number", read_only=True)
+    requested_by_name = serializers.CharField(source="requested_by.username", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "sale_return", "receipt_number", "method", "amount", "reason", "requested_by",
+                  "requested_by_name", "created_at"]
+        read_only_fields = fields
+
+
+class ApproveSerializer(serializers.Serializer):
+    manager = ManagerPinSerializer(required=False, allow_null=True, default=None,
+                                   help_text="A manager's PIN typed at a cashier's till.")
+
+
+class CashMovementSerializer(serializers.ModelSerializer):
+    created_by_name = serializers.CharField(source="created_by.username", read_only=True)
+    authorised_by_name = serializers.CharField(source="authorised_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = CashMovement
+        fields = ["id", "shift", "kind", "amount", "reason", "created_by", "created_by_name", "authorised_by",
+                  "authorised_by_name", "created_at"]
+        read_only_fields = fields
+
+
+class CashMovementInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CashMovementKind.choices, help_text="in (paid in) or out (paid out).")
+    amount = money_field(help_text="Greater than zero.")
+    reason = serializers.CharField(max_length=200)
+    shift = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+                                     help_text="Default: my open shift.")
+    manager = ManagerPinSerializer(required=False, allow_null=True, default=None,
+                                   help_text="A manager's PIN: a cash out above the limit needs one.")
 
 
 class TodaySummarySerializer(serializers.Serializer):
@@ -372,6 +420,8 @@ class MethodTotalSerializer(serializers.Serializer):
     tendered = money_field(help_text="Money received (cash: handed over).")
     change = money_field()
     refunds = money_field(help_text="Completed refunds paid out in this shift.")
+    cash_in = money_field(help_text="Cash put into the drawer (paid in); cash only.")
+    cash_out = money_field(help_text="Cash taken out of the drawer (paid out); cash only.")
     expected = money_field()
     counted = money_field(allow_null=True)
     difference = money_field(allow_null=True)
@@ -408,6 +458,8 @@ class ShiftReportSerializer(serializers.Serializer):
     cash_sales = money_field()
     cash_refunds = money_field(help_text="Cash paid out of the drawer for refunds in this shift.")
     change_total = money_field(help_text="All change handed out.")
+    cash_in = money_field(help_text="Cash put into the drawer (paid in).")
+    cash_out = money_field(help_text="Cash taken out of the drawer (paid out).")
     net_sales = money_field()
     pending_count = serializers.IntegerField()
     cancelled_count = serializers.IntegerField()
@@ -430,7 +482,9 @@ SALE_PERMS = {"read": "sales.view_sale", "create": "sales.add_sale", "cancel": "
               "pay_cash": ("sales.view_sale", "payments.add_payment"), "take_return": "sales.add_sale",
               "void": "sales.add_sale"}
 SHIFT_PERMS = {"read": "sales.view_shift", "open": "sales.add_shift", "close": "sales.add_shift"}
-RETURN_PERMS = {"read": "sales.view_sale", "owed": "sales.view_sale", "refund": "sales.add_sale"}
+RETURN_PERMS = {"read": "sales.view_sale", "owed": "sales.view_sale", "refund": "sales.add_sale",
+                "waiting": "sales.view_sale", "approve": "sales.add_sale"}
+CASH_PERMS = {"read": "sales.view_cashmovement", "create": "sales.add_cashmovement"}
 
 
 def manager_from(request, data, action) -> object:
@@ -490,6 +544,8 @@ RECEIPT_FORMATS = {
 )
 class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SaleSerializer
+    # The till's token and its user (with their permissions) from memory while unchanged (pos.catalog.lookup)
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     permission_classes = [ActionPermissions]
     required_perms = SALE_PERMS
     filterset_class = SaleFilter
@@ -508,8 +564,10 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return JSONRenderer(), JSONRenderer.media_type
         return super().perform_content_negotiation(request, force)
 
-    def answer(self, sale, code=status.HTTP_200_OK, **extra):
-        data = SaleSerializer(self.get_queryset().get(pk=sale.pk), context=self.detail_context()).data
+    def answer(self, sale, code=status.HTTP_200_OK, loaded=False, **extra):
+        """The sale as the API shows it; `loaded`: the sale this request has just written, with its lines,
+        payments and cashier in memory (services.create_cash_sale), answered without reading it again."""
+        data = SaleSerializer(sale if loaded else self.get_queryset().get(pk=sale.pk), context=self.detail_context()).data
         return Response({**data, **extra}, status=code)
 
     def detail_context(self):
@@ -551,7 +609,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             if isinstance(sale, Sale):  # what the key already made: the till offers to resume it or void it
                 body["sale"] = SaleSerializer(self.get_queryset().get(pk=sale.pk)).data
             return Response(body, status=conflict.status_code)
-        return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        loaded = created and {"items", "payments"} <= set(getattr(sale, "_prefetched_objects_cache", {}))
+        return self.answer(sale, status.HTTP_201_CREATED if created else status.HTTP_200_OK, loaded=loaded,
                            tenders=[{"payment": r.payment.pk if r.payment else None,
                                      "error": r.error.as_dict() if r.error else None} for r in results])
 
@@ -784,3 +843,62 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         services.refund_return(sale_return, values["refund"], user=request.user,
                                authorised_by=manager or request.user, idempotency_key=idempotency_key(request))
         return Response(SaleReturnSerializer(self.get_queryset().get(pk=sale_return.pk)).data)
+
+    @extend_schema(summary="Refunds waiting for a manager's approval (cashiers: of their own sales)",
+                   responses=WaitingRefundSerializer(many=True))
+    @action(detail=False)
+    def waiting(self, request):
+        rows = scoped(Refund.objects.filter(status="pending_approval", sale_return__isnull=False), request.user,
+                      field="payment__sale__cashier")
+        rows = rows.select_related("payment__sale", "requested_by").order_by("created_at", "pk")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(WaitingRefundSerializer(page, many=True).data)
+
+    @extend_schema(summary="Approve the refunds of a return waiting for approval, at the till (a manager, or a "
+                           "manager's PIN): cash is paid out of this till's drawer", request=ApproveSerializer,
+                   responses={200: SaleReturnSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        data = ApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sale_return = self.get_object()
+        manager = manager_from(request, data.validated_data, "refund") or request.user
+        services.approve_return_refunds(sale_return, user=manager, till_user=request.user)
+        return Response(SaleReturnSerializer(self.get_queryset().get(pk=sale_return.pk)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cash in / cash out of the drawers (cashiers: their own shifts)",
+                       responses=CashMovementSerializer(many=True)),
+    retrieve=extend_schema(summary="One cash in / cash out", responses=CashMovementSerializer),
+)
+class CashMovementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CashMovementSerializer
+    permission_classes = [ActionPermissions]
+    required_perms = CASH_PERMS
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        rows = CashMovement.objects.select_related("created_by", "authorised_by")
+        return scoped(rows, self.request.user, field="shift__cashier")
+
+    @extend_schema(summary="Record cash put into or taken out of my drawer (a reason is required; a cash out above "
+                           "the limit needs a manager's PIN)", request=CashMovementInputSerializer,
+                   responses={201: CashMovementSerializer})
+    def create(self, request):
+        data = CashMovementInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values["shift"]:
+            shift = own_rows(Shift.objects.all(), request.user).filter(pk=values["shift"]).first()
+            if shift is None:
+                raise Http404("No such shift.")
+        else:
+            shift = services.get_open_shift(request.user)
+            if shift is None:
+                raise ServiceError("Open a shift first: cash in and out is counted in a shift.", field="shift",
+                                   code="no_open_shift")
+        manager = manager_from(request, values, "cash_out")
+        movement = services.record_cash_movement(shift, values["kind"], values["amount"], values["reason"],
+                                                 user=request.user, authorised_by=manager)
+        return Response(CashMovementSerializer(movement).data, status=status.HTTP_201_CREATED)

@@ -64,6 +64,7 @@ SHORTCUTS = [
     ("F8", gettext_lazy("pay by M-Pesa")),
     ("F9", gettext_lazy("pay by Airtel Money")),
     ("F10", gettext_lazy("return goods (refund now or owe)")),
+    ("Alt+D", gettext_lazy("cash in / cash out of the drawer")),
     ("Esc", gettext_lazy("close the dialog")),
 ]
 
@@ -92,6 +93,9 @@ def _page_config(request):
             "shift_close": reverse("shift-close", args=[1]).replace("/1/", "/{id}/"),
             "refunds_owed": reverse("salereturn-owed"),
             "return_refund": reverse("salereturn-refund", args=[1]).replace("/1/", "/{id}/"),
+            "refunds_waiting": reverse("salereturn-waiting"),
+            "return_approve": reverse("salereturn-approve", args=[1]).replace("/1/", "/{id}/"),
+            "cash_movements": reverse("cashmovement-list"),
         },
     }
 

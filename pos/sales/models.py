@@ -200,6 +200,7 @@ class OverrideAction(models.TextChoices):
     RETURN = "return", "Return"
     VOID = "void", "Void of a paid sale"
     REFUND = "refund", "Refund"
+    CASH_OUT = "cash_out", "Cash out of the drawer above the limit"
 
 
 class Authorisation(models.Model):
@@ -209,6 +210,8 @@ class Authorisation(models.Model):
     sale = models.ForeignKey(Sale, null=True, blank=True, on_delete=models.PROTECT, related_name="authorisations")
     sale_return = models.ForeignKey(SaleReturn, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="authorisations")
+    cash_movement = models.ForeignKey("CashMovement", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="authorisations")
     authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                      help_text="The cashier logged in at the till.")
@@ -220,3 +223,35 @@ class Authorisation(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} by {self.authorised_by} at {self.requested_by}'s till"
+
+
+class CashMovementKind(models.TextChoices):
+    IN = "in", "Cash in (paid in)"
+    OUT = "out", "Cash out (paid out)"
+
+
+class CashMovement(models.Model):
+    """Cash put into or taken out of a till's drawer during a shift that is not a sale or a refund: coins
+    brought from the bank (in), a supplier or a banking drop paid from the drawer (out). Counted in the
+    shift's expected cash (shift_report). A cash out above CASH_OUT_AUTHORISATION_LIMIT needs a manager."""
+
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="cash_movements")
+    kind = models.CharField(max_length=3, choices=CashMovementKind.choices)
+    amount = MoneyField()
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+", help_text="The manager who allowed a cash out above the limit.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("large_cash_out", "Can take cash out of a drawer above the limit")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="cash_movement_amount_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="cash_movement_reason_required"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} (shift #{self.shift_id})"

@@ -4,7 +4,7 @@
   mobile-money push / card), idempotent: a retry with the same key answers the same sale and payments.
 - `take_payment`: one more tender on a sale waiting for payment (split tender, resume on any browser).
 - `refund_return`: pay back what a return owes, now: cash out of the drawer (counted in the till's
-  shift), M-Pesa reversal or card refund (pos.payments.services.request_refund), or leave it owed.
+  shift, whatever the sale was paid by), M-Pesa reversal or card refund (pos.payments.services.request_refund), or leave it owed.
 - `void_paid_sale`: take everything back from a paid sale and refund it (a manager's authorisation).
 - `refunds_owed`: returns with money still owed to the customer.
 
@@ -44,7 +44,8 @@ class TenderResult:
     error: ServiceError | None = None
 
 
-def _tender_key(key, n):
+def tender_key(key, n):
+    """The idempotency key of the n-th tender of a checkout made with `key`."""
     return f"{key[:90]}:t{n}" if key else ""
 
 
@@ -55,7 +56,8 @@ def cash_part(left: Decimal, tendered: Decimal) -> Decimal:
     return left - (left - tendered).to_integral_value(rounding=ROUND_CEILING)
 
 
-def _amount_for(tender, left):
+def tender_amount(tender, left):
+    """What `tender` pays of `left`: its amount, the cash part of what was handed over, or all of it."""
     if tender.amount is not None:
         return to_money(tender.amount)
     if tender.method == "cash" and tender.amount_tendered is not None:
@@ -69,15 +71,21 @@ def checkout(*, cashier, items, tenders=(), idempotency_key="", **sale_kwargs):
     same request leave of the total, so a retry asks for exactly the same amounts (same keys, same
     answers)."""
     from pos.payments.services import initiate_payment
-    from pos.sales.services import create_sale
+    from pos.sales.services import create_cash_sale, create_sale
 
-    sale, created = create_sale(cashier=cashier, items=items, idempotency_key=idempotency_key, **sale_kwargs)
+    if len(tenders) == 1 and tenders[0].method == "cash":  # the till's cash sale: one transaction
+        sale, created, result = create_cash_sale(cashier=cashier, items=items, cash=tenders[0],
+                                                 idempotency_key=idempotency_key, **sale_kwargs)
+        if result is not None:
+            return sale, created, [result]
+    else:
+        sale, created = create_sale(cashier=cashier, items=items, idempotency_key=idempotency_key, **sale_kwargs)
     results, left = [], sale.total
     for n, tender in enumerate(tenders, start=1):
-        amount = _amount_for(tender, left)
+        amount = tender_amount(tender, left)
         try:
             payment, _ = initiate_payment(sale, tender.method, amount, phone_number=tender.phone_number,
-                                          user=cashier, idempotency_key=_tender_key(idempotency_key, n),
+                                          user=cashier, idempotency_key=tender_key(idempotency_key, n),
                                           amount_tendered=tender.amount_tendered)
         except ServiceError as error:
             results.append(TenderResult(error=error))
@@ -102,7 +110,7 @@ def take_payment(sale, tender: Tender, *, user, idempotency_key=""):
     """One tender on a sale waiting for payment (default amount: all that is left). Returns (payment, created)."""
     from pos.payments.services import initiate_payment
 
-    amount = _amount_for(tender, balance_left(sale))
+    amount = tender_amount(tender, balance_left(sale))
     return initiate_payment(sale, tender.method, amount, phone_number=tender.phone_number, user=user,
                             idempotency_key=idempotency_key, amount_tendered=tender.amount_tendered)
 
@@ -131,8 +139,16 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
     left = owed_on(sale_return)
     if left <= 0:
         raise ServiceError(gettext("Nothing is owed on this return any more."), field="refund", code="nothing_owed")
-    payments = list(Payment.objects.filter(sale_id=sale_return.sale_id, method=how, status="completed")
-                    .order_by("-amount", "pk"))
+    completed = Payment.objects.filter(sale_id=sale_return.sale_id, status="completed")
+    payments = list(completed.filter(method=how).order_by("-amount", "pk"))
+    drawer = drawer_for(sale_return, user) if how == "cash" else None
+    if how == "cash":
+        # Cash from the drawer: first against the sale's cash payments, then against its other payments
+        # (a customer who paid by M-Pesa or card takes cash back), each counted against what it brought in.
+        payments += list(completed.exclude(method="cash").order_by("-amount", "pk"))
+        if drawer is None and any(p.method != "cash" for p in payments):
+            raise ServiceError(gettext("Open a shift at this till: cash given back comes out of an open shift's "
+                                       "drawer."), field="refund", code="no_open_shift")
     if not payments:
         raise ServiceError(gettext("This sale was not paid by %(method)s: refund it another way, or leave it owed.")
                            % {"method": how},
@@ -144,7 +160,7 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
             continue
         key = f"{idempotency_key[:90]}:r{n}" if idempotency_key else ""
         refund, _ = request_refund(payment, part, f"Return #{sale_return.pk}: {sale_return.reason or 'goods back'}",
-                                   user, sale_return=sale_return, idempotency_key=key)
+                                   user, sale_return=sale_return, idempotency_key=key, drawer_shift=drawer)
         if refund.status == "pending_approval" and can(authorised_by, "payments.approve_refund"):
             refund = approve_refund(refund, user=authorised_by)
         refunds.append(refund)
@@ -156,6 +172,39 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
                                      sale_return=sale_return, authorised_by=authorised_by, requested_by=user,
                                      detail=f"Refund by {how} of {sum(r.amount for r in refunds)}")
     return refunds
+
+
+def approve_return_refunds(sale_return, *, user, till_user):
+    """A manager (`user`: logged in, or whose PIN was typed at `till_user`'s till) approves the refunds of
+    `sale_return` waiting for approval, through pos.payments.services.approve_refund; cash ones are paid
+    out of the till's open shift's drawer. Returns the refunds."""
+    from pos.payments.services import approve_refund
+    from pos.sales.models import Authorisation, OverrideAction
+    from pos.sales.services import get_open_shift
+
+    waiting = list(sale_return.refunds.filter(status="pending_approval").order_by("pk"))
+    if not waiting:
+        raise ServiceError(gettext("No refund of this return is waiting for approval."), field="refund",
+                           code="not_pending")
+    drawer = get_open_shift(till_user)
+    refunds = [approve_refund(refund, user=user, drawer_shift=drawer) for refund in waiting]
+    if user != till_user:
+        Authorisation.objects.create(action=OverrideAction.REFUND, sale_id=sale_return.sale_id,
+                                     sale_return=sale_return, authorised_by=user, requested_by=till_user,
+                                     detail=f"Approved refunds of {sum(r.amount for r in refunds)}")
+    return refunds
+
+
+def drawer_for(sale_return, user):
+    """The open shift whose drawer pays cash back: the user's own, else the return's till if still open."""
+    from pos.sales.models import ShiftStatus
+    from pos.sales.services import get_open_shift
+
+    own = get_open_shift(user)
+    if own is not None:
+        return own
+    shift = sale_return.shift
+    return shift if shift is not None and shift.status == ShiftStatus.OPEN else None
 
 
 def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):

@@ -133,10 +133,13 @@ def tax_letter(rate, zero_rate_as="A") -> str:
     return (zero_rate_as or "A") if rate == 0 else "?"
 
 
-def _fiscal(sale):
-    """(sale's signed block, {return pk: block}, the document) or (None, {}, None) when eTIMS is off."""
+def _fiscal(sale, just_written=False):
+    """(sale's signed block, {return pk: block}, the document) or (None, {}, None) when eTIMS is off.
+    `just_written`: the sale was written by this request, so it has a document only if eTIMS was on."""
     from pos.fiscal.services import active_device_id, blocks_for_sale
 
+    if just_written and not active_device_id():
+        return None, {}, None
     block, notes, document = blocks_for_sale(sale)
     if document is None and sale.status in SOLD_STATUSES and active_device_id():
         from pos.fiscal.services.receipts import FOLLOWS, TAX_INVOICE, SignedBlock
@@ -149,12 +152,14 @@ def receipt_data(sale, copy=False) -> Receipt:
     """Everything a receipt shows, read in a constant number of queries."""
     from pos.payments.models import PaymentStatus
 
-    sale = (Sale.objects.select_related("cashier")
-            .prefetch_related(Prefetch("items", SaleItem.objects.select_related("product__fiscal_item")), "payments",
-                              Prefetch("returns", SaleReturn.objects.prefetch_related("lines__sale_item")))
-            .get(pk=sale.pk))
+    just_written = {"items", "payments", "returns"} <= set(getattr(sale, "_prefetched_objects_cache", {}))
+    if not just_written:  # a sale just written comes with all of these (pos.sales.services.remember)
+        sale = (Sale.objects.select_related("cashier")
+                .prefetch_related(Prefetch("items", SaleItem.objects.select_related("product__fiscal_item")),
+                                  "payments", Prefetch("returns", SaleReturn.objects.prefetch_related("lines__sale_item")))
+                .get(pk=sale.pk))
     items = list(sale.items.all())
-    block, notes, document = _fiscal(sale)
+    block, notes, document = _fiscal(sale, just_written)
     signed_letters = [line.get("taxTyCd") for line in (document.request.get("itemList") or [])] if document else []
     letters = {}
     for n, item in enumerate(items):

@@ -12,8 +12,8 @@ from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOper
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -190,12 +190,16 @@ def price_lines(lines: list[PricedLine], order_discount: Decimal) -> list[Priced
     return lines
 
 
-def _resolve_products(requests: list[LineRequest], allow_inactive=False) -> list[Product]:
+def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=False) -> list[Product]:
     """One query for all lines; unknown or inactive products are refused with the line number (an offline
-    sale keeps a product deactivated after it was sold: `allow_inactive`)."""
+    sale keeps a product deactivated after it was sold: `allow_inactive`). `lock`: the rows are locked
+    in primary-key order (as pos.inventory.services.lock_products does) for the stock they will give,
+    with their eTIMS item (the receipt's tax letters)."""
     ids = {r.product for r in requests if r.product}
     codes = {r.barcode for r in requests if not r.product}
     found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
+    if lock:
+        found = found.select_related("fiscal_item").order_by("pk").select_for_update(of=("self",))
     by_id = {p.pk: p for p in found}
     by_code = {p.barcode: p for p in found if p.barcode}
     products = []
@@ -248,14 +252,15 @@ def check_discount_cap(lines, user, authorised_by=None):
 
 
 def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, order_discount_percent=None,
-               authorised_by=None, recorded=None) -> PricedCart:
+               authorised_by=None, recorded=None, lock=False) -> PricedCart:
     """Validate the wanted lines against the catalogue and price them (nothing is written): line
     discounts (money or percent), the order discount (money, or percent of what is left after the line
     discounts), the cashier's one discount cap, and the cash rounding line.
-    `recorded` ([(unit_price, tax_rate)] per line): the prices a till used offline, kept as sold."""
+    `recorded` ([(unit_price, tax_rate)] per line): the prices a till used offline, kept as sold.
+    `lock`: the products' rows are locked for the sale being written (see _resolve_products)."""
     if not requests:
         raise ServiceError(_("A sale needs at least one line."), field="items", code="empty")
-    products = _resolve_products(requests, allow_inactive=recorded is not None)
+    products = _resolve_products(requests, allow_inactive=recorded is not None, lock=lock)
     lines = []
     for n, (request, product) in enumerate(zip(requests, products), start=1):
         quantity = to_quantity(request.quantity)
@@ -290,13 +295,23 @@ def next_receipt_number(prefix="") -> str:
     `prefix` picks the series (a till's own, e.g. "T01-", so tills never wait on each other's row);
     default RECEIPT_PREFIX."""
     prefix = prefix or settings.RECEIPT_PREFIX
-    seq = ReceiptSequence.objects.select_for_update().filter(prefix=prefix).first()
-    if seq is None:  # the shop's very first sale
+    number = _count_receipt(prefix)
+    if number is None:  # the series' very first sale
         ReceiptSequence.objects.get_or_create(prefix=prefix)
-        seq = ReceiptSequence.objects.select_for_update().get(prefix=prefix)
-    seq.last_number += 1
-    seq.save(update_fields=["last_number"])
-    return f"{prefix}{seq.last_number:06d}"
+        number = _count_receipt(prefix)
+    return f"{prefix}{number:06d}"
+
+
+def _count_receipt(prefix):
+    """Move the series' counter and read it in one statement (the UPDATE locks the row until the
+    caller's transaction ends): the new number, or None when the series has no row yet."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {quote(ReceiptSequence._meta.db_table)} SET {quote('last_number')} = "
+                       f"{quote('last_number')} + 1 WHERE {quote('prefix')} = %s RETURNING {quote('last_number')}",
+                       [prefix])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def get_open_shift(cashier) -> Shift | None:
@@ -349,7 +364,8 @@ def _selling_shift(cashier, shift) -> Shift:
 
 @dataclass
 class MethodTotal:
-    """One payment method's money in a shift. expected = opening + tendered - change - refunds."""
+    """One payment method's money in a shift. expected = opening + tendered - change - refunds + cash in -
+    cash out (cash in / out: the drawer's paid in / paid out, cash only)."""
 
     method: str
     label: str
@@ -359,6 +375,8 @@ class MethodTotal:
     tendered: Decimal = ZERO
     change: Decimal = ZERO
     refunds: Decimal = ZERO
+    cash_in: Decimal = ZERO
+    cash_out: Decimal = ZERO
     expected: Decimal = ZERO
     counted: Decimal | None = None
     difference: Decimal | None = None
@@ -431,6 +449,14 @@ class ShiftReport:
         return self.cash.change
 
     @property
+    def cash_in(self):
+        return self.cash.cash_in
+
+    @property
+    def cash_out(self):
+        return self.cash.cash_out
+
+    @property
     def cash(self) -> MethodTotal:
         return next(m for m in self.methods if m.method == "cash")
 
@@ -439,8 +465,8 @@ class ShiftReport:
 
 def shift_report(shift, counted=None) -> ShiftReport:
     """The figures of a shift, from the sales and payments themselves: sales by status, VAT by rate,
-    and per payment method opening, payments, tendered, change, refunds paid out, expected in the
-    drawer, counted and difference. `counted` ({method: amount}) fills counted/difference for an open
+    and per payment method opening, payments, tendered, change, refunds paid out, cash in / out of the
+    drawer, expected in the drawer, counted and difference. `counted` ({method: amount}) fills counted/difference for an open
     shift (close_shift uses it); a closed shift shows what was stored when it closed (the Z report).
     Constant number of queries."""
     from pos.payments.models import Method, Payment, Refund
@@ -453,14 +479,22 @@ def shift_report(shift, counted=None) -> ShiftReport:
         total = methods.setdefault(row["method"], MethodTotal(row["method"], row["method"]))
         total.payments, total.change, total.count = to_money(row["amount"]), to_money(row["change"]), row["n"]
         total.tendered = total.payments + total.change
+    # Refunds paid out in this shift: cash given from its drawer (whatever the payment's method), and the
+    # rest by the payment's own method, counted where the return (else the sale) was taken.
     refunds = (Refund.objects.filter(status="completed")
-               .filter(Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift))
-               .values("payment__method").annotate(amount=Sum("amount")))
+               .filter(Q(drawer_shift=shift) | Q(drawer_shift__isnull=True) & (
+                   Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift)))
+               .annotate(paid_by=Case(When(drawer_shift__isnull=False, then=Value("cash")),
+                                      default=F("payment__method"), output_field=CharField()))
+               .values("paid_by").annotate(amount=Sum("amount")))
     for row in refunds:
-        methods.setdefault(row["payment__method"], MethodTotal(row["payment__method"], row["payment__method"]))
-        methods[row["payment__method"]].refunds = to_money(row["amount"])
+        methods.setdefault(row["paid_by"], MethodTotal(row["paid_by"], row["paid_by"]))
+        methods[row["paid_by"]].refunds = to_money(row["amount"])
+    for row in shift.cash_movements.values("kind").annotate(amount=Sum("amount")):
+        setattr(methods["cash"], f"cash_{row['kind']}", to_money(row["amount"]))
     for total in methods.values():
-        total.expected = total.opening + total.tendered - total.change - total.refunds
+        total.expected = (total.opening + total.tendered - total.change - total.refunds + total.cash_in
+                          - total.cash_out)
     if shift.status == ShiftStatus.CLOSED:
         for stored in shift.totals.all():
             total = methods.setdefault(stored.method, MethodTotal(stored.method, stored.method))
@@ -563,6 +597,23 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
     same key with another body is a ConflictError. A unique constraint enforces it under concurrency.
     Returns (sale, created).
     """
+    sale, created, _ = create_cash_sale(
+        cashier=cashier, items=items, discount=discount, customer_name=customer_name, customer_phone=customer_phone,
+        note=note, idempotency_key=idempotency_key, shift=shift, receipt_prefix=receipt_prefix,
+        discount_percent=discount_percent, authorised_by=authorised_by)
+    return sale, created
+
+
+def create_cash_sale(*, cashier, items: list[LineRequest], cash=None, discount=ZERO, customer_name="",
+                     customer_phone="", note="", idempotency_key="", shift=None, receipt_prefix="",
+                     discount_percent=None, authorised_by=None):
+    """create_sale, and with `cash` (a Tender) its cash taken in the same transaction: the sale is
+    written paid with its completed cash payment (the till's checkout, the fewest round trips), or
+    written waiting for payment when the cash is refused (not enough given, ...).
+
+    Returns (sale, created, TenderResult or None): None when the key replays an earlier sale (its
+    tender is then replayed by its own key, pos.sales.paying.checkout). The sale comes back with its
+    lines, payments and cashier loaded (the API answers from them without reading them again)."""
     request_hash = fingerprint({
         "cashier": cashier.pk,
         "items": [(i.product, i.barcode, str(to_quantity(i.quantity)), str(to_money(i.discount)),
@@ -571,12 +622,18 @@ def create_sale(*, cashier, items: list[LineRequest], discount=ZERO, customer_na
         "discount": str(to_money(discount)), "customer_phone": customer_phone, "customer_name": customer_name,
         "discount_percent": None if discount_percent in (None, "") else str(Decimal(str(discount_percent))),
     })
-    return create_once(
-        Sale, idempotency_key, request_hash, what="sale", owner=("cashier_id", cashier.pk, ANOTHER_CASHIERS_KEY),
-        conflict=_other_cart,
-        create=lambda: _create_sale(cashier, items, discount, customer_name, customer_phone, note,
-                                    idempotency_key or None, request_hash, shift, receipt_prefix, discount_percent,
-                                    authorised_by))
+    made = {}
+
+    def create():
+        sale, made["result"] = _create_sale(
+            cashier, items, discount, customer_name, customer_phone, note, idempotency_key or None, request_hash,
+            shift, receipt_prefix, discount_percent, authorised_by, cash)
+        return sale
+
+    sale, created = create_once(
+        Sale, idempotency_key, request_hash, create, what="sale", insert_first=True,
+        owner=("cashier_id", cashier.pk, ANOTHER_CASHIERS_KEY), conflict=_other_cart)
+    return sale, created, made.get("result") if created else None
 
 
 ANOTHER_CASHIERS_KEY = "This Idempotency-Key belongs to another cashier's sale."
@@ -588,31 +645,58 @@ def _other_cart(sale):
 
 
 def _create_sale(cashier, items, discount, customer_name, customer_phone, note, key, request_hash, shift,
-                 receipt_prefix="", discount_percent=None, authorised_by=None):
+                 receipt_prefix="", discount_percent=None, authorised_by=None, cash=None):
+    """(sale, TenderResult of `cash` or None). Locks in the order every sale takes them: the shift, the
+    till's receipt series, then the products by primary key."""
     shift = _selling_shift(cashier, shift)
-    cart = price_cart(items, discount, cashier, order_discount_percent=discount_percent, authorised_by=authorised_by)
-    sale = write_sale(cashier=cashier, shift=shift, lines=cart.lines, discount=cart.order_discount,
-                      rounding=cart.rounding, receipt_number=next_receipt_number(receipt_prefix),
-                      customer_name=customer_name, customer_phone=customer_phone, note=note, key=key,
-                      fingerprint=request_hash)
+    receipt_number = next_receipt_number(receipt_prefix)
+    cart = price_cart(items, discount, cashier, order_discount_percent=discount_percent, authorised_by=authorised_by,
+                      lock=True)
+    sale, result = write_paid_sale(
+        cashier=cashier, shift=shift, lines=cart.lines, discount=cart.order_discount, rounding=cart.rounding,
+        receipt_number=receipt_number, customer_name=customer_name, customer_phone=customer_phone, note=note, key=key,
+        fingerprint=request_hash, cash=cash, tender_key=tender_key(key, 1), locked=True)
+    authorisations = []
     if discount_cap_applies(cashier) and authorised_by is not None:
         try:
             check_discount_cap(cart.lines, cashier)
         except ServiceError:
-            Authorisation.objects.create(action=OverrideAction.DISCOUNT, sale=sale, authorised_by=authorised_by,
-                                         requested_by=cashier, detail=f"Discount {cart.discount} of {cart.subtotal}")
-    return sale
+            authorisations.append(Authorisation.objects.create(
+                action=OverrideAction.DISCOUNT, sale=sale, authorised_by=authorised_by, requested_by=cashier,
+                detail=f"Discount {cart.discount} of {cart.subtotal}"))
+    remember(sale, authorisations=authorisations)
+    return sale, result
 
 
 def write_sale(*, cashier, shift, lines, discount, receipt_number, customer_name="", customer_phone="", note="",
-               key=None, fingerprint="", allow_negative=None, rounding=None) -> Sale:
+               key=None, fingerprint="", allow_negative=None, rounding=None, locked=False, cash=None,
+               tender_key="") -> Sale:
+    """Write a confirmed sale (pending_payment) with its priced lines and post its stock: see
+    write_paid_sale (without `cash`, the sale waits for payment)."""
+    return write_paid_sale(cashier=cashier, shift=shift, lines=lines, discount=discount, receipt_number=receipt_number,
+                           customer_name=customer_name, customer_phone=customer_phone, note=note, key=key,
+                           fingerprint=fingerprint, allow_negative=allow_negative, rounding=rounding, locked=locked,
+                           cash=cash, tender_key=tender_key)[0]
+
+
+def write_paid_sale(*, cashier, shift, lines, discount, receipt_number, customer_name="", customer_phone="", note="",
+                    key=None, fingerprint="", allow_negative=None, rounding=None, locked=False, cash=None,
+                    tender_key=""):
     """Write a confirmed sale (pending_payment) with its priced lines and post its stock, in the caller's
     transaction. `allow_negative` lets stock go below zero (a sale made offline already happened).
-    `rounding`: the cash rounding line (default: computed from the lines by round_cash)."""
+    `rounding`: the cash rounding line (default: computed from the lines by round_cash). `locked`: the
+    lines' products are the rows the caller locked (price_cart(lock=True)).
+
+    `cash` (a Tender): the cash is taken now, as pos.payments takes it (cash_payment): the sale is written
+    paid with its payment (idempotency key `tender_key`), or waiting for payment when the cash is refused.
+    Returns (sale, TenderResult of `cash` or None). The sale comes back with its lines, payments, returns
+    and cashier loaded."""
+    from pos.payments import services as payments
+
     lines_total = sum((line.total for line in lines), ZERO)
     if rounding is None:
         rounding = round_cash(lines_total) - lines_total
-    sale = Sale.objects.create(
+    sale = Sale(
         receipt_number=receipt_number, status=SaleStatus.PENDING_PAYMENT, cashier=cashier, shift=shift,
         customer_name=customer_name, customer_phone=customer_phone, note=note, currency=settings.CURRENCY,
         subtotal=sum((line.gross for line in lines), ZERO), order_discount=to_money(discount),
@@ -620,7 +704,19 @@ def write_sale(*, cashier, shift, lines, discount, receipt_number, customer_name
         tax=sum((line.tax for line in lines), ZERO), rounding=rounding, total=lines_total + rounding,
         idempotency_key=key, request_hash=fingerprint, confirmed_at=timezone.now(),
     )
-    SaleItem.objects.bulk_create([
+    payment = result = None
+    if cash is not None:
+        amount = tender_amount(cash, sale.total)
+        try:
+            payment, request_hash = payments.cash_on_new_sale(sale, amount, cash.amount_tendered, user=cashier,
+                                                              idempotency_key=tender_key)
+        except ServiceError as error:  # the sale stays, waiting for payment (as a second request would leave it)
+            result = TenderResult(error=error)
+        else:
+            result = TenderResult(payment=payment)
+            _settled_fields(sale, payment.amount, payment.change_given)
+    sale.save(force_insert=True)
+    items = SaleItem.objects.bulk_create([
         SaleItem(sale=sale, product=line.product, name=line.product.name, sku=line.product.sku,
                  barcode=line.product.barcode or "", quantity=line.quantity, unit_price=line.unit_price,
                  unit_cost=line.product.cost_price, tax_rate=line.tax_rate, gross=line.gross,
@@ -629,8 +725,25 @@ def write_sale(*, cashier, shift, lines, discount, receipt_number, customer_name
         for line in lines
     ])
     post_movements([StockChange(line.product.pk, -line.quantity) for line in lines], kind=MovementKind.SALE,
-                   user=cashier, reference=sale.receipt_number, allow_negative=allow_negative)
-    return sale
+                   user=cashier, reference=sale.receipt_number, allow_negative=allow_negative,
+                   locked={line.product.pk: line.product for line in lines} if locked else None)
+    if payment is not None:
+        payment.request_hash = request_hash(sale.pk)
+        payment.save(force_insert=True)
+    if sale.status == SaleStatus.PAID:
+        fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
+        rollups.record_sale(sale)  # the reports' daily sums, in this transaction
+    remember(sale, items=items, payments=[payment] if payment else [], returns=[])
+    return sale, result
+
+
+def remember(sale, **related):
+    """Keep rows just written as the sale's prefetched relations (`sale.items.all()` reads no more; a
+    filter still asks the database), as prefetch_related would have loaded them."""
+    for name, rows in related.items():
+        queryset = getattr(sale, name).all()
+        queryset._result_cache, queryset._prefetch_done = list(rows), True
+        sale._prefetched_objects_cache = {**getattr(sale, "_prefetched_objects_cache", {}), name: queryset}
 
 
 def lock_sale(sale) -> Sale:
@@ -705,19 +818,26 @@ def settle_sale(sale) -> Sale:
 def settle_locked_sale(sale) -> Sale:
     """settle_sale for a caller that already holds the sale's row lock in its transaction."""
     sums = sale.payments.filter(status="completed").aggregate(paid=Sum("amount"), change=Sum("change_given"))
-    paid = to_money(sums["paid"] or ZERO)
-    sale.paid_amount = paid
-    sale.change_due = to_money(sums["change"] or ZERO)
-    fields = ["paid_amount", "change_due"]
-    if sale.status == SaleStatus.PENDING_PAYMENT and paid >= sale.total:
-        SALE_STATES.move(sale, SaleStatus.PAID)
-        sale.paid_at = timezone.now()
-        fields += ["status", "paid_at"]
+    fields = _settled_fields(sale, to_money(sums["paid"] or ZERO), to_money(sums["change"] or ZERO))
+    if "paid_at" in fields:
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
     sale.save(update_fields=fields)
     if "paid_at" in fields:
         rollups.record_sale(sale)  # the reports' daily sums, in this transaction
     return sale
+
+
+def _settled_fields(sale, paid, change) -> list[str]:
+    """Set what the completed payments paid (and the change they gave); a sale waiting for payment that
+    they cover becomes paid. Returns the fields changed (the caller saves, then signs and rolls up)."""
+    sale.paid_amount = paid
+    sale.change_due = change
+    fields = ["paid_amount", "change_due"]
+    if sale.status == SaleStatus.PENDING_PAYMENT and paid >= sale.total:
+        SALE_STATES.move(sale, SaleStatus.PAID)
+        sale.paid_at = timezone.now()
+        fields += ["status", "paid_at"]
+    return fields
 
 
 def returned_part(value: Decimal, sold: Decimal, returned: Decimal) -> Decimal:
@@ -836,10 +956,12 @@ def _refund_shift(sale, user):
 
 # The till's money operations (checkout in one call, one more tender, refunds now or owed, void of a
 # paid sale): pos.sales.paying, exported here so `services` stays the one import point.
+from pos.sales.cash import record_cash_movement  # noqa: E402,F401
 from pos.sales.paying import (  # noqa: E402,F401
     REFUND_CHOICES,
     Tender,
     TenderResult,
+    approve_return_refunds,
     balance_left,
     cash_part,
     checkout,
@@ -847,5 +969,7 @@ from pos.sales.paying import (  # noqa: E402,F401
     refund_return,
     refunds_owed,
     take_payment,
+    tender_amount,
+    tender_key,
     void_paid_sale,
 )

@@ -43,6 +43,8 @@ def report_lines(report) -> list[str]:
             _row("Opening float", _money(report.cash.opening)), _row("Cash sales", _money(report.cash.payments)),
             _row("Cash handed over", _money(report.cash.tendered)), _row("Change given", f"-{_money(report.cash.change)}"),
             _row("Cash refunds paid out", f"-{_money(report.cash.refunds)}"),
+            _row("Cash in (paid in)", _money(report.cash.cash_in)),
+            _row("Cash out (paid out)", f"-{_money(report.cash.cash_out)}"),
             _row("Expected in the drawer", _money(report.cash.expected)), rule,
             f"{'Method':<12}{'Expected':>12}{'Counted':>12}{'Diff.':>12}"]
     for method in report.methods:

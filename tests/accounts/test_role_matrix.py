@@ -68,6 +68,9 @@ MATRIX = [
     ("POST", "/api/sales/sales/{id}/pay/", TILL), ("POST", "/api/sales/sales/price/", TILL),
     ("GET", "/api/sales/returns/", ALL), ("GET", "/api/sales/returns/{id}/", ALL),
     ("GET", "/api/sales/returns/owed/", ALL), ("POST", "/api/sales/returns/{id}/refund/", TILL),
+    ("GET", "/api/sales/returns/waiting/", ALL), ("POST", "/api/sales/returns/{id}/approve/", TILL),
+    ("GET", "/api/sales/cash-movements/", ALL), ("POST", "/api/sales/cash-movements/", TILL),
+    ("GET", "/api/sales/cash-movements/{id}/", ALL),
     ("POST", "/api/auth/pin/", ALL),
     ("GET", "/api/sales/sales/today/", ALL),
     ("GET", "/api/sales/shifts/", ALL), ("GET", "/api/sales/shifts/{id}/", ALL),
@@ -229,6 +232,14 @@ def test_admin_actions_offered_match_the_permissions(role, users):
             may = all(getattr(model_admin, f"has_{p}_permission")(_request(user))
                       for p in function.allowed_permissions)
             assert (name in offered) == may, (role, model.__name__, name)
+
+
+@pytest.mark.django_db
+def test_who_authorised_what_is_seen_by_managers_and_bookkeepers_and_large_cash_outs_by_managers(users):
+    fresh = {role: type(user).objects.get(pk=user.pk) for role, user in users.items()}
+    assert {role for role, user in fresh.items() if user.has_perm("sales.view_authorisation")} == {M, B, A}
+    assert {role for role, user in fresh.items() if user.has_perm("sales.large_cash_out")} == {M, A}
+    assert {role for role, user in fresh.items() if user.has_perm("sales.add_cashmovement")} == TILL
 
 
 # --- The Groups screen is what holds ---------------------------------------------------------------

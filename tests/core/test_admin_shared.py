@@ -73,3 +73,23 @@ def test_a_batch_action_reports_the_rows_done_and_each_refusal(client):
     assert texts[1].startswith(f"{done}: ") and len(texts) == 2
     running.refresh_from_db()
     assert running.status == CountStatus.CANCELLED
+
+
+@pytest.mark.django_db
+def test_one_confirmation_page_for_every_state_change_started_from_a_detail_page(client):
+    """The count's Complete button and the product's Deactivate button answer a GET with the same confirmation
+    page (question, what will happen, a POST form, Cancel back to the object); nothing changes until the POST."""
+    manager = UserFactory(role="manager")
+    client.force_login(manager)
+    soap = ProductFactory(name="Soap")
+    count = services.start_count(user=manager)
+    pages = [client.get(f"/admin/inventory/stockcount/{count.pk}/complete/"),
+             client.get(f"/admin/catalog/product/{soap.pk}/deactivate/")]
+    for page, obj in zip(pages, [count, soap]):
+        assert [t.name for t in page.templates][0] == "core/admin/confirm_action.html"
+        html = page.content.decode()
+        assert 'method="post"' in html and "Cancel" in html
+        assert reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]) in html
+    count.refresh_from_db()
+    soap.refresh_from_db()
+    assert count.status == CountStatus.IN_PROGRESS and soap.is_active

@@ -5,8 +5,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from pos.core.books import check_books
+from pos.core.errors import ServiceError
 from pos.inventory.services import adjust_stock
-from pos.payments.services import pay_cash
+from pos.payments.models import Payment, Refund
+from pos.payments.services import pay_cash, refundable_amount, request_refund
 from pos.sales.models import Sale, Shift
 from pos.sales.services import LineRequest, create_sale
 from tests.factories import ProductFactory
@@ -72,3 +74,22 @@ def test_amounts_that_floats_cannot_add_are_compared_exactly(cashier, manager):
     assert any(p.startswith(f"stock: product {flour.sku} has stock 929.250 but its ledger sums to 929.251")
                for p in problems), problems
     assert any(p.startswith(f"sale: {sale.receipt_number} total {sale.total + Decimal('0.01')}") for p in problems)
+
+
+@pytest.mark.django_db
+def test_refund_service_and_check_books_agree_on_what_is_refundable(paid_sale, manager, settings):
+    """A provider reported more than was asked (amount_received 250.00 on a 199.98 payment): the refund service
+    lets exactly what came in go back, check_books calls that consistent, and flags one cent more."""
+    settings.REFUND_APPROVAL_THRESHOLD = Decimal("100000")
+    payment = paid_sale.payments.get()
+    Payment.objects.filter(pk=payment.pk).update(amount_received=Decimal("250.00"))
+    payment.refresh_from_db()
+    assert refundable_amount(payment) == Decimal("250.00")
+    request_refund(payment, Decimal("250.00"), "customer overpaid", manager)
+    assert refundable_amount(payment) == Decimal("0.00")
+    with pytest.raises(ServiceError):
+        request_refund(payment, Decimal("0.01"), "one cent more", manager)
+    assert [p for p in check_books() if p.startswith("refund:")] == []
+    Refund.objects.filter(payment=payment).update(amount=Decimal("250.01"), provider_amount=Decimal("250.01"))
+    assert [p for p in check_books() if p.startswith("refund:")] == [
+        f"refund: payment {payment.pk} of sale {paid_sale.receipt_number} brought in 250.00 but has 250.01 refunded"]

@@ -1,6 +1,7 @@
 """Lipa na M-Pesa at the till, in a real (headless) chromium: the customer pays from the sandbox's phone page,
 the till shows the money and matches it; by the SMS code; and half by M-Pesa, half cash."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -46,6 +47,8 @@ def test_customer_pays_the_till_from_a_phone(registered, browser_page, login, ca
                                              artifacts_dir):
     page = browser_page
     phone = page.context.browser.new_page()  # another "device": the customer's phone
+    polls = []  # the panel's poll may write a match: always a POST, never a GET
+    page.on("request", lambda r: polls.append(r.method) if re.search(r"/api/c2b/till/\d+/$", r.url) else None)
     login(page, "cashier")
     page.wait_for_url(f"{registered.url}/admin/checkout/")
     page.keyboard.type("1000")
@@ -69,6 +72,7 @@ def test_customer_pays_the_till_from_a_phone(registered, browser_page, login, ca
     assert first.status == "paid"
     assert Payment.objects.get(sale=first).receipt == code
     assert ReceivedPayment.objects.get(trans_id=code).match_rule == "amount"
+    assert polls and set(polls) == {"POST"}
 
     # 2. Another till waits for the same amount: nothing is matched automatically; the cashier types the SMS code.
     open_shift(other_cashier, Decimal(0))

@@ -33,6 +33,16 @@ def test_a_repeated_scan_costs_no_database_query(till, milk, django_assert_max_n
     assert answer.json()["price"] == "65.00" and answer.json()["name"] == "Brookside Milk 500ml"
 
 
+def test_a_scan_from_memory_answers_what_the_api_action_answers(catalog_cache, milk, cashier, api):
+    client = api(cashier)
+    first = scan(client, milk.barcode)  # read by the API's action, then kept
+    again = scan(client, milk.barcode)  # from memory, without DRF's dispatch
+    assert again.content == first.content and again.status_code == first.status_code == 200
+    for header in ("Content-Type", "Allow", "Vary", "Content-Security-Policy", "X-Frame-Options"):
+        assert again.headers.get(header) == first.headers.get(header), header
+    assert api(None).get(f"{PRODUCTS}barcode/{milk.barcode}/").status_code == 401
+
+
 def test_the_cached_answer_is_the_product_apis_json(till, milk, manager, api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         adjust_stock(milk, Decimal("7.25"), user=manager, reason="delivery")

@@ -51,7 +51,7 @@ def test_slow_movers_have_had_no_sale_in_n_days(shop, manager):
     slow = {r["name"]: r for r in inventory_report(month_later, slow_days=30)["slow_movers"]}
     # Sugar and Soap last sold on D at 23:59, Milk on D+1 at 00:01: the cut-off is D+1 00:00.
     assert set(slow) == {"Salt", "Sugar", "Soap"}
-    assert slow["Salt"]["last_sold_at"] is None and slow["Sugar"]["value_at_cost"] == Dec("1200.00")
+    assert slow["Salt"]["last_sold_on"] is None and slow["Sugar"]["value_at_cost"] == Dec("1200.00")
     assert {r["name"] for r in inventory_report(month_later, slow_days=31)["slow_movers"]} == {"Salt"}
 
 

@@ -62,7 +62,7 @@ def test_slow_movers_most_money_tied_up_first_with_the_count_and_value_of_all(sh
     report = inventory_report(month_later, slow_days=30)
     assert [(r["name"], r["value_at_cost"]) for r in report["slow_movers"]] == [
         ("Sugar", Dec("1200.00")), ("Soap", Dec("480.00")), ("Salt", Dec("40.00"))]
-    assert report["slow_movers"][0]["last_sold_at"] is not None and report["slow_movers"][2]["last_sold_at"] is None
+    assert report["slow_movers"][0]["last_sold_on"] is not None and report["slow_movers"][2]["last_sold_on"] is None
     assert (report["slow_movers_count"], report["slow_movers_value"]) == (3, Dec("1720.00"))
     page = inventory_report(month_later, slow_days=30, products=Page(limit=1, offset=1))
     assert names(page["slow_movers"]) == ["Soap"] and page["slow_movers_count"] == 3

@@ -68,7 +68,7 @@ def initiate_payment(sale, method, amount, phone_number="", user=None, idempoten
         raise ServiceError(gettext("Unknown payment method %(method)r.") % {"method": method}, field="method",
                            code="invalid_method")
     key = idempotency_key or None
-    request_hash = fingerprint([sale.pk, method, str(amount), phone_number or "", str(tendered)])
+    request_hash = payment_fingerprint(sale.pk, method, amount, phone_number, tendered)
     if method == Method.CASH:
         return create_once(Payment, key, request_hash,
                            lambda: _pay_cash(sale, amount, tendered, user, key, request_hash))
@@ -81,6 +81,11 @@ def initiate_payment(sale, method, amount, phone_number="", user=None, idempoten
         enqueue("pos.payments.tasks.send_payment", payment.pk)
         payment.refresh_from_db()
     return payment, created
+
+
+def payment_fingerprint(sale_id, method, amount, phone_number, tendered) -> str:
+    """What an idempotency key of a payment stands for (a retry must describe the same payment)."""
+    return fingerprint([sale_id, method, str(amount), phone_number or "", str(tendered)])
 
 
 def _due(sale, what="payments in progress"):
@@ -104,7 +109,7 @@ def pay_cash(sale, *, amount_tendered, user, amount=None, idempotency_key=""):
     if idempotency_key:
         tendered = _money(amount_tendered, "amount_tendered")
         applied = None if amount is None else _money(amount, "amount")
-        request_hash = fingerprint([sale.pk, "cash", str(applied), "", str(tendered)])
+        request_hash = payment_fingerprint(sale.pk, "cash", applied, "", tendered)
         payment, _ = create_once(Payment, idempotency_key, request_hash,
                                  lambda: _pay_cash(sale, applied, tendered, user, idempotency_key, request_hash))
         return payment
@@ -118,6 +123,29 @@ def _take_cash(sale, *, amount_tendered, user, amount=None, key=None, request_ha
         raise ServiceError(gettext("Sale %(number)s is not waiting for payment.") % {"number": sale.receipt_number},
                            field="sale", code="not_payable")
     due, in_flight = _due(sale)
+    payment = cash_payment(sale, due, in_flight, amount_tendered=amount_tendered, user=user, amount=amount, key=key,
+                           request_hash=request_hash)
+    payment.save()
+    settle_locked_sale(sale)
+    return payment
+
+
+def cash_on_new_sale(sale, amount, amount_tendered=None, *, user, idempotency_key=""):
+    """The cash of a sale being written in the caller's transaction (pos.sales.services.write_sale), taken
+    as initiate_payment(sale, "cash", amount, amount_tendered=...) takes it once the sale is saved: the
+    same checks, and the same fingerprint under its key, so a retry of the request replays it.
+    Returns (payment not saved, request_hash(sale_id) to store once the sale has its id)."""
+    amount = _money(amount, "amount")
+    tendered = None if amount_tendered in (None, "") else _money(amount_tendered, "amount_tendered")
+    payment = cash_payment(sale, sale.total, ZERO, amount_tendered=amount if tendered is None else tendered,
+                           amount=amount, user=user, key=idempotency_key or None)
+    return payment, lambda sale_id: payment_fingerprint(sale_id, Method.CASH, amount, "", tendered)
+
+
+def cash_payment(sale, due, in_flight, *, amount_tendered, user, amount=None, key=None, request_hash="") -> Payment:
+    """The completed cash payment (not saved) that pays `amount` of `due` (default: what the tendered
+    cash covers, leaving whole shillings due) with `amount_tendered` handed over; refused (ServiceError)
+    when the sale cannot take it. `in_flight`: what payments in progress already hold of the sale."""
     tendered = _money(amount_tendered, "amount_tendered")
     applied = _money(amount, "amount") if amount is not None else min(tendered, due)
     if amount is None and 0 < applied < due:
@@ -136,13 +164,11 @@ def _take_cash(sale, *, amount_tendered, user, amount=None, key=None, request_ha
         raise ServiceError(gettext("Cash given (%(tendered)s) is less than the amount to pay (%(applied)s).")
                            % {"tendered": tendered, "applied": applied},
                            field="amount_tendered", code="not_enough_cash")
-    payment = Payment.objects.create(
+    return Payment(
         sale=sale, method=Method.CASH, amount=applied, currency=settings.CURRENCY, status=P.COMPLETED,
         amount_tendered=tendered, change_given=tendered - applied, created_by=user, completed_at=timezone.now(),
         amount_received=applied, idempotency_key=key, request_hash=request_hash,
     )
-    settle_locked_sale(sale)
-    return payment
 
 
 def _pay_cash(sale, amount, tendered, user, key, request_hash):

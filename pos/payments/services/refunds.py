@@ -60,10 +60,15 @@ def refunds_taken(queryset) -> Decimal:
     return queryset.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
+def brought_in(payment) -> Decimal:
+    """What a payment brought in: what the provider reported receiving (it may be more than was asked),
+    else the amount asked."""
+    return payment.amount_received if payment.amount_received is not None else payment.amount
+
+
 def refundable_amount(payment) -> Decimal:
-    """What was paid (received, for an overpaid payment) minus refunds done, on their way or waiting."""
-    paid = payment.amount_received if payment.amount_received is not None else payment.amount
-    return max(paid - refunds_taken(payment.refunds.all()), ZERO)
+    """What the payment brought in minus refunds done, on their way or waiting."""
+    return max(brought_in(payment) - refunds_taken(payment.refunds.all()), ZERO)
 
 
 def return_owed(sale_return) -> Decimal:
@@ -88,38 +93,56 @@ def over_refunded_returns():
 def over_refunded_payments():
     """Payments whose live refunds exceed what they brought in: [(payment, refunded)]."""
     rows = Payment.objects.select_related("sale").annotate(refunded=live_refund_sum(payment=OuterRef("pk")))
-    return [(p, to_money(p.refunded)) for p in rows.filter(refunded__gt=0)
-            if to_money(p.refunded) > (p.amount_received if p.amount_received is not None else p.amount)]
+    return [(p, to_money(p.refunded)) for p in rows.filter(refunded__gt=0) if to_money(p.refunded) > brought_in(p)]
 
 
 # --- request -----------------------------------------------------------------------------------------
-def request_refund(payment, amount, reason, user, sale_return=None, idempotency_key="") -> tuple[Refund, bool]:
+def request_refund(payment, amount, reason, user, sale_return=None, idempotency_key="",
+                   drawer_shift=None) -> tuple[Refund, bool]:
     """Give money back on a completed payment. Returns (refund, created).
 
     At most what the payment brought in, and what the return (if any) still owes, minus refunds done,
     on their way or waiting. When the sale's refunds (this one included) add up to more than
     REFUND_APPROVAL_THRESHOLD the refund waits for another manager (approve_refund). Cash is paid out of
-    the till and recorded completed at once; mobile money and card go to the provider."""
+    the till and recorded completed at once; mobile money and card go to the provider.
+
+    `drawer_shift`: the money goes back in cash out of that open shift's drawer, whatever the payment's
+    method (a customer who paid by M-Pesa or card takes cash back at the till). It still counts against
+    the payment it refunds, so one payment is never given back twice, and in that shift's cash refunds."""
     amount = _money(amount, "amount")
     key = idempotency_key or None
-    request_hash = fingerprint([payment.pk, str(amount), reason, getattr(sale_return, "pk", None)])
+    request_hash = fingerprint([payment.pk, str(amount), reason, getattr(sale_return, "pk", None),
+                                getattr(drawer_shift, "pk", None)])
     if key and (existing := replay(Refund, key, request_hash)):
         return existing, False
     if not (reason or "").strip():
         raise ServiceError(gettext("Say why the money is given back."), field="reason", code="required")
     refund, created = create_once(
         Refund, key, request_hash,
-        lambda: _create_refund(payment, amount, reason.strip(), user, sale_return, key, request_hash))
+        lambda: _create_refund(payment, amount, reason.strip(), user, sale_return, key, request_hash, drawer_shift))
     if created and refund.status == R.PROCESSING:
         refund = _hand_to_worker(refund)
     return refund, created
 
 
-def _create_refund(payment, amount, reason, user, sale_return, key, request_hash):
+def _open_drawer(shift):
+    """`shift` locked (close_shift waits for the refund), and open: a closed drawer pays nothing out."""
+    from pos.sales.models import Shift, ShiftStatus
+
+    shift = Shift.objects.select_for_update().get(pk=shift.pk)
+    if shift.status != ShiftStatus.OPEN:
+        raise ServiceError(gettext("Shift #%(shift)s is closed: cash comes out of an open till's drawer.")
+                           % {"shift": shift.pk}, field="shift", code="shift_closed")
+    return shift
+
+
+def _create_refund(payment, amount, reason, user, sale_return, key, request_hash, drawer_shift=None):
     with transaction.atomic():
         sale = lock_sale(payment.sale)
         if sale_return is not None:
             sale_return = SaleReturn.objects.select_for_update().get(pk=sale_return.pk)
+        if drawer_shift is not None:
+            drawer_shift = _open_drawer(drawer_shift)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.status != P.COMPLETED:
             raise ServiceError(gettext("Only a completed payment can be refunded; this one is %(status)s.")
@@ -140,17 +163,18 @@ def _create_refund(payment, amount, reason, user, sale_return, key, request_hash
                 raise ServiceError(gettext("At most %(owed)s is still owed on this return.") % {"owed": owed},
                                    field="amount",
                                    code="refund_too_large")
-        if payment.method in MOBILE:
+        if payment.method in MOBILE and drawer_shift is None:
             whole_shillings(amount)
             if not payment.receipt:
                 raise ServiceError(gettext("This %(method)s payment has no provider receipt to refund against.")
                                    % {"method": payment.get_method_display()}, field="payment", code="no_receipt")
-        if payment.method == Method.AIRTEL and amount != payment.amount:
+        if payment.method == Method.AIRTEL and amount != payment.amount and drawer_shift is None:
             raise ServiceError(gettext("Airtel Money refunds the whole payment only."), field="amount",
                                code="partial_refund")
         sale_refunds = refunds_taken(Refund.objects.filter(payment__sale=sale))
         refund = Refund.objects.create(payment=payment, sale_return=sale_return, amount=amount, reason=reason[:200],
-                                       requested_by=user, idempotency_key=key, request_hash=request_hash)
+                                       drawer_shift=drawer_shift, requested_by=user, idempotency_key=key,
+                                       request_hash=request_hash)
         if sale_refunds + amount <= settings.REFUND_APPROVAL_THRESHOLD:
             _start(refund)
         return refund
@@ -159,11 +183,12 @@ def _create_refund(payment, amount, reason, user, sale_return, key, request_hash
 def _start(refund):
     """Decided (under the sale's lock): cash is paid out of the till now; others go to the provider
     (processing) once the lock is released."""
-    if refund.payment.method == Method.CASH:
+    if refund.paid_in_cash:
         _move(refund, R.COMPLETED, REFUND_TRANSITIONS)
         refund.completed_at = timezone.now()
         refund.provider_amount = refund.amount
-        refund.result_message = "Paid out of the till."
+        refund.result_message = (f"Paid in cash out of shift #{refund.drawer_shift_id}'s drawer."
+                                 if refund.drawer_shift_id else "Paid out of the till.")
     else:
         _move(refund, R.PROCESSING, REFUND_TRANSITIONS)
         refund.next_check_at = timezone.now() + verify_after()
@@ -306,14 +331,20 @@ def _decide(refund, user):
     return refund
 
 
-def approve_refund(refund, *, user) -> Refund:
+def approve_refund(refund, *, user, drawer_shift=None) -> Refund:
     """Another manager approves a refund waiting for approval (four eyes: never the one who asked for
-    it); it is then paid (cash) or sent to the provider. Concurrent approvals: one winner."""
+    it); it is then paid (cash) or sent to the provider. Concurrent approvals: one winner.
+    `drawer_shift`: approved at a till, a cash refund is paid out of that open shift's drawer (counted in
+    its Z); a refund to be paid from a drawer whose shift has closed since is refused without one."""
     with transaction.atomic():
         refund = _decide(refund, user)
         if refund.requested_by_id == getattr(user, "pk", None):
             raise ServiceError(gettext("Another manager must approve a refund you asked for."), field="refund",
                                code="four_eyes")
+        if drawer_shift is not None and refund.paid_in_cash:
+            refund.drawer_shift = drawer_shift
+        if refund.drawer_shift_id is not None:
+            refund.drawer_shift = _open_drawer(refund.drawer_shift)
         refund.approved_by = user
         _start(refund)
     if refund.status == R.PROCESSING:

@@ -26,6 +26,18 @@
   // Scans are looked up in parallel but applied in the order they were scanned, so a fast scanner's
   // lines appear in scan order. Kept outside Alpine's reactive data: its proxy breaks Promise methods.
   let scans = Promise.resolve();
+  // The latest pricing request of the cart (outside Alpine's proxy, like `scans`).
+  let pricing = Promise.resolve();
+
+  // Resolves once every scan typed so far is in the cart and the cart is priced: a tender key pressed
+  // while a lookup is still on its way (a fast cashier, a slow server) pays the whole cart, never "no cart".
+  async function settled() {
+    let seen;
+    do {
+      seen = [scans, pricing];
+      await Promise.allSettled(seen);
+    } while (seen[0] !== scans || seen[1] !== pricing);
+  }
 
   const newKey = () => window.posApi.newKey();
 
@@ -84,6 +96,7 @@
       // the screen
       selected: -1,
       scanText: "",
+      scanning: 0,
       message: null,
       busy: false,
       dialog: null,
@@ -101,6 +114,8 @@
       openSales: { list: [], active: 0, loaded: false },
       ret: { receipt: "", sale: null, quantities: {}, refund: "cash", reason: "", result: null },
       owed: { list: [], loaded: false },
+      approvals: { list: [], loaded: false },
+      drawer: { kind: "in", amount: "", reason: "" },
 
       init() {
         window.addEventListener("focus", () => this.focusScanner());
@@ -194,6 +209,11 @@
           if (document.activeElement !== target && tries > 0) setTimeout(() => this.focusScanner(tries - 1), 50);
         }, 0);
       },
+      focusIsFree() {
+        // nothing open and the cursor in no field the cashier chose (a line's quantity or discount after F3)
+        const active = document.activeElement;
+        return !this.dialog && (!active || active === document.body || active === this.$refs.scan);
+      },
       onScanBlur(event) {
         if (!event.relatedTarget) setTimeout(() => this.focusScanner(), 0);
       },
@@ -216,6 +236,11 @@
           return;
         }
         if (this.dialog || !this.shift) return;
+        if (event.altKey && (event.key === "d" || event.key === "D")) {
+          event.preventDefault();
+          if (!this.busy) this.openDrawer();
+          return;
+        }
         const actions = {
           F2: () => this.openSearch(""),
           F3: () => this.editQuantity(),
@@ -275,6 +300,7 @@
           return;
         }
         const lookup = call(url(urls.barcode, { code: text }));
+        this.scanning += 1;
         scans = scans.then(async () => {
           try {
             const product = await lookup;
@@ -287,7 +313,8 @@
             }
             else this.fail(err.message);
           }
-          this.focusScanner();
+          this.scanning -= 1;
+          if (this.focusIsFree()) this.focusScanner();
         });
         await scans;
       },
@@ -386,7 +413,11 @@
         if (this.manager) body.manager = this.manager;
         return body;
       },
-      async reprice() {
+      reprice() {
+        pricing = this.priceCart();
+        return pricing;
+      },
+      async priceCart() {
         const seq = ++this.priceSeq;
         try {
           const data = await call(urls.price, { method: "POST", body: this.cartBody() });
@@ -511,7 +542,7 @@
       // ---- the sale -----------------------------------------------------------------------------------------
       canTender() {
         if (this.stage === "tender") return true;
-        if (this.stage !== "cart" || !this.lines.length) {
+        if (this.stage !== "cart" || (!this.lines.length && !this.scanning)) {
           this.fail(gettext("Scan a product first."));
           return false;
         }
@@ -676,6 +707,7 @@
       // The first tender confirms the sale and pays in ONE request; later tenders pay the sale.
       async tender(body, key) {
         if (!this.sale) {
+          await settled(); // every scan typed before the tender key is in the sale
           const sale = await call(`${urls.sales}?receipt=1`, {
             method: "POST", key: this.cartKey, body: { ...this.cartBody(), payments: [body] },
           });
@@ -727,6 +759,15 @@
         if (!this.canTender()) return;
         this.cash = { given: "", amount: this.due, key: newKey() };
         this.openDialog("cash", "co-cash-given");
+        this.proposeWhenPriced("cash", this.cash);
+      },
+      proposeWhenPriced(dialog, form) {
+        // The dialog opens at once (the cashier's next keys land in it); the amount it proposes follows the
+        // scans still on their way, unless the cashier changed it already.
+        const proposed = form.amount;
+        settled().then(() => {
+          if (this.dialog === dialog && form.amount === proposed) form.amount = this.due;
+        });
       },
       async payCash() {
         if (this.busy) return;
@@ -759,6 +800,7 @@
           paymentId: live ? live.id : null, sentAt: live ? Date.now() : 0, retryAt: this.pay.retryAt,
         };
         this.openDialog("pay", method === "card" ? "co-pay-amount" : "co-pay-phone");
+        this.proposeWhenPriced("pay", this.pay);
       },
       async sendPay() {
         if (this.busy || this.waiting || this.retryIn) return;
@@ -907,6 +949,69 @@
           this.fail(err.message);
         } finally {
           this.manager = null;
+          this.busy = false;
+        }
+      },
+
+      // ---- refunds waiting for a manager's approval, approved here with the manager's PIN ---------------------
+      async loadWaiting() {
+        const data = await call(urls.refunds_waiting);
+        this.approvals = { list: data.results || data, loaded: true };
+      },
+      async openWaiting() {
+        this.approvals = { list: [], loaded: false };
+        this.openDialog("waiting", "co-waiting-close");
+        try {
+          await this.loadWaiting();
+        } catch (err) {
+          this.fail(err.message);
+        }
+      },
+      async approveWaiting(row) {
+        if (this.busy) return;
+        let manager = null;
+        if (!this.config.is_manager) {
+          manager = await this.askManager(gettext("Approving a refund needs a manager's PIN."));
+          if (!manager) return;
+        }
+        this.busy = true;
+        try {
+          await call(url(urls.return_approve, { id: row.sale_return }), { method: "POST", body: { manager } });
+          await this.loadWaiting();
+          this.info(interpolate(gettext("Refund of %(amount)s on %(receipt)s approved."),
+                                { amount: this.money(row.amount), receipt: row.receipt_number }, true));
+        } catch (err) {
+          this.fail(err.message);
+        } finally {
+          this.manager = null;
+          this.busy = false;
+        }
+      },
+
+      // ---- cash in / cash out of the drawer --------------------------------------------------------------------
+      openDrawer() {
+        this.drawer = { kind: "in", amount: "", reason: "" };
+        this.openDialog("drawer", "co-drawer-kind");
+      },
+      async saveDrawer(manager = null) {
+        if (this.busy) return;
+        this.busy = true;
+        const body = { kind: this.drawer.kind, amount: this.drawer.amount, reason: this.drawer.reason, manager };
+        try {
+          const saved = await call(urls.cash_movements, { method: "POST", body });
+          this.closeDialog();
+          this.info(interpolate(saved.kind === "in" ? gettext("Cash in of %(amount)s recorded.") : gettext("Cash out of %(amount)s recorded."),
+                                { amount: this.money(saved.amount) }, true));
+        } catch (err) {
+          this.busy = false;
+          if (err.code === "not_allowed" && !manager) {
+            const pin = await this.askManager(err.message);
+            this.manager = null;
+            if (pin) await this.saveDrawer(pin);
+            return;
+          }
+          this.fail(err.message);
+        } finally {
           this.busy = false;
         }
       },

@@ -17,7 +17,7 @@ from django.db import transaction
 from pos.accounts.models import Role
 from pos.accounts.services import create_user
 from pos.catalog import services
-from pos.catalog.models import Category, Product
+from pos.catalog.models import Category, Product, default_tax_rate
 from pos.inventory.models import Supplier
 from pos.inventory.services import adjust_stock
 
@@ -88,7 +88,9 @@ class Command(BaseCommand):
             product = services.create_product(
                 user=stocker, sku=row["sku"], barcode=row["barcode"], name=row["name"],
                 category=categories[row["category"]], price=Decimal(row["price"]),
-                cost_price=Decimal(row["cost_price"]), tax_rate=Decimal(row["tax_rate"]), unit=row["unit"],
+                cost_price=Decimal(row["cost_price"]), unit=row["unit"],
+                # a blank rate is the standard rate: the shop's DEFAULT_TAX_RATE
+                tax_rate=Decimal(row["tax_rate"]) if row["tax_rate"] else default_tax_rate(),
                 reorder_level=Decimal(row["reorder_level"]), is_active=row["is_active"] == "yes",
             )
             opening = Decimal(row["opening_stock"])
