@@ -101,7 +101,7 @@ def paid_cache_mismatches():
 def over_refunded_payments():
     """Refunds (done, on their way or waiting) above what a payment brought in: the same definition of
     "refundable" as the refund service (pos.payments.services.refundable_amount)."""
-    from pos.payments.services.refunds import brought_in
+    from pos.payments.services.common import brought_in
     from pos.payments.services.refunds import over_refunded_payments as rows
 
     return [f"refund: payment {p.pk} of sale {p.sale.receipt_number} brought in {brought_in(p)} but has {r} refunded"
@@ -240,6 +240,36 @@ def drawer_money_outside_its_shift():
 
 
 CHECKS.append(drawer_money_outside_its_shift)
+
+
+def closed_shift_cash_mismatches():
+    """A closed shift's expected cash (its Z) is what its money says: float + cash sales (handed over -
+    change) - cash refunds paid from its drawer + cash in - cash out (pos.sales.services.shift_report)."""
+    from pos.sales.models import CashMovement, Shift
+
+    def of_shift(model, key, **filters):
+        rows = model.objects.filter(**{key: OuterRef("pk")}, **filters).order_by().values(key)
+        return Coalesce(Subquery(rows.annotate(s=Sum(_units(F("amount")))).values("s")[:1], output_field=UNITS),
+                        Value(0, output_field=UNITS))
+
+    rows = (Shift.objects.filter(status="closed", expected_cash__isnull=False).annotate(
+        cash_sales=of_shift(Payment, "sale__shift", status="completed", method="cash"),
+        drawer_refunds=of_shift(Refund, "drawer_shift", status="completed"),
+        return_refunds=of_shift(Refund, "sale_return__shift", drawer_shift__isnull=True, status="completed",
+                         payment__method="cash"),
+        sale_refunds=of_shift(Refund, "payment__sale__shift", drawer_shift__isnull=True, sale_return__isnull=True,
+                        status="completed", payment__method="cash"),
+        paid_in=of_shift(CashMovement, "shift", kind="in"),
+        paid_out=of_shift(CashMovement, "shift", kind="out"),
+        own=_units(F("expected_cash")), float_units=_units(F("opening_float")))
+        .annotate(counted_back=F("float_units") + F("cash_sales") - F("drawer_refunds") - F("return_refunds")
+                  - F("sale_refunds") + F("paid_in") - F("paid_out"))
+        .exclude(own=F("counted_back")).values_list("pk", "expected_cash", "counted_back"))
+    return [f"cash: shift #{pk} closed expecting {expected} in the drawer but its cash adds up to {_show(back)}"
+            for pk, expected, back in rows]
+
+
+CHECKS.append(closed_shift_cash_mismatches)
 
 
 def check_books():

@@ -235,3 +235,14 @@ def test_an_approved_cash_refund_is_paid_from_the_approving_tills_drawer(till, c
     assert (refund.status, refund.drawer_shift) == ("completed", shift)
     assert shift_report(shift).cash.expected == D("1000.00")  # float + 360 sold - 360 paid back
     assert check_books() == []
+
+
+def test_check_books_recomputes_a_closed_shifts_expected_cash_with_its_cash_in_and_out(till, cashier, shop):
+    checkout(till, cart((shop["sugar"], "2", "0"), payments=[{"method": "cash", "amount_tendered": "500"}]), key="k")
+    post(till, CASH, {"kind": "in", "amount": "250", "reason": "coins"})
+    post(till, CASH, {"kind": "out", "amount": "99.50", "reason": "cleaner"})
+    shift = close_shift(get_open_shift(cashier), "1510.50", cashier).shift
+    assert shift.expected_cash == D("1510.50") and check_books() == []  # 1000 + 360 + 250 - 99.50
+    CashMovement.objects.filter(kind="in").update(amount=D("260"))  # a cash in changed after the Z
+    assert check_books() == [f"cash: shift #{shift.pk} closed expecting 1510.50 in the drawer but its cash adds up "
+                             "to 1520.50"]

@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
@@ -71,6 +72,12 @@ class Outcome:
 def _event(payment, action, *, request=None, response=None, error=""):
     PaymentEvent.objects.create(payment=payment, action=action[:40], request=request or {},
                                 response=response or {}, error=error[:300])
+
+
+def brought_in(payment) -> Decimal:
+    """What a payment brought in: what the provider reported receiving (it may be more than was asked),
+    else the amount asked. The one definition behind "refundable" and "excess"."""
+    return payment.amount_received if payment.amount_received is not None else payment.amount
 
 
 def enqueue(func, *args) -> bool:

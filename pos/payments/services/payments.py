@@ -40,6 +40,7 @@ from pos.payments.services.common import (
     _money,
     _move,
     backoff,
+    brought_in,
     enqueue,
     in_flight_amount,
     short,
@@ -351,7 +352,7 @@ def excess_of(payment, sale):
     """Money a completed payment brought beyond what its sale needed: all of it when the sale was
     cancelled; otherwise what the sale is overpaid by (at most this payment's amount) plus anything
     the provider took above the payment's amount."""
-    received = payment.amount_received if payment.amount_received is not None else payment.amount
+    received = brought_in(payment)
     if sale.status == SaleStatus.CANCELLED:
         return received
     over_sale = min(max(sale.paid_amount - sale.total, ZERO), payment.amount)

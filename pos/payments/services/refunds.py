@@ -47,6 +47,7 @@ from pos.payments.services.common import (
     _money,
     _move,
     backoff,
+    brought_in,
     enqueue,
     short,
     verify_after,
@@ -58,12 +59,6 @@ from pos.sales.services import lock_sale
 # --- the one definition of "refundable" (used by the services and by check_books) ------------------
 def refunds_taken(queryset) -> Decimal:
     return queryset.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
-
-
-def brought_in(payment) -> Decimal:
-    """What a payment brought in: what the provider reported receiving (it may be more than was asked),
-    else the amount asked."""
-    return payment.amount_received if payment.amount_received is not None else payment.amount
 
 
 def refundable_amount(payment) -> Decimal:

@@ -28,6 +28,9 @@
   let scans = Promise.resolve();
   // The latest pricing request of the cart (outside Alpine's proxy, like `scans`).
   let pricing = Promise.resolve();
+  // The latest request to put the cursor back in the scanner (focusScanner); a newer one, or the cashier
+  // moving the cursor (keepFocus), drops the older.
+  let focusRequest = 0;
 
   // Resolves once every scan typed so far is in the cart and the cart is priced: a tender key pressed
   // while a lookup is still on its way (a fast cashier, a slow server) pays the whole cart, never "no cart".
@@ -199,15 +202,23 @@
       focusScanner(tries = 20) {
         // A field that is not shown yet (a slow first paint) cannot take focus: try again shortly, until
         // it has it. Once it has focus nothing retries, so a field the cashier picks is never taken away.
-        // A timer, not $nextTick: a $nextTick waits for Alpine's next render, which may be the cashier's own
-        // next key (F3), and would then take the focus from the field that key gave.
+        // A request still waiting when the cashier moves the cursor (F3, F6, Tab, a line's field) is dropped:
+        // the browser handles a key before a timer already queued, so Enter then F3 at once would otherwise
+        // see F3 put the cursor in the quantity and this timer take it back, and the quantity typed next
+        // would land in the scanner.
+        const request = ++focusRequest;
         setTimeout(() => {
-          if (this.dialog) return;
+          if (request !== focusRequest || this.dialog) return;
           const target = this.shift ? this.$refs.scan : this.$refs.float;
           if (!target || target.disabled) return;
           target.focus();
-          if (document.activeElement !== target && tries > 0) setTimeout(() => this.focusScanner(tries - 1), 50);
+          if (document.activeElement !== target && tries > 0) {
+            setTimeout(() => { if (request === focusRequest) this.focusScanner(tries - 1); }, 50);
+          }
         }, 0);
+      },
+      keepFocus() {
+        focusRequest += 1; // drops any focusScanner() still waiting
       },
       focusIsFree() {
         // nothing open and the cursor in no field the cashier chose (a line's quantity or discount after F3)
@@ -235,6 +246,7 @@
           }
           return;
         }
+        if (event.key === "Tab" || event.key === "F3" || event.key === "F6") this.keepFocus();
         if (this.dialog || !this.shift) return;
         if (event.altKey && (event.key === "d" || event.key === "D")) {
           event.preventDefault();
@@ -277,11 +289,13 @@
 
       // ---- cart -------------------------------------------------------------------------------------------
       select(i) {
+        this.keepFocus(); // a line's field has the cursor (F3, Tab, a click): nothing takes it back
         if (this.lines.length) this.selected = Math.max(0, Math.min(this.lines.length - 1, i));
       },
       editQuantity() {
         const input = document.getElementById(`co-qty-${this.selected}`);
         if (input && !input.disabled) {
+          this.keepFocus();
           input.focus();
           input.select();
         }
@@ -772,6 +786,7 @@
       async payCash() {
         if (this.busy) return;
         this.busy = true;
+        await settled(); // the amount proposed follows scans still on their way (proposeWhenPriced)
         const body = { method: "cash", amount_tendered: this.cash.given, amount: this.cash.amount };
         try {
           const { sale, paymentId } = await this.tender(body, this.cash.key);
@@ -806,6 +821,7 @@
         if (this.busy || this.waiting || this.retryIn) return;
         this.busy = true;
         this.message = null;
+        await settled();
         try {
           this.pay.sentAt = Date.now();
           const body = { method: this.pay.method, phone_number: this.pay.phone, amount: this.pay.amount };
