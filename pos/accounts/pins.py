@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from pos.accounts.models import ManagerPin, PinAttempt, User
 from pos.core.errors import ServiceError
@@ -25,20 +26,21 @@ from pos.core.permissions import ANY_DISCOUNT, can_any
 AUTHORISERS = (ANY_DISCOUNT, "sales.return_sale", "payments.approve_refund")
 
 PIN_FORMAT = re.compile(r"^\d{4,8}$")
-WRONG = "Wrong manager or PIN."
+WRONG = gettext_lazy("Wrong manager or PIN.")
 
 
 def set_pin(user, *, password, pin) -> ManagerPin:
     """The user sets (or changes) their own PIN, proving who they are with their password."""
     if not can_any(user, *AUTHORISERS):
-        raise ServiceError("Only managers and admins have a PIN.", field="pin", code="not_allowed")
+        raise ServiceError(gettext("Only managers and admins have a PIN."), field="pin", code="not_allowed")
     if not user.check_password(password or ""):
-        raise ServiceError("Your password is not right.", field="password", code="wrong_password")
+        raise ServiceError(gettext("Your password is not right."), field="password", code="wrong_password")
     pin = str(pin or "")
     if not PIN_FORMAT.match(pin):
-        raise ServiceError("A PIN is 4 to 8 digits.", field="pin", code="bad_pin")
+        raise ServiceError(gettext("A PIN is 4 to 8 digits."), field="pin", code="bad_pin")
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
-        raise ServiceError("Choose a PIN that is not a run or a repeat of one digit.", field="pin", code="weak_pin")
+        raise ServiceError(gettext("Choose a PIN that is not a run or a repeat of one digit."), field="pin",
+                           code="weak_pin")
     record, _ = ManagerPin.objects.update_or_create(
         user=user, defaults={"pin_hash": make_password(pin), "failures": 0, "locked_until": None})
     return record
@@ -60,7 +62,7 @@ def authorise(*, username, pin, requested_by, action="") -> User:
     (code "bad_pin", or "pin_locked" while locked). Every try is recorded (PinAttempt)."""
     now = timezone.now()
     if _till_blocked(requested_by, now):
-        raise ServiceError("Too many wrong PINs at this till: wait a few minutes, then try again.",
+        raise ServiceError(gettext("Too many wrong PINs at this till: wait a few minutes, then try again."),
                            field="manager_pin", code="pin_locked")
     with transaction.atomic():
         manager = User.objects.filter(username=(username or "").strip(), is_active=True).first()
@@ -68,8 +70,9 @@ def authorise(*, username, pin, requested_by, action="") -> User:
                   if manager is not None and can_any(manager, *AUTHORISERS) else None)
         if record is not None and record.locked_until and record.locked_until > now:
             PinAttempt.objects.create(requested_by=requested_by, manager=manager, ok=False, action=action)
-            raise ServiceError(f"{manager.username}'s PIN is locked after wrong tries: try again later or use "
-                               "another manager.", field="manager_pin", code="pin_locked")
+            raise ServiceError(gettext("%(manager)s's PIN is locked after wrong tries: try again later or use "
+                                       "another manager.") % {"manager": manager.username}, field="manager_pin",
+                               code="pin_locked")
         ok = record is not None and check_password(str(pin or ""), record.pin_hash)
         PinAttempt.objects.create(requested_by=requested_by, manager=manager, ok=ok, action=action)
         if record is not None:
@@ -79,5 +82,5 @@ def authorise(*, username, pin, requested_by, action="") -> User:
                 record.failures = 0
             record.save(update_fields=["failures", "locked_until", "updated_at"])
     if not ok:
-        raise ServiceError(WRONG, field="manager_pin", code="bad_pin")
+        raise ServiceError(str(WRONG), field="manager_pin", code="bad_pin")
     return manager

@@ -1,6 +1,7 @@
 """Catalogue API: thin serializers and viewsets; every write goes through pos.catalog.services."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -199,7 +200,7 @@ class ProductViewSet(viewsets.ModelViewSet):
             authentication_classes=[CachedTokenAuthentication, SessionAuthentication], renderer_classes=[JSONRenderer])
     def barcode(self, request, code):
         if not BARCODE_CHARS.match(code):  # no barcode has other characters (a NUL would even be a 500)
-            raise NotFound(f"No product with barcode {code!r}.")
+            raise NotFound(gettext("No product with barcode %(code)s.") % {"code": repr(code)})
         # The scanner's hot path: the answer (ProductSerializer's JSON) comes from pos.catalog.lookup,
         # from memory while the product is unchanged; no serializer, no queryset, no filters.
         body = lookup.lookup(code)
@@ -208,7 +209,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         # Not a product's barcode: maybe a scale label (weight or price inside, pos.catalog.scale).
         scan = services.lookup_scale_label(code)
         if scan is None:
-            raise NotFound(f"No product with barcode {code}.")
+            raise NotFound(gettext("No product with barcode %(code)s.") % {"code": code})
         data = ProductSerializer(scan.product).data
         data["scale_label"] = {
             "rule": scan.label.rule.name, "kind": scan.label.rule.value_kind,

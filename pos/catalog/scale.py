@@ -121,7 +121,7 @@ def read_label(code, rules) -> ScaleLabel | None:
                       "the label has %(printed)s. Weigh the item again for a new label.")
                     % {"kind": _("price") if rule.value_kind == ScaleValue.PRICE else _("weight"),
                        "digits": digits, "expected": expected, "printed": printed},
-                    field="barcode", code="label_check_digit")
+                    code="label_check_digit")
         value = Decimal(digits).scaleb(-rule.value_decimals)
         if rule.value_kind == ScaleValue.WEIGHT:
             return ScaleLabel(rule=rule, item_code=item_code, weight=value)
@@ -139,7 +139,8 @@ def label_quantity(product, label) -> tuple[Decimal, Decimal | None]:
         quantity = label.weight * 1000 if product.unit == Unit.GRAM else label.weight
         return quantity.quantize(QUANTITY, ROUND_HALF_UP), None
     if not product.price:
-        raise ServiceError(f"{product.name} has no price: a price label cannot be turned into a quantity.",
+        raise ServiceError(_("%(name)s has no price: a price label cannot be turned into a quantity.")
+                           % {"name": product.name},
                            field="barcode", code="no_price")
     return (label.price / product.price).quantize(QUANTITY, ROUND_HALF_UP), label.price
 

@@ -101,7 +101,7 @@ def paid_cache_mismatches():
 def over_refunded_payments():
     """Refunds (done, on their way or waiting) above what a payment brought in: the same definition of
     "refundable" as the refund service (pos.payments.services.refundable_amount)."""
-    from pos.payments.services.refunds import brought_in
+    from pos.payments.services.common import brought_in
     from pos.payments.services.refunds import over_refunded_payments as rows
 
     return [f"refund: payment {p.pk} of sale {p.sale.receipt_number} brought in {brought_in(p)} but has {r} refunded"

@@ -1,5 +1,8 @@
 """Errors raised by services. The API turns them into HTTP 400/409 with field messages; the admin
-shows them as form or message errors."""
+shows them as form or message errors. Messages are translated (gettext) where they are raised: a cashier reads
+them in their language."""
+
+from django.utils.translation import gettext
 
 
 class ServiceError(Exception):
@@ -30,7 +33,8 @@ class ConflictError(ServiceError):
 class InsufficientStock(ServiceError):
     def __init__(self, product, requested, available):
         super().__init__(
-            f"Not enough stock for {product.name}: {available} available, {requested} requested.",
+            gettext("Not enough stock for %(name)s: %(available)s available, %(requested)s requested.")
+            % {"name": product.name, "available": available, "requested": requested},
             code="insufficient_stock",
             field="items",
         )
@@ -42,7 +46,8 @@ class InsufficientStock(ServiceError):
 class IllegalTransition(ServiceError):
     def __init__(self, obj, current, target):
         super().__init__(
-            f"{obj.__class__.__name__} {obj.pk} cannot go from {current} to {target}.",
+            gettext("%(kind)s %(id)s cannot go from %(current)s to %(target)s.")
+            % {"kind": obj.__class__.__name__, "id": obj.pk, "current": current, "target": target},
             code="illegal_transition",
             field="status",
         )

@@ -36,29 +36,31 @@ def clean_key(value) -> str | None:
     return key or None
 
 
-def replay(model, key, request_hash, *, what="request", owner=None, conflict=None):
+def replay(model, key, request_hash, *, what="request", owner=None, conflict=None, key_field="idempotency_key"):
     """The row created earlier with `key`, or None. The same key with another body is refused with a
     ConflictError carrying that row as `existing` (the client may resume or undo what its key made).
 
     `owner` (attribute, value, message): a row that belongs to someone else is refused with `message`
-    (and is not disclosed). `conflict(row)`: the message for another body (default: a generic one)."""
+    (and is not disclosed). `conflict(row)`: the message for another body (default: a generic one).
+    `key_field`: the model's unique key column when it is not `idempotency_key` (e.g. a client's uuid)."""
     if not key:
         return None
-    found = model.objects.filter(idempotency_key=key).first()
+    found = model.objects.filter(**{key_field: key}).first()
     if found is None:
         return None
+    name = "Idempotency-Key" if key_field == "idempotency_key" else key_field
     if owner is not None and getattr(found, owner[0]) != owner[1]:
-        raise ConflictError(owner[2], field="Idempotency-Key", code="idempotency_conflict")
+        raise ConflictError(owner[2], field=name, code="idempotency_conflict")
     if found.request_hash != request_hash:
-        message = conflict(found) if conflict else f"This Idempotency-Key was already used for a different {what}."
-        error = ConflictError(message, field="Idempotency-Key", code="idempotency_conflict")
+        message = conflict(found) if conflict else f"This {name} was already used for a different {what}."
+        error = ConflictError(message, field=name, code="idempotency_conflict")
         error.existing = found
         raise error
     return found
 
 
 def create_once(model, key, request_hash, create, *, what="request", owner=None, conflict=None,
-                insert_first=False):
+                insert_first=False, key_field="idempotency_key"):
     """(row, created): the row of an earlier call with the same key, else `create()`'s row.
 
     `create()` runs in its own savepoint, so a concurrent twin's unique-key violation is turned into
@@ -67,6 +69,7 @@ def create_once(model, key, request_hash, create, *, what="request", owner=None,
     since the first call): one query less for the first call, the common case on a hot path."""
     key = key or None
     options = {name: value for name, value in (("owner", owner), ("conflict", conflict)) if value is not None}
+    options["key_field"] = key_field
     if not insert_first:
         existing = replay(model, key, request_hash, what=what, **options)
         if existing is not None:

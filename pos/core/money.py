@@ -15,7 +15,10 @@ def check_fits(value, field, *, limit=MAX_MONEY, what="amount"):
     from pos.core.errors import ServiceError
 
     if abs(Decimal(value)) > limit:
-        raise ServiceError(f"The {what} {value} is larger than the shop can record (at most {limit}).",
+        from django.utils.translation import gettext
+
+        raise ServiceError(gettext("The %(what)s %(value)s is larger than the shop can record (at most %(limit)s).")
+                           % {"what": what, "value": value, "limit": limit},
                            field=field, code="too_large")
     return value
 

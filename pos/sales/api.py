@@ -7,6 +7,7 @@ bookkeepers read only. Money is answered as decimal strings.
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -150,7 +151,7 @@ class QuantityInput(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
-            raise serializers.ValidationError("Enter a quantity.")
+            raise serializers.ValidationError(gettext("Enter a quantity."))
         if isinstance(data, float):
             data = repr(data)
         try:
@@ -174,7 +175,7 @@ class LineInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("product") and not attrs.get("barcode"):
-            raise serializers.ValidationError({"product": ["Give a product id or a barcode."]})
+            raise serializers.ValidationError({"product": [gettext("Give a product id or a barcode.")]})
         return attrs
 
 

@@ -18,6 +18,7 @@ from decimal import ROUND_CEILING, Decimal
 from django.db import transaction
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
@@ -131,12 +132,13 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
     from pos.sales.models import Authorisation, OverrideAction
 
     if how not in REFUND_CHOICES:
-        raise ServiceError(f"Refund by one of: {', '.join(REFUND_CHOICES)}.", field="refund", code="bad_refund")
+        raise ServiceError(gettext("Refund by one of: %(choices)s.") % {"choices": ", ".join(REFUND_CHOICES)},
+                           field="refund", code="bad_refund")
     if how == "owe":
         return []
     left = owed_on(sale_return)
     if left <= 0:
-        raise ServiceError("Nothing is owed on this return any more.", field="refund", code="nothing_owed")
+        raise ServiceError(gettext("Nothing is owed on this return any more."), field="refund", code="nothing_owed")
     completed = Payment.objects.filter(sale_id=sale_return.sale_id, status="completed")
     payments = list(completed.filter(method=how).order_by("-amount", "pk"))
     drawer = drawer_for(sale_return, user) if how == "cash" else None
@@ -145,10 +147,11 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
         # (a customer who paid by M-Pesa or card takes cash back), each counted against what it brought in.
         payments += list(completed.exclude(method="cash").order_by("-amount", "pk"))
         if drawer is None and any(p.method != "cash" for p in payments):
-            raise ServiceError("Open a shift at this till: cash given back comes out of an open shift's drawer.",
-                               field="refund", code="no_open_shift")
+            raise ServiceError(gettext("Open a shift at this till: cash given back comes out of an open shift's "
+                                       "drawer."), field="refund", code="no_open_shift")
     if not payments:
-        raise ServiceError(f"This sale was not paid by {how}: refund it another way, or leave it owed.",
+        raise ServiceError(gettext("This sale was not paid by %(method)s: refund it another way, or leave it owed.")
+                           % {"method": how},
                            field="refund", code="no_such_payment")
     refunds = []
     for n, payment in enumerate(payments, start=1):
@@ -181,7 +184,8 @@ def approve_return_refunds(sale_return, *, user, till_user):
 
     waiting = list(sale_return.refunds.filter(status="pending_approval").order_by("pk"))
     if not waiting:
-        raise ServiceError("No refund of this return is waiting for approval.", field="refund", code="not_pending")
+        raise ServiceError(gettext("No refund of this return is waiting for approval."), field="refund",
+                           code="not_pending")
     drawer = get_open_shift(till_user)
     refunds = [approve_refund(refund, user=user, drawer_shift=drawer) for refund in waiting]
     if user != till_user:
@@ -212,7 +216,8 @@ def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):
     if not can(authorised_by, "sales.return_sale"):
         raise NotAllowed("Voiding a paid sale needs a manager's PIN.", field="manager_pin", code="not_allowed")
     if sale.status not in RETURNABLE:
-        raise ServiceError(f"Sale {sale.receipt_number} is not paid: void it with Cancel.", field="status",
+        raise ServiceError(gettext("Sale %(number)s is not paid: void it with Cancel.") % {"number": sale.receipt_number},
+                           field="status",
                            code="not_paid")
     items = [(item.pk, item.quantity - item.returned_quantity) for item in sale.items.all()
              if item.quantity > item.returned_quantity]

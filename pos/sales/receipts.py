@@ -475,7 +475,10 @@ def _pdf_ops(receipt) -> list[tuple]:
     rule = (6, None, 0, "", "", "rule")
     ops = [centre(shop["name"], ("Helvetica-Bold", 12), 14), centre(shop["address"]),
            centre(_("Tel %(phone)s") % {"phone": shop["phone"]}),
-           centre(_("KRA PIN %(pin)s  VAT No %(vat)s") % {"pin": shop["kra_pin"], "vat": shop["vat_number"]}), rule]
+           *([centre(_("KRA PIN %(pin)s  VAT No %(vat)s") % {"pin": shop["kra_pin"], "vat": shop["vat_number"]})]
+             if paper_mm() == 80 else  # 58 mm: one per line, or the line runs off the paper
+             [centre(_("KRA PIN %(pin)s") % {"pin": shop["kra_pin"]}),
+              centre(_("VAT No %(vat)s") % {"vat": shop["vat_number"]})]), rule]
     if receipt.fiscal is not None:
         ops.append(centre(str(receipt.fiscal.title), ("Helvetica-Bold", 10), 13))
     if receipt.copy:

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ServiceError
@@ -131,12 +132,13 @@ def parse_quantity(value, field_name="quantity") -> Decimal:
         return to_quantity(value)
     text = str(value if value is not None else "").strip()
     if text.startswith("-") and QUANTITY_TEXT.match(text[1:]):
-        raise ServiceError("The quantity must be greater than zero.", field=field_name, code="bad_quantity")
+        raise ServiceError(_("The quantity must be greater than zero."), field=field_name, code="bad_quantity")
     if "," in text:
-        raise ServiceError(f"{text!r}: use a point for decimals (1.5), not a comma.", field=field_name,
+        raise ServiceError(_("%(text)r: use a point for decimals (1.5), not a comma.") % {"text": text}, field=field_name,
                            code="ambiguous_comma")
     if not QUANTITY_TEXT.match(text):
-        raise ServiceError(f"{text or '(empty)'!r} is not a quantity.", field=field_name, code="bad_quantity")
+        raise ServiceError(_("%(text)r is not a quantity.") % {"text": text or _("(empty)")}, field=field_name,
+                           code="bad_quantity")
     return to_quantity(Decimal(text))
 
 
@@ -144,7 +146,7 @@ def percent_of(amount: Decimal, percent) -> Decimal:
     """`percent` of `amount`, rounded DOWN to the cent: a discount never exceeds the percentage typed."""
     percent = Decimal(str(percent))
     if not percent.is_finite() or percent < 0 or percent > HUNDRED:
-        raise ServiceError("A discount is between 0 and 100%.", field="discount_percent", code="bad_discount")
+        raise ServiceError(_("A discount is between 0 and 100%."), field="discount_percent", code="bad_discount")
     return (amount * percent / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
 
 
@@ -176,9 +178,10 @@ def price_lines(lines: list[PricedLine], order_discount: Decimal) -> list[Priced
     order_discount = to_money(order_discount)
     left = [line.gross - line.discount for line in lines]
     if order_discount < 0:
-        raise ServiceError("The discount cannot be negative.", field="discount")
+        raise ServiceError(_("The discount cannot be negative."), field="discount")
     if order_discount > sum(left, ZERO):
-        raise ServiceError("The discount is larger than the sale total.", field="discount", code="discount_too_large")
+        raise ServiceError(_("The discount is larger than the sale total."), field="discount",
+                           code="discount_too_large")
     for line, share in zip(lines, allocate(order_discount, left)):
         line.order_discount = share
         line.total = line.gross - line.discount - share
@@ -203,10 +206,13 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=Fa
     for n, r in enumerate(requests, start=1):
         product = by_id.get(r.product) if r.product else by_code.get(r.barcode)
         if product is None:
-            what = f"product {r.product}" if r.product else f"barcode {r.barcode!r}"
-            raise ServiceError(f"Line {n}: unknown {what}.", field="items", code="unknown_product")
+            what = (_("product %(id)s") % {"id": r.product} if r.product
+                    else _("barcode %(code)r") % {"code": r.barcode})
+            raise ServiceError(_("Line %(n)s: unknown %(what)s.") % {"n": n, "what": what}, field="items",
+                               code="unknown_product")
         if not product.is_active and not allow_inactive:
-            raise ServiceError(f"Line {n}: {product.name} is not for sale (inactive).", field="items",
+            raise ServiceError(_("Line %(n)s: %(name)s is not for sale (inactive).") % {"n": n, "name": product.name},
+                               field="items",
                                code="inactive_product")
         products.append(product)
     return products
@@ -214,14 +220,18 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=Fa
 
 def _check_line(n, quantity, discount, product, gross):
     if quantity <= 0:
-        raise ServiceError(f"Line {n}: quantity must be greater than zero.", field="items", code="bad_quantity")
+        raise ServiceError(_("Line %(n)s: quantity must be greater than zero.") % {"n": n}, field="items",
+                           code="bad_quantity")
     if product.unit == Unit.PIECE and quantity != quantity.to_integral_value():
-        raise ServiceError(f"Line {n}: {product.name} is sold in whole pieces.", field="items", code="bad_quantity")
+        raise ServiceError(_("Line %(n)s: %(name)s is sold in whole pieces.") % {"n": n, "name": product.name},
+                           field="items", code="bad_quantity")
     if gross <= 0:  # e.g. 0.005 kg at 0.01: a line of nothing would make a sale nobody can pay
-        raise ServiceError(f"Line {n}: {quantity.normalize():f} of {product.name} costs less than a cent.",
+        raise ServiceError(_("Line %(n)s: %(quantity)s of %(name)s costs less than a cent.")
+                           % {"n": n, "quantity": f"{quantity.normalize():f}", "name": product.name},
                            field="items", code="worthless_line")
     if discount < 0 or discount > gross:
-        raise ServiceError(f"Line {n}: the discount must be between 0 and the line amount {gross}.",
+        raise ServiceError(_("Line %(n)s: the discount must be between 0 and the line amount %(gross)s.")
+                           % {"n": n, "gross": gross},
                            field="items", code="bad_discount")
 
 
@@ -239,8 +249,9 @@ def check_discount_cap(lines, user, authorised_by=None):
     gross = sum((line.gross for line in lines), ZERO)
     given = sum((line.discount + line.order_discount for line in lines), ZERO)
     if given > to_money(gross * limit / HUNDRED):
-        raise ServiceError(f"A cashier may give at most {limit}% discount on a sale (lines and order together: "
-                           f"{given} of {gross}); a manager can authorise more with their PIN.",
+        raise ServiceError(_("A cashier may give at most %(limit)s%% discount on a sale (lines and order together: "
+                             "%(given)s of %(gross)s); a manager can authorise more with their PIN.")
+                           % {"limit": limit, "given": given, "gross": gross},
                            field="discount", code="discount_not_allowed")
 
 
@@ -252,7 +263,7 @@ def price_cart(requests: list[LineRequest], order_discount=ZERO, user=None, *, o
     `recorded` ([(unit_price, tax_rate)] per line): the prices a till used offline, kept as sold.
     `lock`: the products' rows are locked for the sale being written (see _resolve_products)."""
     if not requests:
-        raise ServiceError("A sale needs at least one line.", field="items", code="empty")
+        raise ServiceError(_("A sale needs at least one line."), field="items", code="empty")
     products = _resolve_products(requests, allow_inactive=recorded is not None, lock=lock)
     lines = []
     for n, (request, product) in enumerate(zip(requests, products), start=1):
@@ -316,9 +327,9 @@ def _amount(value, field_name) -> Decimal:
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
-        raise ServiceError("Enter an amount, e.g. 1000.00.", field=field_name, code="invalid_amount") from None
+        raise ServiceError(_("Enter an amount, e.g. 1000.00."), field=field_name, code="invalid_amount") from None
     if not amount.is_finite() or amount < 0:
-        raise ServiceError("The amount must be zero or more.", field=field_name, code="invalid_amount")
+        raise ServiceError(_("The amount must be zero or more."), field=field_name, code="invalid_amount")
     return to_money(amount)
 
 
@@ -327,13 +338,15 @@ def open_shift(cashier, opening_float, note="") -> Shift:
     opening_float = _amount(opening_float, "opening_float")
     current = get_open_shift(cashier)
     if current:
-        raise ServiceError(f"{cashier} already has shift #{current.pk} open: close it before opening another.",
+        raise ServiceError(_("%(cashier)s already has shift #%(shift)s open: close it before opening another.")
+                           % {"cashier": cashier, "shift": current.pk},
                            field="shift", code="shift_already_open")
     try:
         with transaction.atomic():
             return Shift.objects.create(cashier=cashier, opening_float=opening_float, note=note)
     except IntegrityError:
-        raise ServiceError(f"{cashier} already has a shift open.", field="shift", code="shift_already_open") from None
+        raise ServiceError(_("%(cashier)s already has a shift open.") % {"cashier": cashier}, field="shift",
+                           code="shift_already_open") from None
 
 
 def _selling_shift(cashier, shift) -> Shift:
@@ -342,12 +355,14 @@ def _selling_shift(cashier, shift) -> Shift:
     wanted = locked.filter(cashier=cashier, status=ShiftStatus.OPEN) if shift is None else locked.filter(pk=shift.pk)
     shift = wanted.first()
     if shift is None:
-        raise ServiceError("Open a shift before selling.", field="shift", code="no_open_shift")
+        raise ServiceError(_("Open a shift before selling."), field="shift", code="no_open_shift")
     if shift.status != ShiftStatus.OPEN:
-        raise ServiceError(f"Shift #{shift.pk} is closed: open a new shift to sell.", field="shift",
+        raise ServiceError(_("Shift #%(shift)s is closed: open a new shift to sell.") % {"shift": shift.pk},
+                           field="shift",
                            code="shift_closed")
     if shift.cashier_id != cashier.pk:
-        raise ServiceError(f"Shift #{shift.pk} belongs to another cashier.", field="shift", code="not_your_shift")
+        raise ServiceError(_("Shift #%(shift)s belongs to another cashier.") % {"shift": shift.pk}, field="shift",
+                           code="not_your_shift")
     return shift
 
 
@@ -533,22 +548,24 @@ def close_shift(shift, counted_cash, user, counted=None, note="") -> ShiftReport
     payment (take the payment or cancel the sale first)."""
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     if shift.status != ShiftStatus.OPEN:
-        raise ServiceError(f"Shift #{shift.pk} is already closed.", field="shift", code="shift_closed")
+        raise ServiceError(_("Shift #%(shift)s is already closed.") % {"shift": shift.pk}, field="shift",
+                           code="shift_closed")
     if user is not None and not may_act_for(user, shift.cashier_id):
-        raise ServiceError("A cashier may close only their own shift.", field="shift", code="not_allowed")
+        raise ServiceError(_("A cashier may close only their own shift."), field="shift", code="not_allowed")
     counts = {method: _amount(value, f"counted.{method}") for method, value in (counted or {}).items()}
     counts["cash"] = _amount(counted_cash, "counted_cash")
     waiting = list(shift.sales.filter(status=SaleStatus.PENDING_PAYMENT).values_list("receipt_number", flat=True))
     if waiting:
-        raise ServiceError(f"Sales waiting for payment: {', '.join(waiting)}. Take the payment or cancel them "
-                           "before closing the shift.", field="shift", code="unpaid_sales")
+        raise ServiceError(_("Sales waiting for payment: %(sales)s. Take the payment or cancel them before "
+                             "closing the shift.") % {"sales": ", ".join(waiting)}, field="shift", code="unpaid_sales")
     from pos.tills.services import refuse_while_unsynced
 
     refuse_while_unsynced(shift)
     report = shift_report(shift, counted=counts)
     unknown = set(counts) - {m.method for m in report.methods} - {m for m, _ in _method_choices()}
     if unknown:
-        raise ServiceError(f"Unknown payment method: {', '.join(sorted(unknown))}.", field="counted")
+        raise ServiceError(_("Unknown payment method: %(methods)s.") % {"methods": ", ".join(sorted(unknown))},
+                           field="counted")
     ShiftTotal.objects.bulk_create([
         ShiftTotal(shift=shift, method=m.method, opening=m.opening, expected=m.expected, counted=m.counted,
                    difference=m.difference)
@@ -743,12 +760,13 @@ def cancel_sale(sale, *, user, reason=""):
     or still in progress (cancel or refund that payment first). A cashier cancels only their own sales."""
     sale = lock_sale(sale)
     if user is not None and not may_act_for(user, sale.cashier_id):
-        raise ServiceError("A cashier may cancel only their own sales.", field="sale", code="not_allowed")
+        raise ServiceError(_("A cashier may cancel only their own sales."), field="sale", code="not_allowed")
     if sale.status not in (SaleStatus.OPEN, SaleStatus.PENDING_PAYMENT):
-        raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()} and cannot be "
-                           "cancelled; take a return instead.", field="status", code="not_cancellable")
+        raise ServiceError(_("Sale %(number)s is %(status)s and cannot be cancelled; take a return instead.")
+                           % {"number": sale.receipt_number, "status": sale.get_status_display().lower()},
+                           field="status", code="not_cancellable")
     if sale.payments.filter(status__in=LIVE_PAYMENT_STATUSES).exists():
-        raise ServiceError("This sale has a payment completed or in progress: cancel or refund it first.",
+        raise ServiceError(_("This sale has a payment completed or in progress: cancel or refund it first."),
                            field="status", code="has_payments")
     _cancel(sale, user, reason)
     return sale
@@ -841,13 +859,15 @@ def _wanted_returns(items) -> dict[int, Decimal]:
         try:
             quantity = to_quantity(Decimal(str(quantity)))
         except (InvalidOperation, ValueError, TypeError):
-            raise ServiceError(f"Line {item_id}: enter a quantity.", field="items", code="bad_quantity") from None
+            raise ServiceError(_("Line %(n)s: enter a quantity.") % {"n": item_id}, field="items",
+                               code="bad_quantity") from None
         if quantity <= 0:
-            raise ServiceError(f"Line {item_id}: the quantity to return must be greater than zero.", field="items",
+            raise ServiceError(_("Line %(n)s: the quantity to return must be greater than zero.") % {"n": item_id},
+                               field="items",
                                code="bad_quantity")
         wanted[int(item_id)] = wanted.get(int(item_id), ZERO) + quantity
     if not wanted:
-        raise ServiceError("Choose at least one line to return.", field="items", code="empty")
+        raise ServiceError(_("Choose at least one line to return."), field="items", code="empty")
     return wanted
 
 
@@ -877,8 +897,9 @@ def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -
                          code="not_allowed")
     sale = lock_sale(sale)
     if sale.status not in RETURNABLE:
-        raise ServiceError(f"Sale {sale.receipt_number} is {sale.get_status_display().lower()}: only a paid sale "
-                           "takes returns.", field="status", code="not_returnable")
+        raise ServiceError(_("Sale %(number)s is %(status)s: only a paid sale takes returns.")
+                           % {"number": sale.receipt_number, "status": sale.get_status_display().lower()},
+                           field="status", code="not_returnable")
     wanted = _wanted_returns(items)
     sold = {item.pk: item for item in sale.items.select_related("product")}
     sale_return = SaleReturn(sale=sale, amount=ZERO, reason=(reason or "")[:200], created_by=user,
@@ -887,15 +908,20 @@ def return_items(sale, items, user, reason="", shift=None, authorised_by=None) -
     for item_id, quantity in wanted.items():
         item = sold.get(item_id)
         if item is None:
-            raise ServiceError(f"Sale {sale.receipt_number} has no line {item_id}.", field="items",
+            raise ServiceError(_("Sale %(number)s has no line %(n)s.") % {"number": sale.receipt_number, "n": item_id},
+                               field="items",
                                code="unknown_line")
         left = item.quantity - item.returned_quantity
         if quantity > left:
-            raise ServiceError(f"{item.name}: at most {left.normalize():f} can be returned ({item.quantity.normalize():f} "
-                               f"sold, {item.returned_quantity.normalize():f} returned already).", field="items",
+            raise ServiceError(_("%(name)s: at most %(left)s can be returned (%(sold)s sold, %(returned)s returned "
+                                 "already).") % {"name": item.name, "left": f"{left.normalize():f}",
+                                                 "sold": f"{item.quantity.normalize():f}",
+                                                 "returned": f"{item.returned_quantity.normalize():f}"},
+                               field="items",
                                code="return_exceeds_sold")
         if item.product.unit == Unit.PIECE and quantity != quantity.to_integral_value():
-            raise ServiceError(f"{item.name} is returned in whole pieces.", field="items", code="bad_quantity")
+            raise ServiceError(_("%(name)s is returned in whole pieces.") % {"name": item.name}, field="items",
+                               code="bad_quantity")
         lines.append(_return_line(sale_return, item, quantity))
         item.returned_quantity += quantity
     everything_back = all(item.returned_quantity >= item.quantity for item in sold.values())

@@ -4,8 +4,6 @@ once, the catalogue the till caches (by cursor on updated_at), and what a manage
 Every operation is one transaction and raises ServiceError on bad input, like the sales services.
 """
 
-import hashlib
-import json
 import re
 import uuid as uuidlib
 from dataclasses import dataclass
@@ -19,7 +17,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from pos.catalog.models import Product, Unit
-from pos.core.errors import ConflictError, ServiceError
+from pos.core.errors import ServiceError
+from pos.core.idempotency import create_once, fingerprint
 from pos.core.money import ZERO, to_money, to_quantity
 from pos.payments.models import Method, Payment, PaymentStatus
 from pos.payments.services import pay_cash
@@ -148,43 +147,24 @@ class OfflineSaleRequest:
 
 
 def _fingerprint(request: OfflineSaleRequest) -> str:
-    payload = {
+    return fingerprint({
         "number": request.number, "shift": request.shift, "discount": str(to_money(request.discount)),
         "items": [(line.product, str(to_quantity(line.quantity)), str(to_money(line.unit_price)),
                    str(line.tax_rate), str(to_money(line.discount))) for line in request.items],
         "payments": [(p.method, str(to_money(p.amount)), p.code) for p in request.payments],
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def _replay(client_uuid, fingerprint):
-    found = OfflineSale.objects.select_related("sale").filter(client_uuid=client_uuid).first()
-    if found and found.request_hash != fingerprint:
-        raise ConflictError("This client_uuid was already used for a different sale.", field="client_uuid",
-                            code="idempotency_conflict")
-    return found
+    })
 
 
 def accept_offline_sale(*, cashier, till, request: OfflineSaleRequest):
-    """Take in a sale the till made offline, exactly once: a retry (same client_uuid and body) answers the
-    first sale (created False). Prices are the ones the till used (flagged where the catalogue differs),
-    stock is posted even below zero (flagged, never refused), payments are recorded as taken (an M-Pesa
-    code typed offline is flagged until matched) and the sale joins the cashier's shift.
-    Returns (OfflineSale, created)."""
+    """Take in a sale the till made offline, exactly once (pos.core.idempotency on the till's
+    client_uuid): a retry with the same body answers the first sale (created False). Prices are the ones
+    the till used (flagged where the catalogue differs), stock is posted even below zero (flagged, never
+    refused), payments are recorded as taken (an M-Pesa code typed offline is flagged until matched) and
+    the sale joins the cashier's shift. Returns (OfflineSale, created)."""
     client_uuid = _device(request.client_uuid)
-    fingerprint = _fingerprint(request)
-    existing = _replay(client_uuid, fingerprint)
-    if existing:
-        return existing, False
-    try:
-        with transaction.atomic():
-            offline = _accept(cashier, till, request, client_uuid, fingerprint)
-        return offline, True
-    except IntegrityError:
-        existing = _replay(client_uuid, fingerprint)
-        if existing:
-            return existing, False
-        raise
+    request_hash = _fingerprint(request)
+    return create_once(OfflineSale, client_uuid, request_hash, key_field="client_uuid", what="sale",
+                       create=lambda: _accept(cashier, till, request, client_uuid, request_hash))
 
 
 def _shift(cashier, shift_id):

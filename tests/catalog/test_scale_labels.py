@@ -85,7 +85,7 @@ def test_a_label_whose_price_disagrees_with_its_check_digit_is_refused_with_a_me
     # misprinted (its EAN-13 check digit is right, so only the price check digit catches it).
     with pytest.raises(ServiceError) as refused:
         lookup_barcode(label("22" + "4011" + "3" + "15000"))
-    assert refused.value.code == "label_check_digit" and refused.value.field == "barcode"
+    assert refused.value.code == "label_check_digit" and refused.value.field is None
     assert refused.value.message == ("This scale label is wrong: its price 15000 needs check digit 8, the label "
                                      "has 3. Weigh the item again for a new label.")
 
@@ -121,7 +121,7 @@ def test_the_till_gets_the_wrong_label_refused_in_words(rules, produce, cashier,
     client = api(cashier)
     response = client.get(BARCODE.format(label("22" + "4011" + "3" + "15000")))
     assert response.status_code == 400
-    assert response.json() == {"code": "label_check_digit", "barcode": [
+    assert response.json() == {"code": "label_check_digit", "detail": [
         "This scale label is wrong: its price 15000 needs check digit 8, the label has 3. Weigh the item again "
         "for a new label."]}
 

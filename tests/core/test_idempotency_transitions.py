@@ -57,9 +57,9 @@ def test_create_once_turns_a_lost_race_into_a_replay(cashier):
     original = idem.replay
     seen = []
 
-    def replay_once_blind(model, key, request_hash, what="request"):
+    def replay_once_blind(model, key, request_hash, **options):
         seen.append(1)
-        return None if len(seen) == 1 else original(model, key, request_hash, what=what)
+        return None if len(seen) == 1 else original(model, key, request_hash, **options)
 
     idem.replay = replay_once_blind
     try:

@@ -45,3 +45,57 @@ def test_the_cashiers_messages_and_menus_in_swahili(cashier, manager):
     back_office.post("/i18n/language/", {"language": "sw"})
     sidebar = back_office.get("/admin/").content.decode()
     assert "Orodha ya bidhaa" in sidebar and "Kuhesabu hisa" in sidebar  # the menus
+
+
+@pytest.mark.django_db
+def test_a_swahili_cashier_gets_the_apis_refusals_in_swahili(cashier, other_cashier, api, product):
+    """The API answers a token's user in their language (User.language), whatever the client sends."""
+    from pos.sales.services import open_shift
+
+    cashier.language = "sw"
+    cashier.save()
+    client = api(cashier)
+    answer = client.post("/api/sales/sales/", {"items": []}, format="json")
+    assert answer.json() == {"items": {"non_field_errors": ["Orodha hii haiwezi kuwa tupu."]}}  # DRF's own
+    answer = client.post("/api/sales/sales/", {"items": [{"product": product.pk, "quantity": "1"}]}, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "no_open_shift"
+    assert answer.json()["shift"] == ["Fungua zamu kabla ya kuuza."]
+    open_shift(cashier, "500.00")
+    answer = client.post("/api/sales/sales/", {"items": [{"product": product.pk, "quantity": "1,5"}]}, format="json")
+    assert answer.status_code == 400 and "tumia nukta kwa desimali (1.5), si koma" in str(answer.json())
+    answer = client.post("/api/sales/sales/", {"items": [{"product": product.pk, "quantity": "999"}]}, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "insufficient_stock"
+    assert answer.json()["items"][0].startswith(f"Hakuna hisa ya kutosha ya {product.name}:")
+    # the same refusal to a cashier who chose English stays English, whatever their client asks for
+    other_cashier.language = "en"
+    other_cashier.save()
+    open_shift(other_cashier, "500.00")
+    answer = api(other_cashier).post("/api/sales/sales/", {"items": [{"product": product.pk, "quantity": "999"}]},
+                                     format="json", HTTP_ACCEPT_LANGUAGE="sw")
+    assert answer.json()["items"][0].startswith(f"Not enough stock for {product.name}:")
+
+
+@pytest.mark.django_db
+def test_switching_language_is_kept_on_the_user(cashier):
+    client = client_for(cashier)
+    client.post("/i18n/language/", {"language": "sw"})
+    cashier.refresh_from_db()
+    assert cashier.language == "sw"
+    fresh = client_for(cashier)  # another browser, a new session: still Kiswahili
+    assert "Kikapu ni tupu" in fresh.get("/admin/checkout/").content.decode()
+    answer = fresh.post("/api/sales/sales/", {"items": []}, content_type="application/json")
+    assert answer.json() == {"items": {"non_field_errors": ["Orodha hii haiwezi kuwa tupu."]}}
+
+
+@pytest.mark.django_db
+def test_the_back_office_in_swahili_unfolds_words_and_djangos(manager, product):
+    """Django's admin ships Kiswahili; unfold ships none: its words are in our catalogue."""
+    client = client_for(manager)
+    client.post("/i18n/language/", {"language": "sw"})
+    page = client.get("/admin/catalog/product/").content.decode()
+    for unfold_word in ("Andika kutafuta", "Vichujio", "Tumia vichujio", "Chagua kitendo", "Mwanga", "Giza",
+                        "Hamisha", "Ingiza"):
+        assert unfold_word in page, unfold_word
+    assert "Toka" in page and "Orodha ya bidhaa" in page and "Kaunta" in page  # Django's; our menu
+    change = client.get(f"/admin/catalog/product/{product.pk}/change/").content.decode()
+    assert "Hifadhi" in change and "Rudi nyuma" in change

@@ -160,3 +160,17 @@ def test_the_receipt_language_is_the_cashiers_else_the_shops(swahili_sale, cashi
     cashier.language = "en"
     cashier.save()
     assert "Change" in receipt_text(swahili_sale) and "Chenji" not in receipt_text(swahili_sale)
+
+
+@pytest.mark.django_db
+def test_the_58mm_pdf_keeps_the_long_swahili_lines_on_the_paper(swahili_sale, settings, tmp_path):
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    settings.RECEIPT_PAPER_MM = 58
+    path = tmp_path / "risiti-58.pdf"
+    path.write_bytes(receipt_pdf(swahili_sale))
+    text = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    assert "PIN ya KRA P051234567X" in text and "Nambari ya VAT 0123456A" in text
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "164.409 x" in info  # 58 mm wide

@@ -6,8 +6,6 @@ item's choice (A exempt, C zero-rated, D non-VAT). Items are never deleted at KR
 is sent with useYn = "N".
 """
 
-import hashlib
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,6 +16,7 @@ from django.utils import timezone
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ServiceError
+from pos.core.idempotency import fingerprint
 from pos.fiscal.models import FiscalItem, ItemSequence, ItemStatus, TaxChoice
 from pos.fiscal.services.transport import KraError, TransportError, transport
 
@@ -81,17 +80,13 @@ def item_payload(item, product) -> dict:
     }
 
 
-def _fingerprint(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
 def item_is_current(item, product) -> bool:
     """Registered with what the product says now."""
     try:
         payload = item_payload(item, product)
     except ServiceError:
         return False
-    return item.status == ItemStatus.REGISTERED and item.registered_fingerprint == _fingerprint(payload)
+    return item.status == ItemStatus.REGISTERED and item.registered_fingerprint == fingerprint(payload)
 
 
 def register_item(item, device, now=None) -> FiscalItem:
@@ -114,7 +109,7 @@ def register_item(item, device, now=None) -> FiscalItem:
         item.save(update_fields=["attempts", "next_attempt_at", "tax_type", "updated_at"])
         raise
     item.status = ItemStatus.REGISTERED
-    item.registered_fingerprint = _fingerprint(payload)
+    item.registered_fingerprint = fingerprint(payload)
     item.registered_at = now
     item.result_code, item.result_message, item.next_attempt_at = "000", "", None
     item.save()

@@ -3,10 +3,12 @@
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
@@ -72,6 +74,12 @@ def _event(payment, action, *, request=None, response=None, error=""):
                                 response=response or {}, error=error[:300])
 
 
+def brought_in(payment) -> Decimal:
+    """What a payment brought in: what the provider reported receiving (it may be more than was asked),
+    else the amount asked. The one definition behind "refundable" and "excess"."""
+    return payment.amount_received if payment.amount_received is not None else payment.amount
+
+
 def enqueue(func, *args) -> bool:
     """Hand work to the task worker; a broker outage (Redis down) leaves it to the scheduled re-check."""
     try:
@@ -92,9 +100,10 @@ def _money(value, field):
     try:
         amount = to_money(value)
     except (ArithmeticError, TypeError, ValueError):
-        raise ServiceError("Enter an amount such as 150 or 150.50.", field=field, code="invalid_amount") from None
+        raise ServiceError(gettext("Enter an amount such as 150 or 150.50."), field=field,
+                           code="invalid_amount") from None
     if not amount.is_finite():
-        raise ServiceError("Enter an amount such as 150 or 150.50.", field=field, code="invalid_amount")
+        raise ServiceError(gettext("Enter an amount such as 150 or 150.50."), field=field, code="invalid_amount")
     return amount
 
 

@@ -13,6 +13,7 @@ from decimal import ROUND_CEILING
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint
@@ -39,6 +40,7 @@ from pos.payments.services.common import (
     _money,
     _move,
     backoff,
+    brought_in,
     enqueue,
     in_flight_amount,
     short,
@@ -64,7 +66,8 @@ def initiate_payment(sale, method, amount, phone_number="", user=None, idempoten
     amount = _money(amount, "amount")
     tendered = None if amount_tendered in (None, "") else _money(amount_tendered, "amount_tendered")
     if method not in Method.values:
-        raise ServiceError(f"Unknown payment method {method!r}.", field="method", code="invalid_method")
+        raise ServiceError(gettext("Unknown payment method %(method)r.") % {"method": method}, field="method",
+                           code="invalid_method")
     key = idempotency_key or None
     request_hash = payment_fingerprint(sale.pk, method, amount, phone_number, tendered)
     if method == Method.CASH:
@@ -92,9 +95,12 @@ def _due(sale, what="payments in progress"):
 
 
 def _refuse_overpayment(due, in_flight):
-    waiting = f" ({in_flight} is waiting on payments in progress)" if in_flight else ""
-    raise ServiceError(f"Only {max(due, ZERO)} is still due on this sale{waiting}.", field="amount",
-                       code="overpayment")
+    if in_flight:
+        message = gettext("Only %(due)s is still due on this sale (%(waiting)s is waiting on payments in "
+                          "progress).") % {"due": max(due, ZERO), "waiting": in_flight}
+    else:
+        message = gettext("Only %(due)s is still due on this sale.") % {"due": max(due, ZERO)}
+    raise ServiceError(message, field="amount", code="overpayment")
 
 
 def pay_cash(sale, *, amount_tendered, user, amount=None, idempotency_key=""):
@@ -115,7 +121,8 @@ def pay_cash(sale, *, amount_tendered, user, amount=None, idempotency_key=""):
 def _take_cash(sale, *, amount_tendered, user, amount=None, key=None, request_hash=""):
     sale = lock_sale(sale)
     if sale.status != SaleStatus.PENDING_PAYMENT:
-        raise ServiceError(f"Sale {sale.receipt_number} is not waiting for payment.", field="sale", code="not_payable")
+        raise ServiceError(gettext("Sale %(number)s is not waiting for payment.") % {"number": sale.receipt_number},
+                           field="sale", code="not_payable")
     due, in_flight = _due(sale)
     payment = cash_payment(sale, due, in_flight, amount_tendered=amount_tendered, user=user, amount=amount, key=key,
                            request_hash=request_hash)
@@ -146,16 +153,17 @@ def cash_payment(sale, due, in_flight, *, amount_tendered, user, amount=None, ke
         # what stays due is whole shillings (M-Pesa and card take no cents): extra cents are change
         applied = due - (due - applied).to_integral_value(rounding=ROUND_CEILING)
     elif 0 < due - applied != (due - applied).to_integral_value():
-        raise ServiceError(f"Take whole shillings: {due - applied} would stay due, and M-Pesa or a card cannot take "
-                           "cents.", field="amount", code="cents_left")
+        raise ServiceError(gettext("Take whole shillings: %(left)s would stay due, and M-Pesa or a card cannot take "
+                                   "cents.") % {"left": due - applied}, field="amount", code="cents_left")
     if applied <= 0:
         if due <= 0 and in_flight:
             _refuse_overpayment(due, in_flight)
-        raise ServiceError("The cash amount must be greater than zero.", field="amount_tendered")
+        raise ServiceError(gettext("The cash amount must be greater than zero."), field="amount_tendered")
     if applied > due:
         _refuse_overpayment(due, in_flight)
     if tendered < applied:
-        raise ServiceError(f"Cash given ({tendered}) is less than the amount to pay ({applied}).",
+        raise ServiceError(gettext("Cash given (%(tendered)s) is less than the amount to pay (%(applied)s).")
+                           % {"tendered": tendered, "applied": applied},
                            field="amount_tendered", code="not_enough_cash")
     return Payment(
         sale=sale, method=Method.CASH, amount=applied, currency=settings.CURRENCY, status=P.COMPLETED,
@@ -177,10 +185,10 @@ def _create_pending(sale, method, amount, phone_number, user, key, request_hash)
         whole_shillings(amount)
     sale = lock_sale(sale)
     if sale.status != SaleStatus.PENDING_PAYMENT:
-        raise ServiceError(f"Sale {sale.receipt_number} is not waiting for payment.", field="sale",
-                           code="not_payable")
+        raise ServiceError(gettext("Sale %(number)s is not waiting for payment.") % {"number": sale.receipt_number},
+                           field="sale", code="not_payable")
     if amount <= 0:
-        raise ServiceError("The amount must be greater than zero.", field="amount", code="invalid_amount")
+        raise ServiceError(gettext("The amount must be greater than zero."), field="amount", code="invalid_amount")
     due, in_flight = _due(sale)
     if amount > due:
         _refuse_overpayment(due, in_flight)
@@ -344,7 +352,7 @@ def excess_of(payment, sale):
     """Money a completed payment brought beyond what its sale needed: all of it when the sale was
     cancelled; otherwise what the sale is overpaid by (at most this payment's amount) plus anything
     the provider took above the payment's amount."""
-    received = payment.amount_received if payment.amount_received is not None else payment.amount
+    received = brought_in(payment)
     if sale.status == SaleStatus.CANCELLED:
         return received
     over_sale = min(max(sale.paid_amount - sale.total, ZERO), payment.amount)
@@ -422,7 +430,8 @@ def cancel_payment(payment, *, user, reason="") -> Payment:
     still asked until its window closes: a success reported later is recorded (see apply_result)."""
     payment = _lock(payment)
     if payment.status not in IN_FLIGHT:
-        raise ServiceError(f"Only a payment in progress can be cancelled; this one is {payment.status}.",
+        raise ServiceError(gettext("Only a payment in progress can be cancelled; this one is %(status)s.")
+                           % {"status": payment.status},
                            field="status", code="not_cancellable")
     was = payment.status
     _move(payment, P.CANCELLED, TRANSITIONS)
@@ -439,12 +448,13 @@ def close_unconfirmed_payment(payment, *, user, note="") -> Payment:
     portal that no money came in: it becomes failed (the sale can then be paid otherwise or cancelled).
     A success reported later is still recorded and flagged (apply_result)."""
     if not can(user, "payments.approve_refund"):
-        raise ServiceError("Only a manager or an admin can close an unconfirmed payment.", field="payment",
+        raise ServiceError(gettext("Only a manager or an admin can close an unconfirmed payment."), field="payment",
                            code="not_allowed")
     lock_sale(payment.sale)
     payment = _lock(payment)
     if payment.status not in IN_FLIGHT:
-        raise ServiceError(f"Only a payment waiting for an answer can be closed; this one is {payment.status}.",
+        raise ServiceError(gettext("Only a payment waiting for an answer can be closed; this one is %(status)s.")
+                           % {"status": payment.status},
                            field="status", code="not_unconfirmed")
     _move(payment, P.FAILED, TRANSITIONS)
     payment.result_code = "closed_by_manager"
@@ -472,15 +482,17 @@ def record_received_payment(sale, *, method, amount_received, receipt, user=None
 
     received = _money(amount_received, "amount")
     if received <= 0:
-        raise ServiceError("The amount received must be greater than zero.", field="amount", code="invalid_amount")
+        raise ServiceError(gettext("The amount received must be greater than zero."), field="amount",
+                           code="invalid_amount")
     sale = lock_sale(sale)
     if sale.status != SaleStatus.PENDING_PAYMENT:
-        raise ServiceError(f"Sale {sale.receipt_number} is not waiting for payment.", field="sale",
-                           code="not_payable")
+        raise ServiceError(gettext("Sale %(number)s is not waiting for payment.") % {"number": sale.receipt_number},
+                           field="sale", code="not_payable")
     due, _ = _due(sale)
     if due <= 0:
-        raise ServiceError(f"Nothing is left to pay on sale {sale.receipt_number} (a payment may still be in "
-                           "progress: cancel it first).", field="sale", code="nothing_due")
+        raise ServiceError(gettext("Nothing is left to pay on sale %(number)s (a payment may still be in progress: "
+                                   "cancel it first).") % {"number": sale.receipt_number}, field="sale",
+                           code="nothing_due")
     if Payment.objects.filter(method=method, receipt=receipt).exists():
         raise ConflictError(f"Receipt {receipt} is already recorded on another payment.", field="receipt",
                             code="receipt_used")

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.idempotency import create_once, fingerprint, replay
@@ -46,6 +47,7 @@ from pos.payments.services.common import (
     _money,
     _move,
     backoff,
+    brought_in,
     enqueue,
     short,
     verify_after,
@@ -57,12 +59,6 @@ from pos.sales.services import lock_sale
 # --- the one definition of "refundable" (used by the services and by check_books) ------------------
 def refunds_taken(queryset) -> Decimal:
     return queryset.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
-
-
-def brought_in(payment) -> Decimal:
-    """What a payment brought in: what the provider reported receiving (it may be more than was asked),
-    else the amount asked."""
-    return payment.amount_received if payment.amount_received is not None else payment.amount
 
 
 def refundable_amount(payment) -> Decimal:
@@ -115,7 +111,7 @@ def request_refund(payment, amount, reason, user, sale_return=None, idempotency_
     if key and (existing := replay(Refund, key, request_hash)):
         return existing, False
     if not (reason or "").strip():
-        raise ServiceError("Say why the money is given back.", field="reason", code="required")
+        raise ServiceError(gettext("Say why the money is given back."), field="reason", code="required")
     refund, created = create_once(
         Refund, key, request_hash,
         lambda: _create_refund(payment, amount, reason.strip(), user, sale_return, key, request_hash, drawer_shift))
@@ -130,8 +126,8 @@ def _open_drawer(shift):
 
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     if shift.status != ShiftStatus.OPEN:
-        raise ServiceError(f"Shift #{shift.pk} is closed: cash comes out of an open till's drawer.", field="shift",
-                           code="shift_closed")
+        raise ServiceError(gettext("Shift #%(shift)s is closed: cash comes out of an open till's drawer.")
+                           % {"shift": shift.pk}, field="shift", code="shift_closed")
     return shift
 
 
@@ -144,28 +140,31 @@ def _create_refund(payment, amount, reason, user, sale_return, key, request_hash
             drawer_shift = _open_drawer(drawer_shift)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.status != P.COMPLETED:
-            raise ServiceError(f"Only a completed payment can be refunded; this one is {payment.status}.",
+            raise ServiceError(gettext("Only a completed payment can be refunded; this one is %(status)s.")
+                               % {"status": payment.status},
                                field="payment", code="not_refundable")
         if amount <= 0:
-            raise ServiceError("The amount must be greater than zero.", field="amount", code="invalid_amount")
+            raise ServiceError(gettext("The amount must be greater than zero."), field="amount", code="invalid_amount")
         left = refundable_amount(payment)
         if amount > left:
-            raise ServiceError(f"At most {left} can still be refunded on this payment.", field="amount",
+            raise ServiceError(gettext("At most %(left)s can still be refunded on this payment.") % {"left": left},
+                               field="amount",
                                code="refund_too_large")
         if sale_return is not None:
             if sale_return.sale_id != payment.sale_id:
-                raise ServiceError("This return belongs to another sale.", field="sale_return", code="wrong_sale")
+                raise ServiceError(gettext("This return belongs to another sale."), field="sale_return", code="wrong_sale")
             owed = return_owed(sale_return)
             if amount > owed:
-                raise ServiceError(f"At most {owed} is still owed on this return.", field="amount",
+                raise ServiceError(gettext("At most %(owed)s is still owed on this return.") % {"owed": owed},
+                                   field="amount",
                                    code="refund_too_large")
         if payment.method in MOBILE and drawer_shift is None:
             whole_shillings(amount)
             if not payment.receipt:
-                raise ServiceError(f"This {payment.get_method_display()} payment has no provider receipt to "
-                                   "refund against.", field="payment", code="no_receipt")
+                raise ServiceError(gettext("This %(method)s payment has no provider receipt to refund against.")
+                                   % {"method": payment.get_method_display()}, field="payment", code="no_receipt")
         if payment.method == Method.AIRTEL and amount != payment.amount and drawer_shift is None:
-            raise ServiceError("Airtel Money refunds the whole payment only.", field="amount",
+            raise ServiceError(gettext("Airtel Money refunds the whole payment only."), field="amount",
                                code="partial_refund")
         sale_refunds = refunds_taken(Refund.objects.filter(payment__sale=sale))
         refund = Refund.objects.create(payment=payment, sale_return=sale_return, amount=amount, reason=reason[:200],
@@ -314,13 +313,14 @@ def check_refund(refund, now=None) -> Outcome:
 # --- approval ------------------------------------------------------------------------------------
 def _decide(refund, user):
     if not can(user, "payments.approve_refund"):
-        raise ServiceError("Only a manager or an admin can approve or reject refunds.", field="refund",
+        raise ServiceError(gettext("Only a manager or an admin can approve or reject refunds."), field="refund",
                            code="not_allowed")
     sale_id = Refund.objects.values_list("payment__sale_id", flat=True).get(pk=refund.pk)
     Sale.objects.select_for_update().get(pk=sale_id)
     refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
     if refund.status != R.PENDING_APPROVAL:
-        raise ServiceError(f"This refund is {refund.get_status_display().lower()}, not waiting for approval.",
+        raise ServiceError(gettext("This refund is %(status)s, not waiting for approval.")
+                           % {"status": refund.get_status_display().lower()},
                            field="status", code="not_pending")
     refund.decided_at = timezone.now()
     return refund
@@ -334,7 +334,7 @@ def approve_refund(refund, *, user, drawer_shift=None) -> Refund:
     with transaction.atomic():
         refund = _decide(refund, user)
         if refund.requested_by_id == getattr(user, "pk", None):
-            raise ServiceError("Another manager must approve a refund you asked for.", field="refund",
+            raise ServiceError(gettext("Another manager must approve a refund you asked for."), field="refund",
                                code="four_eyes")
         if drawer_shift is not None and refund.paid_in_cash:
             refund.drawer_shift = drawer_shift
