@@ -25,6 +25,14 @@
   // The online cart this panel carried (checkout.js hands it over): emptied there once its offline sale is
   // recorded or the cashier empties it here; until then a reload carries it again.
   let carried = null;
+  // The latest request to move the cursor (focus) and the field it is for. A request still waiting when
+  // the cashier puts the cursor in another field (a line's discount right after a scan) is dropped:
+  // otherwise it would take the cursor back and what the cashier types next would land in the scanner.
+  let focusRequest = 0;
+  let focusTarget = null;
+  document.addEventListener("focusin", (event) => {
+    if (event.target.id !== focusTarget) focusRequest += 1;
+  }, true);
 
   function offlineTill() {
     const till = window.dukaTill;
@@ -148,11 +156,15 @@
         return say(gettext("Sold offline on till %(till)s at %(time)s"), { till: this.tillCode, time: receipt.sold_at });
       },
       focus(id, tries = 40) {
-        requestAnimationFrame(() => {
+        const request = ++focusRequest;
+        focusTarget = id;
+        const attempt = (left) => requestAnimationFrame(() => {
+          if (request !== focusRequest) return;
           const el = document.getElementById(id);
           if (el && el.offsetParent !== null) el.focus();
-          else if (tries > 0) this.focus(id, tries - 1);
+          else if (left > 0) attempt(left - 1);
         });
+        attempt(tries);
       },
       fail(text) {
         this.message = { kind: "error", text };
