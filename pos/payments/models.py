@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, CharField, F, Q, Value, When
 from simple_history.models import HistoricalRecords
 
 from pos.core.fields import MoneyField
@@ -233,6 +233,12 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"Refund {self.amount} of payment #{self.payment_id} ({self.status})"
+
+    @staticmethod
+    def paid_by_expression():
+        """`paid_by` in SQL, for grouping refunds by how the money went back (X/Z report, sales report)."""
+        return Case(When(drawer_shift__isnull=False, then=Value(Method.CASH)), default=F("payment__method"),
+                    output_field=CharField())
 
     @property
     def paid_by(self) -> str:

@@ -622,8 +622,9 @@ def payments_by_method(since, until, cashier=None):
         refunds = refunds.filter(payment__sale__cashier=cashier)
     paid = {r["method"]: r for r in payments.order_by().values("method").annotate(
         payments=Count("id"), amount=_money_sum("amount"))}
-    back = {r["payment__method"]: r["amount"] for r in refunds.order_by().values("payment__method").annotate(
-        amount=_money_sum("amount"))}
+    # how the money went back: cash from a drawer counts as cash whatever the payment's method
+    back = {r["paid_by"]: r["amount"] for r in refunds.order_by().annotate(paid_by=Refund.paid_by_expression())
+            .values("paid_by").annotate(amount=_money_sum("amount"))}
     return [
         {"method": method, "label": label, "payments": paid.get(method, {}).get("payments", 0),
          "amount": to_money(paid.get(method, {}).get("amount", ZERO)), "refunds": to_money(back.get(method, ZERO))}

@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOper
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -488,8 +488,7 @@ def shift_report(shift, counted=None) -> ShiftReport:
     refunds = (Refund.objects.filter(status="completed")
                .filter(Q(drawer_shift=shift) | Q(drawer_shift__isnull=True) & (
                    Q(sale_return__shift=shift) | Q(sale_return__isnull=True, payment__sale__shift=shift)))
-               .annotate(paid_by=Case(When(drawer_shift__isnull=False, then=Value("cash")),
-                                      default=F("payment__method"), output_field=CharField()))
+               .annotate(paid_by=Refund.paid_by_expression())
                .values("paid_by").annotate(amount=Sum("amount")))
     for row in refunds:
         methods.setdefault(row["paid_by"], MethodTotal(row["paid_by"], row["paid_by"]))

@@ -2,6 +2,7 @@
 X/Z report, a cash refund from the drawer for a sale paid by M-Pesa, refunds waiting for approval approved
 at the till with a manager's PIN, and check_books over all of it."""
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -12,6 +13,7 @@ from pos.accounts.pins import set_pin
 from pos.core.books import check_books
 from pos.payments.models import Payment, Refund
 from pos.payments.services import refundable_amount, request_refund
+from pos.reports.queries import payments_by_method
 from pos.sales.models import Authorisation, CashMovement, Sale, SaleReturn
 from pos.sales.services import close_shift, get_open_shift, settle_sale, shift_report
 from tests.checkout.helpers import SALES, cart, checkout, post
@@ -163,6 +165,10 @@ def test_a_return_of_an_mpesa_sale_is_refunded_in_cash_from_the_drawer_and_count
     assert report.cash.refunds == D("360.00") and report.cash.expected == D("640.00")  # 1000 float - 360
     mpesa = next(m for m in report.methods if m.method == "mpesa")
     assert (mpesa.payments, mpesa.refunds, mpesa.expected) == (D("540.00"), D("0.00"), D("540.00"))
+    # The day's sales report agrees: the money went back in cash, not by M-Pesa.
+    day = payments_by_method(timezone.now() - timedelta(hours=1), timezone.now() + timedelta(hours=1))
+    assert {(m["method"], m["amount"], m["refunds"]) for m in day} == {("mpesa", D("540.00"), D("0.00")),
+                                                                      ("cash", D("0.00"), D("360.00"))}
 
     # the last unit: the M-Pesa reversal can only give back what is left on the payment
     last = post(till, f"{SALES}{sale.pk}/return/", {"items": [{"item": item.pk, "quantity": "1"}],
