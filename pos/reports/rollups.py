@@ -23,6 +23,7 @@ from datetime import date
 from django.db import connection, transaction
 from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from pos.reports.models import SalesRollup
 from pos.sales.models import SOLD_STATUSES
@@ -124,21 +125,43 @@ def _upsert(select, params):
                        f"ON CONFLICT (day, cashier_id, dim, key_id) DO UPDATE SET {adds}", params)
 
 
+# Stands for the sale (or return) in a statement compiled once: no row has this id.
+_MARK = -2_147_000_001
+_STATEMENTS = {}
+
+
+def _statement(kind):
+    """The rollup statement of one sale (`kind` "sale") or one return ("return"), with _MARK for its id,
+    compiled once per database and time zone: building it through the ORM costs more CPU than running
+    it (about 5 ms per sale, a third of a checkout's)."""
+    from pos.sales.models import Sale, SaleItem, SaleReturn, SaleReturnLine
+
+    key = (kind, connection.alias, connection.vendor, timezone.get_current_timezone_name())
+    if key not in _STATEMENTS:
+        if kind == "sale":
+            built = expected_select(lines=SaleItem.objects.filter(sale_id=_MARK, sale__status__in=SOLD_STATUSES),
+                                    sales=Sale.objects.filter(pk=_MARK, status__in=SOLD_STATUSES))
+        else:
+            built = expected_select(
+                returns=SaleReturnLine.objects.filter(sale_return_id=_MARK, sale_item__sale__status__in=SOLD_STATUSES),
+                sale_returns=SaleReturn.objects.filter(pk=_MARK, sale__status__in=SOLD_STATUSES))
+        _STATEMENTS[key] = built
+    return _STATEMENTS[key]
+
+
+def _record(kind, pk):
+    select, params = _statement(kind)
+    _upsert(select, [pk if isinstance(p, int) and p == _MARK else p for p in params])
+
+
 def record_sale(sale):
     """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid)."""
-    from pos.sales.models import Sale, SaleItem
-
-    _upsert(*expected_select(lines=SaleItem.objects.filter(sale_id=sale.pk, sale__status__in=SOLD_STATUSES),
-                             sales=Sale.objects.filter(pk=sale.pk, status__in=SOLD_STATUSES)))
+    _record("sale", sale.pk)
 
 
 def record_return(sale_return):
     """Add a return that has just been taken (call in its transaction, after its lines are written)."""
-    from pos.sales.models import SaleReturn, SaleReturnLine
-
-    _upsert(*expected_select(returns=SaleReturnLine.objects.filter(sale_return_id=sale_return.pk,
-                                                                   sale_item__sale__status__in=SOLD_STATUSES),
-                             sale_returns=SaleReturn.objects.filter(pk=sale_return.pk, sale__status__in=SOLD_STATUSES)))
+    _record("return", sale_return.pk)
 
 
 def _sources(start=None, end=None):
