@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, CharField, F, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from pos.core.fields import MoneyField
@@ -16,15 +17,15 @@ class Method(models.TextChoices):
 
 
 class PaymentStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
     # We asked the provider but never saw its answer (5xx after acting, timeout, dropped connection, our
     # database failing right after): it may have acted. Never guessed failed; re-checked until definite.
-    UNCONFIRMED = "unconfirmed", "Waiting for confirmation"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
+    UNCONFIRMED = "unconfirmed", _("Waiting for confirmation")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
 
 
 FINAL_STATUSES = {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}
@@ -174,11 +175,11 @@ class PaymentCallback(models.Model):
 
 
 class RefundStatus(models.TextChoices):
-    PENDING_APPROVAL = "pending_approval", "Waiting for approval"
-    PROCESSING = "processing", "Processing"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    REJECTED = "rejected", "Rejected"
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+    PROCESSING = "processing", _("Processing")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class RefundAttention(models.TextChoices):

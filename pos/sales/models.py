@@ -1,14 +1,16 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from pos.core.fields import MoneyField, QuantityField
 
 
 class ShiftStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", pgettext_lazy("status", "Open")
+    CLOSED = "closed", pgettext_lazy("status", "Closed")
 
 
 class Shift(models.Model):
@@ -59,12 +61,12 @@ class ReceiptSequence(models.Model):
 
 
 class SaleStatus(models.TextChoices):
-    OPEN = "open", "Open (cart)"
-    PENDING_PAYMENT = "pending_payment", "Pending payment"
-    PAID = "paid", "Paid"
-    PARTIALLY_RETURNED = "partially_returned", "Partially returned"
-    RETURNED = "returned", "Returned"
-    CANCELLED = "cancelled", "Cancelled"
+    OPEN = "open", _("Open (cart)")
+    PENDING_PAYMENT = "pending_payment", _("Pending payment")
+    PAID = "paid", _("Paid")
+    PARTIALLY_RETURNED = "partially_returned", _("Partially returned")
+    RETURNED = "returned", _("Returned")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # A sale that counts as sold: paid, whatever came back afterwards (its returns are subtracted on their own).

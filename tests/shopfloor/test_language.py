@@ -136,3 +136,30 @@ def test_a_swahili_cashier_gets_cash_out_and_offline_sync_refusals_in_swahili(ca
     assert answer.status_code == 403
     assert answer.json()["manager_pin"] == ["Pesa kutoka zaidi ya 2000 inahitaji meneja: mwombe meneja aandike PIN "
                                             "yake."]
+
+
+@pytest.mark.django_db
+def test_a_swahili_cashier_reads_the_status_in_a_refusal_in_swahili(cashier, manager, api, product):
+    from decimal import Decimal
+
+    from pos.inventory.services import adjust_stock
+    from pos.payments.models import Payment
+    from pos.sales.services import open_shift
+
+    cashier.language = "sw"
+    cashier.save()
+    client = api(cashier)
+    adjust_stock(product, Decimal(5), user=manager, reason="opening stock")
+    open_shift(cashier, Decimal("500.00"))
+    sale = client.post("/api/sales/sales/", {"items": [{"product": product.pk, "quantity": "1"}]}, format="json").json()
+    assert client.post(f"/api/sales/sales/{sale['id']}/pay_cash/", {"amount_tendered": "100000.00"},
+                       format="json").status_code == 200
+    answer = client.post(f"/api/sales/sales/{sale['id']}/cancel/", {"reason": "kosa"}, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["status"] == [f"Mauzo {sale['receipt_number']} hayawezi kughairiwa (hali: imelipwa); "
+                                       "pokea marejesho badala yake."]
+    payment = Payment.objects.get(sale_id=sale["id"])
+    answer = client.post(f"/api/payments/payments/{payment.pk}/cancel/", {"reason": "kosa"}, format="json")
+    assert answer.json()["status"] == ["Ni malipo yanayoendelea tu yanayoweza kughairiwa; hali ya malipo haya: "
+                                       "imekamilika."]
+    assert client.get(f"/api/sales/sales/{sale['id']}/").json()["status_display"] == "Imelipwa"

@@ -431,7 +431,7 @@ def cancel_payment(payment, *, user, reason="") -> Payment:
     payment = _lock(payment)
     if payment.status not in IN_FLIGHT:
         raise ServiceError(gettext("Only a payment in progress can be cancelled; this one is %(status)s.")
-                           % {"status": payment.status},
+                           % {"status": payment.get_status_display().lower()},
                            field="status", code="not_cancellable")
     was = payment.status
     _move(payment, P.CANCELLED, TRANSITIONS)
@@ -454,7 +454,7 @@ def close_unconfirmed_payment(payment, *, user, note="") -> Payment:
     payment = _lock(payment)
     if payment.status not in IN_FLIGHT:
         raise ServiceError(gettext("Only a payment waiting for an answer can be closed; this one is %(status)s.")
-                           % {"status": payment.status},
+                           % {"status": payment.get_status_display().lower()},
                            field="status", code="not_unconfirmed")
     _move(payment, P.FAILED, TRANSITIONS)
     payment.result_code = "closed_by_manager"

@@ -141,7 +141,7 @@ def _create_refund(payment, amount, reason, user, sale_return, key, request_hash
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.status != P.COMPLETED:
             raise ServiceError(gettext("Only a completed payment can be refunded; this one is %(status)s.")
-                               % {"status": payment.status},
+                               % {"status": payment.get_status_display().lower()},
                                field="payment", code="not_refundable")
         if amount <= 0:
             raise ServiceError(gettext("The amount must be greater than zero."), field="amount", code="invalid_amount")
