@@ -837,7 +837,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         values = data.validated_data
         manager = manager_from(request, values, "refund")
         if manager is None and not can(request.user, "sales.return_sale"):
-            raise services.NotAllowed("A refund at a cashier's till needs a manager's PIN.", field="manager_pin",
+            raise services.NotAllowed(gettext("A refund at a cashier's till needs a manager's PIN."), field="manager_pin",
                                       code="not_allowed")
         sale_return = self.get_object()
         services.refund_return(sale_return, values["refund"], user=request.user,
@@ -896,7 +896,7 @@ class CashMovementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         else:
             shift = services.get_open_shift(request.user)
             if shift is None:
-                raise ServiceError("Open a shift first: cash in and out is counted in a shift.", field="shift",
+                raise ServiceError(gettext("Open a shift first: cash in and out is counted in a shift."), field="shift",
                                    code="no_open_shift")
         manager = manager_from(request, values, "cash_out")
         movement = services.record_cash_movement(shift, values["kind"], values["amount"], values["reason"],

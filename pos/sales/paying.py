@@ -214,7 +214,7 @@ def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):
     from pos.sales.services import RETURNABLE, NotAllowed, return_items
 
     if not can(authorised_by, "sales.return_sale"):
-        raise NotAllowed("Voiding a paid sale needs a manager's PIN.", field="manager_pin", code="not_allowed")
+        raise NotAllowed(gettext("Voiding a paid sale needs a manager's PIN."), field="manager_pin", code="not_allowed")
     if sale.status not in RETURNABLE:
         raise ServiceError(gettext("Sale %(number)s is not paid: void it with Cancel.") % {"number": sale.receipt_number},
                            field="status",

@@ -9,6 +9,7 @@ An offline sale is sent to the same endpoint as an online one, POST /api/sales/s
 and the offline fields (OfflineSaleSerializer); SaleViewSet.create hands it to `create_offline_sale`.
 """
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -89,7 +90,7 @@ class OfflineSaleSerializer(serializers.Serializer):
 def _till(device_id, user):
     till = Till.objects.filter(device_id=device_id).first()
     if till is None:
-        raise ServiceError("Unknown till: register it first.", field="till", code="unknown_till")
+        raise ServiceError(gettext("Unknown till: register it first."), field="till", code="unknown_till")
     return till
 
 
@@ -192,7 +193,7 @@ def catalogue(request):
     try:
         limit = int(request.query_params.get("limit", 2000))
     except ValueError:
-        raise serializers.ValidationError({"limit": ["A whole number."]}) from None
+        raise serializers.ValidationError({"limit": [gettext("A whole number.")]}) from None
     rows, cursor, done = services.catalogue_changes(request.query_params.get("cursor", ""), limit)
     results = [{
         "id": r["id"], "name": r["name"], "sku": r["sku"], "barcode": r["barcode"], "plu": r["plu"] or None,

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from pos.catalog.models import Product, Unit
 from pos.core.errors import ServiceError
@@ -37,7 +38,7 @@ def _device(value) -> uuidlib.UUID:
     try:
         return uuidlib.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
-        raise ServiceError("The till id must be a UUID.", field="device_id", code="bad_till") from None
+        raise ServiceError(gettext("The till id must be a UUID."), field="device_id", code="bad_till") from None
 
 
 def register_till(device_id, *, user, name="") -> Till:
@@ -56,9 +57,10 @@ def register_till(device_id, *, user, name="") -> Till:
                 if till:
                     break
         else:
-            raise ServiceError("Could not register the till: try again.", field="device_id", code="busy")
+            raise ServiceError(gettext("Could not register the till: try again."), field="device_id", code="busy")
     if not till.is_active:
-        raise ServiceError(f"Till {till.code} is disabled: ask a manager.", field="device_id", code="till_disabled")
+        raise ServiceError(gettext("Till %(till)s is disabled: ask a manager.") % {"till": till.code}, field="device_id",
+                           code="till_disabled")
     return till
 
 
@@ -85,7 +87,7 @@ def report_status(till, *, user, unsynced) -> Till:
     try:
         unsynced = max(0, int(unsynced))
     except (TypeError, ValueError):
-        raise ServiceError("unsynced must be a whole number.", field="unsynced", code="invalid") from None
+        raise ServiceError(gettext("unsynced must be a whole number."), field="unsynced", code="invalid") from None
     Till.objects.filter(pk=till.pk).update(last_seen_at=timezone.now(), last_seen_by=user, unsynced_count=unsynced)
     till.refresh_from_db()
     return till
@@ -97,8 +99,9 @@ def refuse_while_unsynced(shift):
     count = sum(t.unsynced_count for t in waiting)
     if count:
         codes = ", ".join(t.code for t in waiting)
-        raise ServiceError(f"{count} offline sale(s) on till {codes} are not synced yet: bring the till online "
-                           "and let it sync before closing the shift.", field="shift", code="unsynced_sales")
+        raise ServiceError(gettext("%(count)s offline sale(s) on till %(tills)s are not synced yet: bring the till online and let "
+                             "it sync before closing the shift.") % {"count": count, "tills": codes},
+                           field="shift", code="unsynced_sales")
 
 
 @transaction.atomic
@@ -106,7 +109,7 @@ def reserve_block(till, *, user, size=None) -> ReceiptBlock:
     """The next `size` offline receipt numbers of the till, following its last block (gap-free series)."""
     size = int(size or settings.OFFLINE_BLOCK_SIZE)
     if not 1 <= size <= 1000:
-        raise ServiceError("A block holds 1 to 1000 numbers.", field="size", code="invalid")
+        raise ServiceError(gettext("A block holds 1 to 1000 numbers."), field="size", code="invalid")
     till = Till.objects.select_for_update().get(pk=till.pk)
     start = till.offline_reserved + 1
     till.offline_reserved = start + size - 1
@@ -177,14 +180,15 @@ def _shift(cashier, shift_id):
     if shift is None:
         shift = Shift.objects.filter(cashier=cashier).order_by("-opened_at").first()
     if shift is None:
-        raise ServiceError("This cashier has no shift: open one, then sync again.", field="shift",
+        raise ServiceError(gettext("This cashier has no shift: open one, then sync again."), field="shift",
                            code="no_open_shift")
     return shift
 
 
 def _check_number(till, number):
     if not ReceiptBlock.objects.filter(till=till, start__lte=number, end__gte=number).exists():
-        raise ServiceError(f"Receipt {till.offline_receipt(number)} was never reserved for till {till.code}.",
+        raise ServiceError(gettext("Receipt %(receipt)s was never reserved for till %(till)s.")
+                           % {"receipt": till.offline_receipt(number), "till": till.code},
                            field="number", code="number_not_reserved")
 
 
@@ -252,15 +256,17 @@ def _take_payments(sale, payments, cashier, notes):
     for n, payment in sorted(enumerate(payments, start=1), key=lambda pair: pair[1].method != Method.CASH):
         amount = to_money(payment.amount)
         if payment.method not in OFFLINE_METHODS:
-            raise ServiceError(f"Payment {n}: {payment.method} cannot be taken offline.", field="payments",
+            raise ServiceError(gettext("Payment %(n)s: %(method)s cannot be taken offline.")
+                               % {"n": n, "method": payment.method}, field="payments",
                                code="method_not_offline")
         if amount <= 0:
-            raise ServiceError(f"Payment {n}: the amount must be greater than zero.", field="payments",
+            raise ServiceError(gettext("Payment %(n)s: the amount must be greater than zero.") % {"n": n}, field="payments",
                                code="invalid_amount")
         if payment.method == Method.CASH:
             tendered = to_money(payment.tendered if payment.tendered is not None else amount)
             if tendered < amount:
-                raise ServiceError(f"Payment {n}: cash given {tendered} is less than {amount}.", field="payments",
+                raise ServiceError(gettext("Payment %(n)s: cash given %(tendered)s is less than %(amount)s.")
+                                   % {"n": n, "tendered": tendered, "amount": amount}, field="payments",
                                    code="not_enough_cash")
             pay_cash(sale, amount_tendered=tendered, user=cashier, amount=amount)
             continue
@@ -362,7 +368,7 @@ def hand_over_refused(till, *, cashier, body, error) -> RefusedOfflineSale:
     manager resolves it; the till then stops counting it as unsynced."""
     client_uuid = _device((body or {}).get("client_uuid"))
     if OfflineSale.objects.filter(client_uuid=client_uuid).exists():
-        raise ServiceError("This sale was accepted: nothing to hand over.", field="client_uuid", code="accepted")
+        raise ServiceError(gettext("This sale was accepted: nothing to hand over."), field="client_uuid", code="accepted")
     refused, _ = RefusedOfflineSale.objects.get_or_create(
         client_uuid=client_uuid, defaults={"till": till, "cashier": cashier, "body": body, "error": error or {}})
     return refused
@@ -371,9 +377,9 @@ def hand_over_refused(till, *, cashier, body, error) -> RefusedOfflineSale:
 @transaction.atomic
 def resolve_refused(refused, *, user, resolution) -> RefusedOfflineSale:
     if not user.has_perm("tills.review_offlinesale"):
-        raise ServiceError("Only a manager may resolve refused offline sales.", field="sale", code="not_allowed")
+        raise ServiceError(gettext("Only a manager may resolve refused offline sales."), field="sale", code="not_allowed")
     if not (resolution or "").strip():
-        raise ServiceError("Say how it was settled.", field="resolution", code="required")
+        raise ServiceError(gettext("Say how it was settled."), field="resolution", code="required")
     refused = RefusedOfflineSale.objects.select_for_update().get(pk=refused.pk)
     refused.resolved_at, refused.resolved_by, refused.resolution = timezone.now(), user, resolution.strip()[:300]
     refused.save(update_fields=["resolved_at", "resolved_by", "resolution"])
@@ -386,7 +392,7 @@ def resolve_refused(refused, *, user, resolution) -> RefusedOfflineSale:
 def mark_reviewed(offline_sale, *, user) -> OfflineSale:
     """A manager looked at a flagged offline sale (counted the stock, matched the code, accepted the price)."""
     if not user.has_perm("tills.review_offlinesale"):
-        raise ServiceError("Only a manager may review offline sales.", field="sale", code="not_allowed")
+        raise ServiceError(gettext("Only a manager may review offline sales."), field="sale", code="not_allowed")
     offline_sale = OfflineSale.objects.select_for_update().get(pk=offline_sale.pk)
     offline_sale.needs_attention = False
     offline_sale.reviewed_at = timezone.now()
@@ -431,7 +437,7 @@ def parse_cursor(value):
             raise ValueError
         return parsed, int(pk)
     except (ValueError, TypeError):
-        raise ServiceError("Bad cursor: start again without one.", field="cursor", code="bad_cursor") from None
+        raise ServiceError(gettext("Bad cursor: start again without one."), field="cursor", code="bad_cursor") from None
 
 
 def catalogue_changes(cursor="", limit=2000):
@@ -476,7 +482,7 @@ def money_or_error(value, field):
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
-        raise ServiceError(f"{field}: enter an amount.", field=field, code="invalid_amount") from None
+        raise ServiceError(gettext("%(field)s: enter an amount.") % {"field": field}, field=field, code="invalid_amount") from None
     if not amount.is_finite():
-        raise ServiceError(f"{field}: enter an amount.", field=field, code="invalid_amount")
+        raise ServiceError(gettext("%(field)s: enter an amount.") % {"field": field}, field=field, code="invalid_amount")
     return amount

@@ -99,3 +99,40 @@ def test_the_back_office_in_swahili_unfolds_words_and_djangos(manager, product):
     assert "Toka" in page and "Orodha ya bidhaa" in page and "Kaunta" in page  # Django's; our menu
     change = client.get(f"/admin/catalog/product/{product.pk}/change/").content.decode()
     assert "Hifadhi" in change and "Rudi nyuma" in change
+
+
+@pytest.mark.django_db
+def test_a_swahili_cashier_gets_cash_out_and_offline_sync_refusals_in_swahili(cashier, api, product, settings):
+    import uuid
+    from decimal import Decimal
+
+    from pos.sales.services import open_shift
+    from pos.tills import services as tills
+    from tests.offline.conftest import offline_body
+
+    cashier.language = "sw"
+    cashier.save()
+    client = api(cashier)
+    till = tills.register_till(uuid.uuid4(), user=cashier, name="Front")
+    tills.reserve_block(till, user=cashier, size=5)
+    price = str(product.price)
+    payments = [{"method": "cash", "amount": price, "tendered": price}]
+    answer = client.post("/api/sales/sales/", offline_body(till, 1, [(product, 1, price, "0")], payments),
+                         format="json")
+    assert answer.status_code == 400
+    assert answer.json()["shift"] == ["Keshia huyu hana zamu: fungua zamu, kisha tuma tena."]
+    answer = client.post("/api/sales/sales/", offline_body(till, 7, [(product, 1, price, "0")], payments),
+                         format="json")
+    assert answer.status_code == 400
+    assert answer.json()["number"] == [f"Risiti {till.code}OFF-000007 haikuwahi kutengwa kwa kaunta {till.code}."]
+
+    answer = client.post("/api/sales/cash-movements/", {"kind": "out", "amount": "100", "reason": "Benki"},
+                         format="json")
+    assert answer.json()["shift"] == ["Fungua zamu kwanza: pesa kuingia na kutoka huhesabiwa ndani ya zamu."]
+    open_shift(cashier, Decimal("5000.00"))
+    settings.CASH_OUT_AUTHORISATION_LIMIT = Decimal("2000")
+    answer = client.post("/api/sales/cash-movements/", {"kind": "out", "amount": "2000.01", "reason": "Benki"},
+                         format="json")
+    assert answer.status_code == 403
+    assert answer.json()["manager_pin"] == ["Pesa kutoka zaidi ya 2000 inahitaji meneja: mwombe meneja aandike PIN "
+                                            "yake."]
