@@ -125,3 +125,19 @@ def test_a_swahili_cashier_sells_and_the_printed_receipt_is_in_swahili(swahili_t
     for words in (f"Risiti {number}", "1.25 kg x 240.00", "Chenji", "145.00", "Asante!"):
         assert words in printed_text, words
 
+
+
+def test_the_tills_words_around_a_server_refusal_are_in_swahili(swahili_till, goods):
+    """api.js names the field a refusal is about ("Mstari 1 kiasi: ..."), in the cashier's language."""
+    page = swahili_till
+    refusal = """async (body) => {
+        try { await window.posApi.api("POST", body.path, body.data); return "accepted"; }
+        catch (error) { return error.message; }
+    }"""
+    message = page.evaluate(refusal, {"path": "/api/sales/sales/",
+                                      "data": {"items": [{"product": goods["soap"].pk, "quantity": "1"},
+                                                         {"product": goods["soap"].pk, "discount": "x"}]}})
+    assert message == "Mstari 2 kiasi: Sehemu hii inahitajika Mstari 2 punguzo: Nambari sahihi inahitajika."
+    message = page.evaluate(refusal, {"path": "/api/sales/cash-movements/",
+                                      "data": {"kind": "out", "amount": "elfu", "reason": "Benki"}})
+    assert message.startswith("kiasi: "), message

@@ -59,24 +59,44 @@
     } else if (typeof data === "object") {
       Object.entries(data).forEach(([key, value]) => {
         if (key === "code" && !prefix) return;
-        flattenErrors(value, prefix ? `${prefix}.${key}` : key, out);
+        // DRF also answers a list's errors as {index: errors}, counted from 0: number them from 1 as lists are
+        const name = prefix && /^\d+$/.test(key) ? String(Number(key) + 1) : key;
+        flattenErrors(value, prefix ? `${prefix}.${name}` : name, out);
       });
     }
     return out;
   }
 
-  const LABELS = { detail: "", non_field_errors: "", items: "Line" };
+  // The page loads Django's JavaScript catalogue (gettext, interpolate) in the user's language.
+  const gettext = (text) => (window.gettext ? window.gettext(text) : text);
+  const interpolate = (text, values) => (window.interpolate ? window.interpolate(text, values, true)
+    : text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+
+  // The words put in front of a server's field message ("Line 2 quantity: ..."), in the user's language.
+  function labels() {
+    return {
+      detail: "", non_field_errors: "", items: gettext("Line"), quantity: gettext("quantity"),
+      discount: gettext("discount"), product: gettext("product"), payments: gettext("Payment"),
+      amount: gettext("amount"), amount_tendered: gettext("cash given"), tendered: gettext("cash given"),
+      phone: gettext("phone"), reason: gettext("reason"), shift: gettext("shift"), manager_pin: gettext("manager's PIN"),
+      manager: gettext("manager"), pin: gettext("PIN"), refund: gettext("refund"), kind: gettext("cash in or out"),
+      method: gettext("method"), customer_phone: gettext("customer's phone"), number: gettext("receipt number"),
+    };
+  }
 
   function humanMessage(fields, status) {
     const entries = Object.entries(fields);
-    if (!entries.length) return `The server refused the request (HTTP ${status}).`;
+    if (!entries.length) return interpolate(gettext("The server refused the request (HTTP %(status)s)."), { status });
+    const LABELS = labels();
+    const label = (name) => (name in LABELS ? LABELS[name] : name.replace(/_/g, " "));
+    // a service message already names its line ("Line 2: ..." or in the user's language): do not say it twice
+    const namesItsLine = new RegExp(`^(Line|${LABELS.items}) \\d+:`);
     return entries.map(([field, messages]) => {
       const parts = field.split(".");
-      const head = parts[0] in LABELS ? LABELS[parts[0]] : parts[0].replace(/_/g, " ");
-      const where = parts.length > 1 ? `${head} ${parts.slice(1).join(" ")}`.trim() : head;
-      // a service message already names its line ("Line 2: ..."): do not say it twice
+      const rest = parts.slice(1).map((part) => (/^\d+$/.test(part) ? part : label(part)));
+      const where = [label(parts[0]), ...rest].join(" ").trim();
       const text = messages.join(" ");
-      return where && !/^Line \d+:/.test(text) ? `${where}: ${text}` : text;
+      return where && !namesItsLine.test(text) ? `${where}: ${text}` : text;
     }).join(" ");
   }
 
@@ -99,16 +119,17 @@
       });
     } catch (err) {
       if (controller.signal.aborted) {
-        throw new ApiError(`The server did not answer within ${Math.round(timeoutMs / 1000)} s: `
-          + "check the network, then try again (nothing is charged twice).", { kind: "timeout" });
+        throw new ApiError(interpolate(gettext("The server did not answer within %(seconds)s s: check the network, "
+          + "then try again (nothing is charged twice)."), { seconds: Math.round(timeoutMs / 1000) }),
+        { kind: "timeout" });
       }
-      throw new ApiError("The till cannot reach the server: check the network, then try again (nothing is lost).",
+      throw new ApiError(gettext("The till cannot reach the server: check the network, then try again (nothing is lost)."),
         { kind: "network" });
     } finally {
       clearTimeout(timer);
     }
     if (response.redirected && /\/login\//.test(response.url)) {
-      throw new ApiError("Your session has ended: reload the page and log in again.", { kind: "auth", status: 401 });
+      throw new ApiError(gettext("Your session has ended: reload the page and log in again."), { kind: "auth", status: 401 });
     }
     let data = null;
     if (response.status !== 204) {
@@ -125,7 +146,8 @@
       const kind = response.status === 401 || (response.status === 403 && code === "not_authenticated") ? "auth" : "http";
       let message = humanMessage(fields, response.status);
       if (data && typeof data.error === "string") message = data.error;
-      if (response.status >= 500) message = `The server failed (HTTP ${response.status}); try again, nothing is charged twice.`;
+      if (response.status >= 500) message = interpolate(gettext("The server failed (HTTP %(status)s); try again, nothing is charged twice."),
+        { status: response.status });
       throw new ApiError(message, { kind, status: response.status, code, fields, data });
     }
     return data;
