@@ -9,6 +9,8 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from pos.core import schema  # noqa: F401 - registers the OpenAPI extensions
+        from pos.core.history import build_history_managers_once
         from pos.core.schedules import ensure_schedules_after_migrate
 
         post_migrate.connect(ensure_schedules_after_migrate, dispatch_uid="pos.core.schedules")
+        build_history_managers_once()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -122,7 +122,11 @@ def _write(products, merged, costs, kind, user, reference, note, allow_negative)
             unit_cost=to_money(unit_cost), balance_after=after,
         ))
         product.stock_quantity = F("stock_quantity") + quantity
-    Product.objects.bulk_update(products.values(), ["stock_quantity", "cost_price"] if repriced else ["stock_quantity"])
+    if repriced or connection.vendor != "postgresql":
+        Product.objects.bulk_update(products.values(),
+                                    ["stock_quantity", "cost_price"] if repriced else ["stock_quantity"])
+    else:
+        _add_stock(merged)
     lookup.products_changed(products)  # the scanner's cached answers show stock
     StockMovement.objects.bulk_create(movements)
     for movement in movements:
@@ -131,6 +135,20 @@ def _write(products, merged, costs, kind, user, reference, note, allow_negative)
         Product.history.bulk_history_create(repriced, update=True, default_user=user,
                                             default_change_reason=f"Average cost after {reference or kind}")
     return movements
+
+
+def _add_stock(merged):
+    """PostgreSQL: add each {product id: signed quantity} to the products' stock in one statement written
+    once (the UPDATE bulk_update would build: building it through the ORM costs more CPU than running it)."""
+    ids = sorted(merged)
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_STOCK, [ids, [merged[pid] for pid in ids]])
+
+
+_ADD_STOCK = (
+    f'UPDATE {Product._meta.db_table} AS p SET stock_quantity = p.stock_quantity + c.quantity '
+    f'FROM unnest(%s::bigint[], %s::numeric[]) AS c(id, quantity) WHERE p.{Product._meta.pk.column} = c.id'
+)
 
 
 def adjust_stock(product, quantity, *, user, reason, kind=MovementKind.ADJUSTMENT, unit_cost=None):

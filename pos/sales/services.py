@@ -351,9 +351,11 @@ def open_shift(cashier, opening_float, note="") -> Shift:
 
 def _selling_shift(cashier, shift) -> Shift:
     """The cashier's open shift, locked: closing it waits for the sale, and a closed one sells nothing."""
-    locked = Shift.objects.select_for_update()
-    wanted = locked.filter(cashier=cashier, status=ShiftStatus.OPEN) if shift is None else locked.filter(pk=shift.pk)
-    shift = wanted.first()
+    if shift is None:
+        sql, params = _open_shift_statement()
+        shift = next(iter(Shift.objects.raw(sql, [cashier.pk if p == _MARK else p for p in params])), None)
+    else:
+        shift = Shift.objects.select_for_update().filter(pk=shift.pk).first()
     if shift is None:
         raise ServiceError(_("Open a shift before selling."), field="shift", code="no_open_shift")
     if shift.status != ShiftStatus.OPEN:
@@ -364,6 +366,22 @@ def _selling_shift(cashier, shift) -> Shift:
         raise ServiceError(_("Shift #%(shift)s belongs to another cashier.") % {"shift": shift.pk}, field="shift",
                            code="not_your_shift")
     return shift
+
+
+# Stands for the cashier in a statement compiled once: no row has this id.
+_MARK = -2_147_000_001
+_OPEN_SHIFT_STATEMENTS = {}
+
+
+def _open_shift_statement():
+    """(sql, params) of `Shift.objects.select_for_update().filter(cashier=…, status=open).first()`, with
+    _MARK for the cashier, compiled once per database (the ORM's compile cost more CPU than the query)."""
+    key = (connection.alias, connection.vendor)
+    if key not in _OPEN_SHIFT_STATEMENTS:
+        wanted = Shift.objects.select_for_update().filter(cashier_id=_MARK, status=ShiftStatus.OPEN)
+        first = (wanted if wanted.ordered else wanted.order_by("pk"))[:1]
+        _OPEN_SHIFT_STATEMENTS[key] = first.query.get_compiler(connection=connection).as_sql()
+    return _OPEN_SHIFT_STATEMENTS[key]
 
 
 @dataclass
