@@ -778,9 +778,14 @@
       proposeWhenPriced(dialog, form) {
         // The dialog opens at once (the cashier's next keys land in it); the amount it proposes follows the
         // scans still on their way, unless the cashier changed it already.
+        // A cashier already in the amount field (tabbed there, or selected it to type over) keeps that: the
+        // new proposal is selected, so what they type next replaces it instead of being appended to it.
         const proposed = form.amount;
         settled().then(() => {
-          if (this.dialog === dialog && form.amount === proposed) form.amount = this.due;
+          if (this.dialog !== dialog || form.amount !== proposed) return;
+          form.amount = this.due;
+          const field = document.activeElement;
+          if (field && (field.id === "co-cash-amount" || field.id === "co-pay-amount")) this.$nextTick(() => field.select());
         });
       },
       async payCash() {
