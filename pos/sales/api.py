@@ -727,7 +727,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def receipt(self, request, pk=None):
         fmt = request.query_params.get("format", "pdf")
         if fmt not in RECEIPT_FORMATS:
-            raise serializers.ValidationError({"format": [f"Choose one of: {', '.join(RECEIPT_FORMATS)}."]})
+            raise serializers.ValidationError({"format": [gettext("Choose one of: %(formats)s.")
+                                                          % {"formats": ", ".join(RECEIPT_FORMATS)}]})
         content_type, disposition, ext, render = RECEIPT_FORMATS[fmt]
         sale = self.get_object()
         response = HttpResponse(render(sale, copy=request.query_params.get("copy") == "1"), content_type=content_type)
@@ -765,7 +766,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def current(self, request):
         shift = services.get_open_shift(request.user)
         if shift is None:
-            raise Http404("No open shift.")
+            raise Http404(gettext("No open shift."))
         return Response(ShiftSerializer(shift).data)
 
     def perform_content_negotiation(self, request, force=False):
@@ -785,7 +786,8 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if fmt == "json":
             return Response(ShiftReportSerializer(report).data)
         if fmt not in REPORT_FORMATS:
-            raise serializers.ValidationError({"format": [f"Choose one of: json, {', '.join(REPORT_FORMATS)}."]})
+            raise serializers.ValidationError({"format": [gettext("Choose one of: %(formats)s.")
+                                                          % {"formats": ", ".join(["json", *REPORT_FORMATS])}]})
         content_type, ext, render = REPORT_FORMATS[fmt]
         response = HttpResponse(render(report), content_type=content_type)
         response["Content-Disposition"] = f'inline; filename="{report.kind}-report-shift-{report.shift.pk}.{ext}"'
@@ -892,7 +894,7 @@ class CashMovementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         if values["shift"]:
             shift = own_rows(Shift.objects.all(), request.user).filter(pk=values["shift"]).first()
             if shift is None:
-                raise Http404("No such shift.")
+                raise Http404(gettext("No such shift."))
         else:
             shift = services.get_open_shift(request.user)
             if shift is None:

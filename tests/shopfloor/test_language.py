@@ -129,6 +129,7 @@ def test_a_swahili_cashier_gets_cash_out_and_offline_sync_refusals_in_swahili(ca
     answer = client.post("/api/sales/cash-movements/", {"kind": "out", "amount": "100", "reason": "Benki"},
                          format="json")
     assert answer.json()["shift"] == ["Fungua zamu kwanza: pesa kuingia na kutoka huhesabiwa ndani ya zamu."]
+    assert client.get("/api/sales/shifts/current/").json() == {"detail": "Hakuna zamu iliyo wazi."}
     open_shift(cashier, Decimal("5000.00"))
     settings.CASH_OUT_AUTHORISATION_LIMIT = Decimal("2000")
     answer = client.post("/api/sales/cash-movements/", {"kind": "out", "amount": "2000.01", "reason": "Benki"},
