@@ -314,6 +314,7 @@ SPECTACULAR_SETTINGS = {
         "CallbackOutcomeEnum": "pos.payments.models.CallbackOutcome",
         "ExportStatusEnum": "pos.reports.models.ExportStatus",
         "ShiftReportKindEnum": [("X", "X"), ("Z", "Z")],
+        "CashMovementKindEnum": "pos.sales.models.CashMovementKind",
         "RefundByEnum": ["cash", "mpesa", "airtel", "card", "owe"],
         "RefundNowByEnum": ["cash", "mpesa", "airtel", "card"],
     },

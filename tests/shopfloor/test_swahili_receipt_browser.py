@@ -3,7 +3,6 @@ Kiswahili, they complete a sale, and the receipt (on screen, the printed 80 mm p
 read with pdftotext and rendered with pdftoppm) is in Kiswahili."""
 
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 
@@ -16,35 +15,19 @@ from pos.catalog.models import ScaleBarcodeRule
 from pos.catalog.services import save_scale_rule
 from pos.inventory.services import adjust_stock
 from pos.sales.models import Sale
-from tests.e2e.conftest import CHROMIUM_ARGS
 from tests.factories import ProductFactory
+from tests.shopfloor.conftest import cashier_at_the_till
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def swahili_till(live_server, cashier, manager):
-    from playwright.sync_api import sync_playwright
-
     cashier.language = "sw"  # the cashier's own language (the admin's user page), not the browser's
     cashier.first_name, cashier.last_name = "Amina", "Wanjiru"
     cashier.save()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1024, "height": 600}, has_touch=True, locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/checkout/")
-        page.fill("#id_username", "cashier")
-        page.fill("#id_password", "pass12345")
-        page.click("#login-form [type=submit]")
-        page.wait_for_url(f"{live_server.url}/admin/checkout/")
-        expect(page.locator("#co-float")).to_be_focused()
-        page.keyboard.type("1000")
-        page.keyboard.press("Enter")
-        expect(page.locator("#co-scan")).to_be_focused()
+    with cashier_at_the_till(live_server, 1024, 600, locale="en-GB") as page:
         yield page
-        browser.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pos.inventory.services import adjust_stock
 from pos.sales.models import Sale
 from tests.e2e.conftest import CHROMIUM_ARGS
 from tests.factories import CategoryFactory, ProductFactory
+from tests.shopfloor.conftest import cashier_at_the_till
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,27 +31,9 @@ def screen(request):
 @pytest.fixture
 def till_page(screen, live_server, cashier):
     """A logged-in cashier's checkout page with a shift open, on `screen`, touch-enabled."""
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
     width, height = SCREENS[screen]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/checkout/")
-        page.fill("#id_username", "cashier")
-        page.fill("#id_password", "pass12345")
-        page.click("#login-form [type=submit]")
-        page.wait_for_url(f"{live_server.url}/admin/checkout/")
-        expect(page.locator("#co-float")).to_be_focused()
-        page.keyboard.type("1000")
-        page.keyboard.press("Enter")
-        expect(page.locator("#co-scan")).to_be_focused()
+    with cashier_at_the_till(live_server, width, height) as page:
         yield page
-        browser.close()
 
 
 @pytest.fixture
