@@ -850,9 +850,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                    responses=WaitingRefundSerializer(many=True))
     @action(detail=False)
     def waiting(self, request):
-        rows = scoped(Refund.objects.filter(status="pending_approval", sale_return__isnull=False), request.user,
-                      field="payment__sale__cashier")
-        rows = rows.select_related("payment__sale", "requested_by").order_by("created_at", "pk")
+        rows = services.refunds_waiting(scoped(Refund.objects.all(), request.user, field="payment__sale__cashier"))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(WaitingRefundSerializer(page, many=True).data)
 

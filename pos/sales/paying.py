@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Sum
 from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 from pos.core.money import ZERO, to_money
 from pos.core.permissions import can
 
-LIVE_REFUNDS = ("pending_approval", "processing", "completed")
 REFUND_CHOICES = ("cash", "mpesa", "airtel", "card", "owe")
 
 
@@ -116,9 +114,11 @@ def take_payment(sale, tender: Tender, *, user, idempotency_key=""):
 
 
 def owed_on(sale_return) -> Decimal:
-    """What a return still owes: its amount less refunds done, on their way or waiting for approval."""
-    taken = sale_return.refunds.filter(status__in=LIVE_REFUNDS).aggregate(s=Sum("amount"))["s"] or ZERO
-    return max(sale_return.amount - taken, ZERO)
+    """What a return still owes: its amount less refunds done, on their way or waiting for approval (the
+    payments' one definition, pos.payments.services.return_owed)."""
+    from pos.payments.services import return_owed
+
+    return return_owed(sale_return)
 
 
 def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key=""):
@@ -237,13 +237,19 @@ def void_paid_sale(sale, *, user, authorised_by, refund_by=None, reason=""):
 def refunds_owed(queryset=None):
     """Returns with money still owed (amount > refunds done, on their way or waiting), oldest first,
     annotated with `owed`."""
-    from pos.payments.models import Refund
+    from pos.payments.services.refunds import live_refund_sum
     from pos.sales.models import SaleReturn
 
-    money = DecimalField(max_digits=14, decimal_places=2)
-    taken = (Refund.objects.filter(sale_return=OuterRef("pk"), status__in=LIVE_REFUNDS).order_by()
-             .values("sale_return").annotate(s=Sum("amount")).values("s")[:1])
     rows = (queryset if queryset is not None else SaleReturn.objects.all()).annotate(
-        refunded=Coalesce(Subquery(taken, output_field=money), Value(ZERO, output_field=money)),
-        owed=F("amount") - F("refunded"))
+        refunded=live_refund_sum(sale_return=OuterRef("pk")), owed=F("amount") - F("refunded"))
     return rows.filter(owed__gt=0).select_related("sale", "created_by").order_by("created_at")
+
+
+def refunds_waiting(queryset=None):
+    """Refunds of returns waiting for a manager's approval, oldest first (`queryset`: the Refunds the
+    caller may see)."""
+    from pos.payments.models import Refund, RefundStatus
+
+    rows = queryset if queryset is not None else Refund.objects.all()
+    return (rows.filter(status=RefundStatus.PENDING_APPROVAL, sale_return__isnull=False)
+            .select_related("payment__sale", "requested_by").order_by("created_at", "pk"))

@@ -989,6 +989,7 @@ from pos.sales.paying import (  # noqa: E402,F401
     owed_on,
     refund_return,
     refunds_owed,
+    refunds_waiting,
     take_payment,
     tender_amount,
     tender_key,
