@@ -54,9 +54,9 @@ class SalesRollup(models.Model):
     the shop's zone), cashier and key: `dim` "p" a product, "c" a category (the product's category when
     sold or returned), "d" the whole day (key 0, with the
     sales' and returns' cash rounding lines); "m" and "y" a product per month and per year (`day`:
-    the bucket's first day). Maintained in the transaction that marks a sale paid
-    and in the one that takes a return, so the reports read days, not lines; `check_books` proves the
-    rows equal the lines."""
+    the bucket's first day; a year row also holds `last_day`, the product's last day of sales in that
+    year). Maintained in the transaction that marks a sale paid and in the one that takes a return, so
+    the reports read days, not lines; `check_books` proves the rows equal the lines."""
 
     day = models.DateField()
     cashier_id = models.BigIntegerField()
@@ -80,6 +80,9 @@ class SalesRollup(models.Model):
                                    help_text="Cash rounding lines of the sales (day rows only).")
     returned_rounding = models.DecimalField(max_digits=20, decimal_places=2, default=0, db_default=0,
                                             help_text="Rounding lines of the returns (day rows only).")
+    last_day = models.DateField(null=True, blank=True,
+                                help_text="Product-year rows only: the year's last day with sale lines of the "
+                                          "product (None: returns only). Slow movers read it.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "cashier_id", "dim", "key_id"], name="one_rollup_per_key")]

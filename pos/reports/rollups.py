@@ -34,7 +34,10 @@ LINE_FIGURES = ["sold_quantity", "gross", "discounts", "total", "tax", "cost", "
 RETURN_FIGURES = ["returned_quantity", "returned_amount", "returned_tax", "returned_cost", "returns_count"]
 ROUNDING_FIGURES = ["rounding", "returned_rounding"]
 FIGURES = LINE_FIGURES + RETURN_FIGURES + ROUNDING_FIGURES
-COLUMNS = KEY + FIGURES
+# Not a sum: on the product-year rows, the last day of the year with sale lines of the product (None when
+# the row holds returns only), what slow movers read (one row per product and year instead of its days).
+LAST_DAY = "last_day"
+COLUMNS = KEY + FIGURES + [LAST_DAY]
 PLACES = {"sold_quantity": 3, "returned_quantity": 3, "sales_count": 0, "lines": 0, "returns_count": 0}
 DIMS = {"p": "product", "m": "product month", "y": "product year", "c": "category", "d": "day"}
 # Products are also summed per month and per year (`day` holds the first day of the bucket) for all
@@ -56,11 +59,15 @@ def _zone():
 
 
 def _aliased(dim, mine):
-    """The SELECT list of a part: day, cashier, dim, key, then every figure (zeros for those not `mine`)."""
+    """The SELECT list of a part: day, cashier, dim, key, then every figure (zeros for those not `mine`),
+    then the last day with lines (the lines' own day on product-year rows, else none)."""
     day = BUCKETS[dim][connection.vendor] if dim in BUCKETS else "q.day_"
     cols = [f"{day} AS c0", "q.cashier_ AS c1", f"'{dim}' AS c2", "COALESCE(q.key_, 0) AS c3"]
     for n, name in enumerate(FIGURES, start=4):
         cols.append(f"q.{name}_ AS c{n}" if name in mine else f"0 AS c{n}")
+    last = "q.day_" if dim == "y" and mine is LINE_FIGURES else "NULL"
+    cols.append(f"CAST({last} AS date) AS c{len(COLUMNS) - 1}" if connection.vendor == "postgresql" else
+                f"{last} AS c{len(COLUMNS) - 1}")
     return ", ".join(cols)
 
 
@@ -112,17 +119,26 @@ def expected_select(lines=None, returns=None, sales=None, sale_returns=None):
         parts.append(_rounding_select(sale_returns, "returned_rounding", "created_at", "sale__cashier_id"))
     union = " UNION ALL ".join(sql for sql, _ in parts)
     params = [p for _, ps in parts for p in ps]
-    sums = ", ".join(f"SUM(u.c{n}) AS c{n}" for n in range(4, len(COLUMNS)))
+    sums = ", ".join([*(f"SUM(u.c{n}) AS c{n}" for n in range(4, len(COLUMNS) - 1)),
+                      f"MAX(u.c{len(COLUMNS) - 1}) AS c{len(COLUMNS) - 1}"])
     return (f"SELECT u.c0 AS c0, u.c1 AS c1, u.c2 AS c2, u.c3 AS c3, {sums} FROM ({union}) u WHERE 1 = 1 "
             "GROUP BY u.c0, u.c1, u.c2, u.c3 ORDER BY u.c0, u.c1, u.c2, u.c3", params)
 
 
 def _upsert(select, params):
     columns = ", ".join(COLUMNS)
-    adds = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in FIGURES)
+    adds = ", ".join([*(f"{name} = {TABLE}.{name} + excluded.{name}" for name in FIGURES), _later_day()])
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {TABLE} ({columns}) {select} "
                        f"ON CONFLICT (day, cashier_id, dim, key_id) DO UPDATE SET {adds}", params)
+
+
+def _later_day():
+    """The SET clause keeping the later of the row's last day and the new lines' (either may be none)."""
+    mine, new = f"{TABLE}.{LAST_DAY}", f"excluded.{LAST_DAY}"
+    if connection.vendor == "postgresql":
+        return f"{LAST_DAY} = GREATEST({mine}, {new})"  # GREATEST skips NULLs
+    return f"{LAST_DAY} = CASE WHEN {new} IS NULL OR {new} < {mine} THEN {mine} ELSE {new} END"
 
 
 # Stands for the sale (or return) in a statement compiled once: no row has this id.
@@ -222,8 +238,8 @@ def mismatches(limit=20) -> list[str]:
     they are equal. Compared in the database (EXCEPT), whatever the number of rows."""
     select, params = expected_select(**_sources())
     want = ", ".join(["e.c0", "e.c1", "e.c2", "e.c3"] + [_round(f"e.c{n}", name) for n, name in
-                                                          enumerate(FIGURES, start=4)])
-    have = ", ".join(KEY + [_round(name, name) for name in FIGURES])
+                                                          enumerate(FIGURES, start=4)] + [f"e.c{len(COLUMNS) - 1}"])
+    have = ", ".join(KEY + [_round(name, name) for name in FIGURES] + [LAST_DAY])
     expected = f"SELECT {want} FROM ({select}) e"
     actual = f"SELECT {have} FROM {TABLE}"
     found = {"want": {}, "have": {}}
@@ -242,4 +258,5 @@ def mismatches(limit=20) -> list[str]:
 def _figures(row):
     if row is None:
         return "nothing"
-    return ", ".join(f"{name} {value}" for name, value in zip(FIGURES, row[4:], strict=True) if value) or "zeros"
+    return ", ".join(f"{name} {value}" for name, value in zip(FIGURES + [LAST_DAY], row[4:], strict=True)
+                     if value) or "zeros"

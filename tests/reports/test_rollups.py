@@ -34,7 +34,9 @@ def test_a_paid_sale_and_a_return_are_in_the_rollups_at_once(cashier, manager, p
     return_items(sale, [(sale.items.get(product=sugar).pk, Decimal(1))], manager)
     day.refresh_from_db()
     assert (day.returned_amount, day.returns_count) == (Decimal("180.00"), 1)
-    assert SalesRollup.objects.get(dim="y", key_id=sugar.pk).returned_quantity == Decimal("1.000")
+    year = SalesRollup.objects.get(dim="y", key_id=sugar.pk)
+    assert year.returned_quantity == Decimal("1.000")
+    assert year.last_day == queries.shop_today()  # the day of its last sale: a return leaves it
     assert [p for p in check_books() if p.startswith("rollups")] == []
 
 
@@ -45,6 +47,14 @@ def test_check_books_finds_a_rollup_that_differs_from_the_lines(shop):
     assert "total 1.0" in problems[0] and "total 518.82" in problems[0]
     rollups.rebuild(D, D)  # a day's repair: its whole year is recomputed (month and year rows)
     assert [p for p in check_books() if p.startswith("rollups")] == []
+
+
+def test_check_books_finds_a_product_years_last_day_of_sales_that_differs_from_the_lines(shop):
+    sugar = shop["products"][0]
+    assert SalesRollup.objects.get(dim="y", key_id=sugar.pk).last_day == D  # sales A and B; the return is D+1
+    SalesRollup.objects.filter(dim="y", key_id=sugar.pk).update(last_day=D1)
+    problems = [p for p in check_books() if p.startswith("rollups")]
+    assert len(problems) == 1 and "last_day 2026-03-11" in problems[0] and "last_day 2026-03-10" in problems[0]
 
 
 @pytest.mark.parametrize("start,end", [
