@@ -852,33 +852,46 @@ def slow_movers(days=30, today=None, page: Page = ALL):
     """Active products with stock that no counted sale has taken in the last `days` days (since the
     start of that day in the shop's zone), the most money tied up (value at cost) first, each with the
     day of its last sale (None: never sold). Returns (the page's rows, {"products", "value_at_cost"}
-    of all of them). Read from the product-year rollups (their last day of sales: one row per product
-    and year, joined to the products in one pass), not from the lines or the days."""
+    of all of them). Read from the product-year rollups, not from the lines or the days: each product's
+    row of the latest year (its last day of sales) joined to the products in one pass; a product with
+    no sale that year looks back at its earlier years (one step in an index)."""
     cutoff = (today or shop_today()) - timedelta(days=days)
     postgresql = connection.vendor == "postgresql"
-    value = "ROUND(p.stock_quantity * p.cost_price, 2)"
-    slow = (f"FROM {Product._meta.db_table} p JOIN {Category._meta.db_table} c ON c.id = p.category_id "
-            f"LEFT JOIN (SELECT key_id, MAX(last_day) AS last_day FROM {SalesRollup._meta.db_table} "
-            f"WHERE dim = 'y' GROUP BY key_id) s ON s.key_id = p.id "
-            f"WHERE p.is_active AND p.stock_quantity > 0 AND (s.last_day IS NULL OR s.last_day < %s)")
-    by_name = 'p.name COLLATE "C"' if postgresql else "p.name"
+    rollup = SalesRollup._meta.db_table
+    latest = f"SELECT MAX(day) FROM {rollup} WHERE dim = 'y'"
+    earlier = (f"SELECT o.last_day FROM {rollup} o WHERE o.dim = 'y' AND o.key_id = p.id AND o.last_day IS NOT NULL "
+               f"AND o.day < ({latest}) ORDER BY o.day DESC LIMIT 1")
+    value = "ROUND(s.stock_quantity * s.cost_price, 2)"
+    slow = (f"FROM (SELECT p.id, p.sku, p.name, p.stock_quantity, p.cost_price, p.category_id, "
+            f"COALESCE(y.last_day, ({earlier})) AS last_sold FROM {Product._meta.db_table} p "
+            f"LEFT JOIN {rollup} y ON y.dim = 'y' AND y.key_id = p.id AND y.day = ({latest}) "
+            f"WHERE p.is_active AND p.stock_quantity > 0) s JOIN {Category._meta.db_table} c ON c.id = s.category_id "
+            f"WHERE s.last_sold IS NULL OR s.last_sold < %s")
+    by_name = 's.name COLLATE "C"' if postgresql else "s.name"
     cut, cut_params = ("LIMIT %s OFFSET %s", [page.limit, page.offset]) if page.limit is not None else \
         ("OFFSET %s" if postgresql else "LIMIT -1 OFFSET %s", [page.offset])
-    sql = (f"SELECT p.id, p.sku, p.name, p.stock_quantity, {value} AS value_at_cost, c.name, s.last_day {slow} "
-           f"ORDER BY value_at_cost DESC, {by_name}, p.id {cut}")
+    # A page counts and sums every slow mover in the same pass (window functions, before the cut).
+    summed = f", COUNT(*) OVER (), SUM({value}) OVER ()" if not page.stream and not _every_row(page) else ""
+    sql = (f"SELECT s.id, s.sku, s.name, s.stock_quantity, {value} AS value_at_cost, c.name, s.last_sold{summed} "
+           f"{slow} ORDER BY value_at_cost DESC, {by_name}, s.id {cut}")
     convert = {} if postgresql else {"stock_quantity": to_quantity, "value_at_cost": _cents, "last_sold_on": _date}
     make_row = _dict_maker(SLOW_ROW, convert)
     if page.stream:
         rows = _streamed(sql, [cutoff, *cut_params], make_row)
+        found = None
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql, [cutoff, *cut_params])
-            rows = list(map(make_row, cursor.fetchall()))
+            found = cursor.fetchall()
+        rows = list(map(make_row, found))
     if _every_row(page):
         return rows, {"products": len(rows), "value_at_cost": sum((r["value_at_cost"] for r in rows), ZERO)}
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*), COALESCE(SUM({value}), 0) {slow}", [cutoff])
-        count, total = cursor.fetchone()
+    if found:
+        count, total = found[0][-2:]
+    else:  # streamed (the figures come first), or a page past the last row
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*), COALESCE(SUM({value}), 0) {slow}", [cutoff])
+            count, total = cursor.fetchone()
     return rows, {"products": count, "value_at_cost": to_money(total)}
 
 

@@ -1,15 +1,17 @@
 """Inventory report against hand-computed stock (see conftest.py): after the shop's sales,
 Sugar 10 - 2 - 1 - 1 + 1 (cancel) + 1 (return) = 8, Milk 10 - 1 - 3 = 6, Soap 10 - 1 - 1 (unpaid) = 8."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal as Dec
 
 import pytest
 
 from pos.inventory.services import adjust_stock
+from pos.payments.services import pay_cash
+from pos.reports import rollups
 from pos.reports.queries import Period, inventory_report, resolve_period
 from tests.factories import ProductFactory
-from tests.reports.conftest import D1
+from tests.reports.conftest import D1, at, dated, sell
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +55,18 @@ def test_slow_movers_have_had_no_sale_in_n_days(shop, manager):
     assert set(slow) == {"Salt", "Sugar", "Soap"}
     assert slow["Salt"]["last_sold_on"] is None and slow["Sugar"]["value_at_cost"] == Dec("1200.00")
     assert {r["name"] for r in inventory_report(month_later, slow_days=31)["slow_movers"]} == {"Salt"}
+
+
+def test_a_slow_mover_last_sold_in_an_earlier_year_shows_that_day(shop, cashier, manager):
+    salt = ProductFactory(name="Salt", price=Dec("30.00"))
+    adjust_stock(salt, Dec(4), user=manager, reason="opening")
+    sale = sell(cashier, [(salt, "1", "0")])
+    pay_cash(sale, amount_tendered=Dec(30), user=cashier)
+    dated(sale, at(date(2025, 12, 30), 12))
+    rollups.rebuild()  # back-dated behind the services' back
+    month_later = Period("custom", D1 + timedelta(days=30), D1 + timedelta(days=30))
+    slow = {r["name"]: r["last_sold_on"] for r in inventory_report(month_later, slow_days=30)["slow_movers"]}
+    assert slow == {"Salt": date(2025, 12, 30), "Sugar": date(2026, 3, 10), "Soap": date(2026, 3, 10)}
 
 
 def test_movement_summary_by_kind(shop):
