@@ -190,6 +190,45 @@ def report_session():
         yield
 
 
+@contextmanager
+def overlapped():
+    """Inside: on PostgreSQL (psycopg 3) the queries are sent without waiting for the rows of the earlier
+    ones (pipeline mode), so the database works on the next queries, on another core, while Python turns
+    the rows it has into the report's. Same order, same transaction. Elsewhere queries run one at a time.
+    Send the queries with much work for the database or many rows first (`_sent`, `_later`), then read
+    them: a query read at once (the ORM's) waits for every one sent before it."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+    pipeline = getattr(connection.connection, "pipeline", None) if connection.vendor == "postgresql" else None
+    if pipeline is None:
+        yield
+        return
+    with pipeline():
+        yield
+
+
+def _sent(sql, params, make_rows):
+    """Send `sql` now; returns the function that reads its rows (tuples) and makes them with `make_rows`."""
+    cursor = connection.cursor()
+    cursor.execute(sql, params)
+
+    def read():
+        with cursor:
+            return make_rows(cursor.fetchall())
+
+    return read
+
+
+def _later(queryset, make_rows):
+    """Like _sent for a values_list() queryset: on PostgreSQL its SQL is sent now and read with a plain
+    cursor (psycopg gives each column its type: no per-row ORM work); elsewhere it is read now through
+    the ORM (SQLite needs its converters for decimals and dates)."""
+    if connection.vendor != "postgresql":
+        made = make_rows(list(queryset))
+        return lambda: made
+    return _sent(*queryset.query.sql_with_params(), make_rows)
+
+
 # Grouping keys: name -> (alias, expression on SaleItem, on SaleReturnLine, on Sale, on SaleReturn). Only ids and
 # dates are grouped on; names are looked up afterwards (grouping a year of lines by text is slow).
 def _keys(zone):
@@ -400,6 +439,11 @@ def product_rows(period, report, page, categories, cashier=None):
     in one row per product). Figures, names, ranking and the cut are the database's: Python only makes
     each row a dict (its category named from `categories`, {id: name}), so every row of a year of
     100,000 products comes back in one query. Every row (no limit, no offset): counted as they come."""
+    return send_product_rows(period, report, page, categories, cashier)()
+
+
+def send_product_rows(period, report, page, categories, cashier=None):
+    """product_rows, its query sent now: returns the function that reads it."""
     spans = product_spans(period, cashier=cashier)
     where = "(" + " OR ".join("(dim = %s AND day >= %s AND day <= %s)" for _ in spans) + ")"
     params = [value for span in spans for value in span]
@@ -435,19 +479,21 @@ def product_rows(period, report, page, categories, cashier=None):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM ({inner}) q", params)
             count = cursor.fetchone()[0]
-        return _streamed(sql, [*params, *cut_params], make_row), count
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *inner_params, *cut_params])
-        found = cursor.fetchall()
-    if not paged:
-        return list(map(make_row, found)), len(found)
-    if not found:
-        if not page.offset:
-            return [], 0
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(DISTINCT key_id) FROM {table} WHERE {where}", params)
-            return [], cursor.fetchone()[0]
-    return list(map(make_row, found)), found[0][-1]
+        streamed = _streamed(sql, [*params, *cut_params], make_row), count
+        return lambda: streamed
+
+    def made(found):
+        if not paged:
+            return list(map(make_row, found)), len(found)
+        if not found:
+            if not page.offset:
+                return [], 0
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(DISTINCT key_id) FROM {table} WHERE {where}", params)
+                return [], cursor.fetchone()[0]
+        return list(map(make_row, found)), found[0][-1]
+
+    return _sent(sql, [*params, *inner_params, *cut_params], made)
 
 
 def _product_row_maker(report, categories):
@@ -646,22 +692,31 @@ def _category_rows(raw, figures, rank, names, rounding=None):
 
 def payments_by_method(since, until, cashier=None):
     """Completed payments of the sales counted in [since, until) per method, and refunds paid back."""
+    return send_payments_by_method(since, until, cashier)()
+
+
+def send_payments_by_method(since, until, cashier=None):
+    """payments_by_method, its queries sent now: returns the function that reads them."""
     payments = Payment.objects.filter(status=PaymentStatus.COMPLETED, sale__status__in=SOLD_STATUSES,
                                       sale__paid_at__gte=since, sale__paid_at__lt=until)
     refunds = Refund.objects.filter(status=RefundStatus.COMPLETED, completed_at__gte=since, completed_at__lt=until)
     if cashier is not None:
         payments = payments.filter(sale__cashier=cashier)
         refunds = refunds.filter(payment__sale__cashier=cashier)
-    paid = {r["method"]: r for r in payments.order_by().values("method").annotate(
-        payments=Count("id"), amount=_money_sum("amount"))}
+    paid = _later(payments.order_by().values("method").annotate(payments=Count("id"), amount=_money_sum("amount"))
+                  .values_list("method", "payments", "amount"), lambda rows: {r[0]: r[1:] for r in rows})
     # how the money went back: cash from a drawer counts as cash whatever the payment's method
-    back = {r["paid_by"]: r["amount"] for r in refunds.order_by().annotate(paid_by=Refund.paid_by_expression())
-            .values("paid_by").annotate(amount=_money_sum("amount"))}
-    return [
-        {"method": method, "label": label, "payments": paid.get(method, {}).get("payments", 0),
-         "amount": to_money(paid.get(method, {}).get("amount", ZERO)), "refunds": to_money(back.get(method, ZERO))}
-        for method, label in Method.choices if method in paid or method in back
-    ]
+    back = _later(refunds.order_by().annotate(paid_by=Refund.paid_by_expression()).values("paid_by")
+                  .annotate(amount=_money_sum("amount")).values_list("paid_by", "amount"), dict)
+
+    def read():
+        by_method, refunded = paid(), back()
+        return [{"method": method, "label": label, "payments": by_method.get(method, (0, ZERO))[0],
+                 "amount": to_money(by_method.get(method, (0, ZERO))[1]),
+                 "refunds": to_money(refunded.get(method, ZERO))}
+                for method, label in Method.choices if method in by_method or method in refunded]
+
+    return read
 
 
 def sales_report(period: Period, *, cashier=None, products: Page = ALL):
@@ -673,22 +728,26 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
     the cashiers; by product; by category."""
     since, until = period.since, period.until
     unit = "hour" if period.by_hour else "day"
-    with report_session():
+    with report_session(), overlapped():
         if period.by_hour:  # one day, by hour: its lines (a day's worth)
             timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
             per_product = grouped(since, until, ("product",), cashier)
             per_category = grouped(since, until, ("category",), cashier)
             by_product, product_count = _products(per_product, sales_figures, "net_sales", products,
                                                   categories := _category_names())
-        else:  # whole days: the daily rollups
+        else:  # whole days: the daily rollups; the product rows (the most rows) sent first, read last
             timeline = rolled(period, ("day", "cashier"), cashier)
-            categories = _category_names()
-            by_product, product_count = product_rows(period, "sales", products, categories, cashier)
             per_category = rolled(period, ("category",), cashier)
+            categories = _category_names()
         cashier_names = {pk: person_name(first, last, username) for pk, first, last, username in
                          get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
                              "pk", "first_name", "last_name", "username")}
-        by_method = payments_by_method(since, until, cashier)
+        if not period.by_hour:
+            read_products = send_product_rows(period, "sales", products, categories, cashier)
+        read_payments = send_payments_by_method(since, until, cashier)  # the database adds them up meanwhile
+        if not period.by_hour:
+            by_product, product_count = read_products()
+        by_method = read_payments()
     times = _roll_up(timeline, lambda group: (group[0],))
     total = _roll_up(timeline, lambda group: ()).get((), empty_figures())
     return {
@@ -715,9 +774,9 @@ def profit_report(period: Period, *, products: Page = ALL):
     day, by product); the categories add up their products."""
     with report_session():
         per_day = rolled(period, ("day",))
+        per_category = rolled(period, ("category",))
         categories = _category_names()
         by_product, product_count = product_rows(period, "profit", products, categories)
-        per_category = rolled(period, ("category",))
     total = _roll_up(per_day, lambda group: ()).get((), empty_figures())
     return {
         "period": period.as_dict(),
@@ -776,15 +835,12 @@ def _cents(value):
 
 
 def _listed(queryset, make_row):
-    """The rows of a values_list() queryset through `make_row`, read in one go: on PostgreSQL with a
-    plain cursor (psycopg gives each column its type: no per-row ORM work), elsewhere through the ORM
-    (SQLite needs its converters for decimals and dates)."""
-    if connection.vendor != "postgresql":
-        return list(map(make_row, queryset))
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(map(make_row, cursor.fetchall()))
+    """The rows of a values_list() queryset through `make_row`, read in one go (see _later)."""
+    return _later(queryset, partial(_made, make_row))()
+
+
+def _made(make_row, rows):
+    return list(map(make_row, rows))
 
 
 def _every_row(page):
@@ -812,15 +868,20 @@ def _by_category_name():
 
 def stock_on_hand(page: Page = ALL):
     """Stock per product, by category then name: the page's rows."""
+    return send_stock_on_hand(page)()
+
+
+def send_stock_on_hand(page: Page = ALL):
+    """stock_on_hand, its query sent now: returns the function that reads it."""
     products = _stocked_products().order_by(_by_category_name(), _bytewise("name"), "pk").annotate(
         value_at_cost=_value("cost_price"), value_at_retail=_value("price")).values_list(
         "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", "category__name",
         "value_at_cost", "value_at_retail")
     make_row = _row_maker(STOCK_ROW, ("value_at_cost", "value_at_retail"))
     if page.stream:
-        sql, params = products.query.sql_with_params()
-        return _streamed(sql, params, make_row)
-    return _listed(page.cut(products), make_row)
+        streamed = _streamed(*products.query.sql_with_params(), make_row)
+        return lambda: streamed
+    return _later(page.cut(products), partial(_made, make_row))
 
 
 STOCK_FIGURES = ("quantity", "value_at_cost", "value_at_retail", "products")
@@ -829,9 +890,20 @@ STOCK_FIGURES = ("quantity", "value_at_cost", "value_at_retail", "products")
 def stock_by_category():
     """(stock per category, by name; the totals over every stocked product): one pass over the products,
     the totals added up from the categories (every product has one)."""
-    rows = _stocked_products().order_by("category__name").values(
-        category_id_=F("category_id"), category_name=F("category__name")).annotate(**_stock_figures())
-    rows = [{"category_id": r.pop("category_id_"), **_money_row(r, "value_at_cost", "value_at_retail")} for r in rows]
+    return send_stock_by_category()()
+
+
+def send_stock_by_category():
+    """stock_by_category, its query sent now: returns the function that reads it."""
+    rows = _stocked_products().order_by("category__name").values("category_id", "category__name").annotate(
+        **_stock_figures()).values_list("category_id", "category__name", *STOCK_FIGURES)
+    return _later(rows, _category_stock)
+
+
+def _category_stock(found):
+    rows = [{"category_id": category_id, "quantity": quantity, "value_at_cost": to_money(at_cost),
+             "value_at_retail": to_money(at_retail), "products": products, "category": name}
+            for category_id, name, quantity, at_cost, at_retail, products in found]
     totals = {name: sum((r[name] for r in rows), 0 if name == "products" else ZERO) for name in STOCK_FIGURES}
     return rows, totals
 
@@ -849,12 +921,19 @@ SLOW_ROW = ["id", "sku", "name", "stock_quantity", "value_at_cost", "category", 
 
 
 def slow_movers(days=30, today=None, page: Page = ALL):
+    """Active products with stock that no counted sale has taken in the last `days` days: see
+    send_slow_movers."""
+    return send_slow_movers(days, today, page)()
+
+
+def send_slow_movers(days=30, today=None, page: Page = ALL):
     """Active products with stock that no counted sale has taken in the last `days` days (since the
     start of that day in the shop's zone), the most money tied up (value at cost) first, each with the
     day of its last sale (None: never sold). Returns (the page's rows, {"products", "value_at_cost"}
-    of all of them). Read from the product-year rollups, not from the lines or the days: each product's
-    row of the latest year (its last day of sales) joined to the products in one pass; a product with
-    no sale that year looks back at its earlier years (one step in an index)."""
+    of all of them), its query sent now: returns the function that reads it. Read from the product-year
+    rollups, not from the lines or the days: each product's row of the latest year (its last day of
+    sales) joined to the products in one pass; a product with no sale that year looks back at its
+    earlier years (one step in an index)."""
     cutoff = (today or shop_today()) - timedelta(days=days)
     postgresql = connection.vendor == "postgresql"
     rollup = SalesRollup._meta.db_table
@@ -876,30 +955,37 @@ def slow_movers(days=30, today=None, page: Page = ALL):
            f"{slow} ORDER BY value_at_cost DESC, {by_name}, s.id {cut}")
     convert = {} if postgresql else {"stock_quantity": to_quantity, "value_at_cost": _cents, "last_sold_on": _date}
     make_row = _dict_maker(SLOW_ROW, convert)
+
+    def summed_up(rows, found=None):
+        if _every_row(page):
+            return rows, {"products": len(rows), "value_at_cost": sum((r["value_at_cost"] for r in rows), ZERO)}
+        if found:
+            count, total = found[0][-2:]
+        else:  # streamed (the figures come first), or a page past the last row
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*), COALESCE(SUM({value}), 0) {slow}", [cutoff])
+                count, total = cursor.fetchone()
+        return rows, {"products": count, "value_at_cost": to_money(total)}
+
     if page.stream:
-        rows = _streamed(sql, [cutoff, *cut_params], make_row)
-        found = None
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [cutoff, *cut_params])
-            found = cursor.fetchall()
-        rows = list(map(make_row, found))
-    if _every_row(page):
-        return rows, {"products": len(rows), "value_at_cost": sum((r["value_at_cost"] for r in rows), ZERO)}
-    if found:
-        count, total = found[0][-2:]
-    else:  # streamed (the figures come first), or a page past the last row
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*), COALESCE(SUM({value}), 0) {slow}", [cutoff])
-            count, total = cursor.fetchone()
-    return rows, {"products": count, "value_at_cost": to_money(total)}
+        streamed = summed_up(_streamed(sql, [cutoff, *cut_params], make_row))
+        return lambda: streamed
+    return _sent(sql, [cutoff, *cut_params], lambda found: summed_up(list(map(make_row, found)), found))
 
 
 def _date(value):
     return None if value is None else date.fromisoformat(value)
 
 
+MOVEMENT_FIGURES = ("movements", "quantity_in", "quantity_out", "net_quantity", "value_at_cost")
+
+
 def movement_summary(since, until):
+    return send_movement_summary(since, until)()
+
+
+def send_movement_summary(since, until):
+    """Stock movements of [since, until) by kind, the query sent now: returns the function that reads it."""
     rows = StockMovement.objects.filter(created_at__gte=since, created_at__lt=until).order_by("kind").values(
         "kind").annotate(
         movements=Count("id"),
@@ -908,32 +994,41 @@ def movement_summary(since, until):
         net_quantity=Sum("quantity", output_field=QUANTITY, default=ZERO),
         value_at_cost=Sum(Round(F("quantity") * F("unit_cost"), 2, output_field=MONEY), output_field=MONEY,
                           default=ZERO),
-    )
+    ).values_list("kind", *MOVEMENT_FIGURES)
     labels = dict(StockMovement._meta.get_field("kind").choices)
-    return [{**_money_row(r, "value_at_cost"), "label": labels.get(r["kind"], r["kind"])} for r in rows]
+    return _later(rows, lambda found: [
+        {**_money_row(dict(zip(("kind", *MOVEMENT_FIGURES), r, strict=True)), "value_at_cost"),
+         "label": labels.get(r[0], r[0])} for r in found])
 
 
 def inventory_report(period: Period, *, slow_days=30, products: Page = ALL):
     """Stock on hand (totals and categories in SQL over every product; `products` picks the rows of the
     per-product lists: stock on hand, low stock, slow movers), slow movers and movements by kind."""
-    with report_session():
-        by_category, totals = stock_by_category()
+    with report_session(), overlapped():
         low, low_count = low_stock(products)
-        slow, slow_summary = slow_movers(slow_days, today=period.end, page=products)
-        return {
-            "period": period.as_dict(),
-            "slow_days": slow_days,
-            "totals": totals,
-            "by_product": stock_on_hand(products),
-            "product_count": totals["products"],
-            "by_category": by_category,
-            "low_stock": low,
-            "low_stock_count": low_count,
-            "slow_movers": slow,
-            "slow_movers_count": slow_summary["products"],
-            "slow_movers_value": slow_summary["value_at_cost"],
-            "movements": movement_summary(period.since, period.until),
-        }
+        # the lists with the most rows sent first and read while the database works on the next ones
+        read_stock = send_stock_on_hand(products)
+        read_slow = send_slow_movers(slow_days, today=period.end, page=products)
+        read_movements = send_movement_summary(period.since, period.until)
+        read_categories = send_stock_by_category()
+        by_product = read_stock()
+        slow, slow_summary = read_slow()
+        movements = read_movements()
+        by_category, totals = read_categories()
+    return {
+        "period": period.as_dict(),
+        "slow_days": slow_days,
+        "totals": totals,
+        "by_product": by_product,
+        "product_count": totals["products"],
+        "by_category": by_category,
+        "low_stock": low,
+        "low_stock_count": low_count,
+        "slow_movers": slow,
+        "slow_movers_count": slow_summary["products"],
+        "slow_movers_value": slow_summary["value_at_cost"],
+        "movements": movements,
+    }
 
 
 # --- Dashboard -------------------------------------------------------------------------------------
