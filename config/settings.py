@@ -113,6 +113,9 @@ TEMPLATES = [
 # than the scanner's whole lookup), checked before reuse so a restarted server costs one error-free
 # reconnect. DB_CONN_MAX_AGE=0 closes after every request (the Django default, and the DEBUG default).
 DB_CONN_MAX_AGE = int(env("DB_CONN_MAX_AGE", "0" if DEBUG else "600"))
+# PostgreSQL: the checkout's hand-written statements are prepared once per connection (pos.core.prepared).
+# 0 for a connection pooler in transaction mode that cannot keep prepared statements (PgBouncer < 1.21).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -129,6 +132,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL;",
+    })
+elif DB_PREPARED_STATEMENTS:
+    # Only pos.core.prepared's statements are prepared (Django's own never are: its cursors bind on the
+    # client); they are key lookups and writes, planned once for good.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "prepare_threshold": 2**31 - 1,  # psycopg's automatic preparation: never (ours is explicit)
+        "options": "-c plan_cache_mode=force_generic_plan",
     })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from pos.catalog import lookup
 from pos.catalog.models import Category, Product, Unit, low_stock_q
+from pos.core import prepared
 from pos.core.errors import InsufficientStock, ServiceError
 from pos.core.money import to_money, to_quantity
 from pos.core.permissions import PERMISSION_BACKEND
@@ -128,7 +129,7 @@ def _write(products, merged, costs, kind, user, reference, note, allow_negative)
     else:
         _add_stock(merged)
     lookup.products_changed(products)  # the scanner's cached answers show stock
-    StockMovement.objects.bulk_create(movements)
+    prepared.insert(movements)
     for movement in movements:
         movement.product.stock_quantity = movement.balance_after
     if repriced:

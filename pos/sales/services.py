@@ -18,7 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pos.catalog.models import Product, Unit
+from pos.core import prepared
 from pos.core.errors import ServiceError
+from pos.core.history import record_created
 from pos.core.idempotency import create_once, fingerprint
 from pos.core.money import CENT, ZERO, allocate, check_fits, tax_included, to_money, to_quantity
 from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
@@ -651,9 +653,10 @@ def create_cash_sale(*, cashier, items: list[LineRequest], cash=None, discount=Z
             shift, receipt_prefix, discount_percent, authorised_by, cash)
         return sale
 
-    sale, created = create_once(
-        Sale, idempotency_key, request_hash, create, what="sale", insert_first=True,
-        owner=("cashier_id", cashier.pk, ANOTHER_CASHIERS_KEY), conflict=_other_cart)
+    with prepared.statements():  # the same statements on every sale: parsed and planned once
+        sale, created = create_once(
+            Sale, idempotency_key, request_hash, create, what="sale", insert_first=True,
+            owner=("cashier_id", cashier.pk, ANOTHER_CASHIERS_KEY), conflict=_other_cart)
     return sale, created, made.get("result") if created else None
 
 
@@ -736,8 +739,9 @@ def write_paid_sale(*, cashier, shift, lines, discount, receipt_number, customer
         else:
             result = TenderResult(payment=payment)
             _settled_fields(sale, payment.amount, payment.change_given)
-    sale.save(force_insert=True)
-    items = SaleItem.objects.bulk_create([
+    prepared.insert([sale])  # the checkout's rows: SQL built once (pos.core.prepared), history rows alike
+    record_created([sale])
+    items = prepared.insert([
         SaleItem(sale=sale, product=line.product, name=line.product.name, sku=line.product.sku,
                  barcode=line.product.barcode or "", quantity=line.quantity, unit_price=line.unit_price,
                  unit_cost=line.product.cost_price, tax_rate=line.tax_rate, gross=line.gross,
@@ -750,7 +754,8 @@ def write_paid_sale(*, cashier, shift, lines, discount, receipt_number, customer
                    locked={line.product.pk: line.product for line in lines} if locked else None)
     if payment is not None:
         payment.request_hash = request_hash(sale.pk)
-        payment.save(force_insert=True)
+        prepared.insert([payment])
+        record_created([payment])
     if sale.status == SaleStatus.PAID:
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
         rollups.record_sale(sale)  # the reports' daily sums, in this transaction

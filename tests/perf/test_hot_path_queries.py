@@ -16,24 +16,10 @@ import pytest
 from pos.catalog import lookup
 from pos.sales.models import Sale
 from pos.sales.services import open_shift
-from tests.factories import ProductFactory
-from tests.sales.conftest import give_stock
+from tests.perf.conftest import pay_cash
 
 CHECKOUT_MAX = 15
 SALES = "/api/sales/sales/"
-
-
-@pytest.fixture
-def shelf(manager):
-    products = [ProductFactory(price=Decimal("100.00")) for _ in range(51)]
-    give_stock(products, "100", user=manager)
-    return products
-
-
-def pay_cash(client, products, key):
-    return client.post(f"{SALES}?receipt=1", {"items": [{"product": p.pk, "quantity": "1"} for p in products],
-                                              "payments": [{"method": "cash", "amount_tendered": "6000"}]},
-                       format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def checkout_queries(client, products, assert_max):

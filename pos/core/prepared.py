@@ -1,0 +1,121 @@
+"""The till's checkout sends the same statements on every sale: on PostgreSQL they are bound on the
+server and prepared once per connection, so the server parses and plans each once instead of on every
+sale (planning the rollup statement alone cost more than running it), and psycopg sends parameters
+in binary. Elsewhere (SQLite), or with DB_PREPARED_STATEMENTS=0, nothing changes.
+
+Only statements sent in ``statements()`` blocks are prepared; every other query of Django's keeps its
+client-side binding. Prepared statements use one generic plan (settings: ``plan_cache_mode``), right
+for the key lookups and writes of a hot path. A connection pooler in transaction mode that cannot
+keep prepared statements (PgBouncer before 1.21) needs DB_PREPARED_STATEMENTS=0.
+"""
+
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import cache
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import AutoField
+
+
+@contextmanager
+def statements():
+    """Every statement sent in the block (ORM or hand-written) is prepared: for a hot path whose
+    statements are the same on every call. Query logging, execute wrappers and query counts see them
+    as usual."""
+    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    before = raw.cursor_factory
+    raw.cursor_factory = _preparing_cursor_class()
+    try:
+        yield
+    finally:
+        raw.cursor_factory = before
+
+
+@cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
+
+
+def insert(objs):
+    """INSERT new rows of one model in one statement and give them their primary keys, as bulk_create
+    does (no signals), with its SQL built once per model instead of on every call: what the checkout
+    writes on every sale (its sale, lines, stock movements, payment and their history rows). Fields'
+    pre_save (auto_now_add, ...) and database conversions apply as in save(). On PostgreSQL the rows go
+    as one array per column (unnest), so the statement is the same whatever the number of rows and is
+    prepared once (a single row goes as VALUES: cheaper to send than arrays)."""
+    if not objs:
+        return objs
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: every attribute read of the proxy costs
+    model = type(objs[0])
+    if db.vendor == "postgresql" and len(objs) > 1:
+        _insert(db, objs, *_insert_statement(model, 0, db.vendor), columns=True)
+        return objs
+    fields = _insert_statement(model, 1, db.vendor)[0]
+    size = max(1, db.ops.bulk_batch_size(fields, objs))  # SQLite takes at most 999 parameters
+    for start in range(0, len(objs), size):
+        batch = objs[start:start + size]
+        _insert(db, batch, *_insert_statement(model, len(batch), db.vendor), columns=False)
+    return objs
+
+
+def _insert(db, objs, fields, sql, columns):
+    rows = []
+    plain = _plain_fields(tuple(fields), db.vendor)
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="insert")  # a parent saved since: its id
+        row = []
+        for field, as_is in zip(fields, plain):
+            value = field.pre_save(obj, True)
+            row.append(value if as_is and type(value) in _AS_IS else field.get_db_prep_save(value, db))
+        rows.append(row)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [list(column) for column in zip(*rows)] if columns else [v for row in rows for v in row])
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = db.alias
+
+
+# Values psycopg sends as they are, for fields whose conversion (get_db_prep_save) would give them back
+# unchanged on PostgreSQL (a Decimal's places: the numeric column rounds it, as the conversion would).
+_AS_IS = {str, int, bool, type(None), Decimal}
+_AS_IS_FIELDS = {"CharField", "TextField", "IntegerField", "BigIntegerField", "SmallIntegerField",
+                 "PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField", "BooleanField",
+                 "DecimalField", "ForeignKey", "OneToOneField", "AutoField", "BigAutoField", "SmallAutoField"}
+
+
+@cache
+def _plain_fields(fields, vendor):
+    return [vendor == "postgresql" and field.get_internal_type() in _AS_IS_FIELDS
+            and (not field.is_relation or field.target_field.get_internal_type() in _AS_IS_FIELDS)
+            for field in fields]
+
+
+@cache
+def _insert_statement(model, rows, vendor):
+    """(fields, SQL): `rows` VALUES lists, or on PostgreSQL (rows 0) one unnest() of typed arrays."""
+    from django.db import connection as db
+
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not isinstance(f, AutoField) and not f.generated]
+    quote = db.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    if rows:
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        values = f"VALUES {', '.join([one] * rows)}"
+    else:
+        # %b: each array goes in binary (psycopg escapes arrays sent as text element by element)
+        values = f"SELECT * FROM unnest({', '.join(f'%b::{f.db_type(db)}[]' for f in fields)})"
+    return fields, f"INSERT INTO {quote(meta.db_table)} ({names}) {values} RETURNING {quote(meta.pk.column)}"
