@@ -9,14 +9,16 @@ import pytest
 
 from pos.inventory.services import adjust_stock
 from pos.reports.queries import (
+    STREAM,
     Page,
     Period,
     inventory_report,
     profit_report,
     resolve_period,
     sales_report,
+    stock_on_hand,
 )
-from tests.factories import ProductFactory
+from tests.factories import CategoryFactory, ProductFactory
 from tests.reports.conftest import D1, D, login
 from tests.reports.test_api import workbook
 
@@ -66,6 +68,19 @@ def test_slow_movers_most_money_tied_up_first_with_the_count_and_value_of_all(sh
     assert (report["slow_movers_count"], report["slow_movers_value"]) == (3, Dec("1720.00"))
     page = inventory_report(month_later, slow_days=30, products=Page(limit=1, offset=1))
     assert names(page["slow_movers"]) == ["Soap"] and page["slow_movers_count"] == 3
+
+
+def test_every_stock_row_is_in_the_order_of_the_pages_and_the_file(db):
+    # Text by code points, as Python compares it (upper case before lower case, accented letters after z).
+    for category, name in [("dairy", "eggs"), ("Dairy", "Milk"), ("Dairy", "milk"), ("Dairy", "Éclair"),
+                           ("Dairy", "Zebra cake"), ("Épicerie", "Sel"), ("Bakery", "bread"), ("Bakery", "Bread")]:
+        ProductFactory(name=name, category=CategoryFactory(name=category))
+    whole = stock_on_hand()
+    assert [(r["category"], r["name"]) for r in whole] == [
+        ("Bakery", "Bread"), ("Bakery", "bread"), ("Dairy", "Milk"), ("Dairy", "Zebra cake"), ("Dairy", "milk"),
+        ("Dairy", "Éclair"), ("dairy", "eggs"), ("Épicerie", "Sel")]
+    assert [stock_on_hand(Page(limit=3, offset=n)) for n in (0, 3, 6)] == [whole[:3], whole[3:6], whole[6:]]
+    assert list(stock_on_hand(STREAM)) == whole
 
 
 def test_stock_on_hand_pages_by_category_and_name_with_totals_of_every_product(shop, manager):
