@@ -192,11 +192,11 @@ def report_session():
 
 @contextmanager
 def overlapped():
-    """Inside: on PostgreSQL (psycopg 3) the queries are sent without waiting for the rows of the earlier
-    ones (pipeline mode), so the database works on the next queries, on another core, while Python turns
-    the rows it has into the report's. Same order, same transaction. Elsewhere queries run one at a time.
-    Send the queries with much work for the database or many rows first (`_sent`, `_later`), then read
-    them: a query read at once (the ORM's) waits for every one sent before it."""
+    """Inside: on PostgreSQL (psycopg 3) queries are sent without waiting for their results (pipeline
+    mode): the database works on them, on another core, while Python turns the rows of a query run
+    before the block (its result already received) into the report's. Same order, same transaction.
+    Elsewhere queries run one at a time. Reading any query sent in the block waits for all of them
+    (psycopg reads a pipeline's results in order), so read the one run before the block first."""
     if connection.vendor == "postgresql":
         connection.ensure_connection()
     pipeline = getattr(connection.connection, "pipeline", None) if connection.vendor == "postgresql" else None
@@ -728,7 +728,7 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
     the cashiers; by product; by category."""
     since, until = period.since, period.until
     unit = "hour" if period.by_hour else "day"
-    with report_session(), overlapped():
+    with report_session():
         if period.by_hour:  # one day, by hour: its lines (a day's worth)
             timeline = grouped(since, until, (unit, "cashier"), cashier, count_sales="sales")
             per_product = grouped(since, until, ("product",), cashier)
@@ -742,12 +742,13 @@ def sales_report(period: Period, *, cashier=None, products: Page = ALL):
         cashier_names = {pk: person_name(first, last, username) for pk, first, last, username in
                          get_user_model().objects.filter(pk__in={c for _, c in timeline}).values_list(
                              "pk", "first_name", "last_name", "username")}
-        if not period.by_hour:
-            read_products = send_product_rows(period, "sales", products, categories, cashier)
-        read_payments = send_payments_by_method(since, until, cashier)  # the database adds them up meanwhile
-        if not period.by_hour:
-            by_product, product_count = read_products()
-        by_method = read_payments()
+        if not period.by_hour:  # the product rows (the most rows) received, made while the database adds up
+            read_products = send_product_rows(period, "sales", products, categories, cashier)  # the payments
+        with overlapped():
+            read_payments = send_payments_by_method(since, until, cashier)
+            if not period.by_hour:
+                by_product, product_count = read_products()
+            by_method = read_payments()
     times = _roll_up(timeline, lambda group: (group[0],))
     total = _roll_up(timeline, lambda group: ()).get((), empty_figures())
     return {
@@ -1004,17 +1005,17 @@ def send_movement_summary(since, until):
 def inventory_report(period: Period, *, slow_days=30, products: Page = ALL):
     """Stock on hand (totals and categories in SQL over every product; `products` picks the rows of the
     per-product lists: stock on hand, low stock, slow movers), slow movers and movements by kind."""
-    with report_session(), overlapped():
+    with report_session():
         low, low_count = low_stock(products)
-        # the lists with the most rows sent first and read while the database works on the next ones
-        read_stock = send_stock_on_hand(products)
-        read_slow = send_slow_movers(slow_days, today=period.end, page=products)
-        read_movements = send_movement_summary(period.since, period.until)
-        read_categories = send_stock_by_category()
-        by_product = read_stock()
-        slow, slow_summary = read_slow()
-        movements = read_movements()
-        by_category, totals = read_categories()
+        read_stock = send_stock_on_hand(products)  # the most rows: received, then made while the database
+        with overlapped():  # works on the other lists
+            read_slow = send_slow_movers(slow_days, today=period.end, page=products)
+            read_movements = send_movement_summary(period.since, period.until)
+            read_categories = send_stock_by_category()
+            by_product = read_stock()
+            slow, slow_summary = read_slow()
+            movements = read_movements()
+            by_category, totals = read_categories()
     return {
         "period": period.as_dict(),
         "slow_days": slow_days,
