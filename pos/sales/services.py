@@ -197,11 +197,12 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=Fa
     sale keeps a product deactivated after it was sold: `allow_inactive`). `lock`: the rows are locked
     in primary-key order (as pos.inventory.services.lock_products does) for the stock they will give,
     with their eTIMS item (the receipt's tax letters)."""
-    ids = {r.product for r in requests if r.product}
-    codes = {r.barcode for r in requests if not r.product}
-    found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
-    if lock:
-        found = found.select_related("fiscal_item").order_by("pk").select_for_update(of=("self",))
+    ids = sorted({r.product for r in requests if r.product})
+    codes = sorted({r.barcode for r in requests if not r.product})
+    if lock:  # the checkout's: compiled once (pos.core.prepared.fetch)
+        found = prepared.fetch("sale products, locked", _locked_products, ids, codes)
+    else:
+        found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
     by_id = {p.pk: p for p in found}
     by_code = {p.barcode: p for p in found if p.barcode}
     products = []
@@ -218,6 +219,11 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=Fa
                                code="inactive_product")
         products.append(product)
     return products
+
+
+def _locked_products(ids, codes):
+    return (Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes)).select_related("fiscal_item").order_by("pk")
+            .select_for_update(of=("self",)))
 
 
 def _check_line(n, quantity, discount, product, gross):
