@@ -70,7 +70,20 @@ def insert(objs):
     return objs
 
 
-def _insert(db, objs, fields, sql, columns):
+def insert_one(obj, sql, extra=()):
+    """Insert the new row `obj` by `sql`: single_insert(type(obj))'s statement, or one that wraps it, with
+    `extra` parameters after the row's (pos.core.history: the row and its history row in one statement)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    _insert(db, [obj], _insert_statement(type(obj), 1, db.vendor)[0], sql, columns=False, extra=extra)
+    return obj
+
+
+def single_insert(model):
+    """(fields, SQL) of the INSERT of one row of `model`, ending with its RETURNING clause."""
+    return _insert_statement(model, 1, connections[DEFAULT_DB_ALIAS].vendor)
+
+
+def _insert(db, objs, fields, sql, columns, extra=()):
     rows = []
     plain = _plain_fields(tuple(fields), db.vendor)
     for obj in objs:
@@ -81,7 +94,8 @@ def _insert(db, objs, fields, sql, columns):
             row.append(value if as_is and type(value) in _AS_IS else field.get_db_prep_save(value, db))
         rows.append(row)
     with db.cursor() as cursor:
-        cursor.execute(sql, [list(column) for column in zip(*rows)] if columns else [v for row in rows for v in row])
+        cursor.execute(sql, [list(column) for column in zip(*rows)] if columns
+                       else [v for row in rows for v in row] + list(extra))
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
