@@ -12,6 +12,7 @@ from functools import cache
 
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
@@ -56,6 +57,38 @@ def record_created(instances):
                       history_change_reason=get_change_reason_from_object(obj),
                       **{name: getattr(obj, name) for name in names})
         for obj in instances])
+
+
+def insert_created(obj):
+    """Insert the new row `obj` (pos.core.prepared.insert) with its "+" history row, as save() and
+    simple_history's post_save would write them: on PostgreSQL in one statement, whose history row copies
+    the row as inserted (its values are not sent twice)."""
+    if connection.vendor != "postgresql" or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        prepared.insert([obj])
+        record_created([obj])
+        return obj
+    user = _user(obj)
+    return prepared.insert_one(obj, _with_history_statement(type(obj)), [
+        getattr(obj, "_history_date", None) or timezone.now(), get_change_reason_from_object(obj),
+        user.pk if user is not None else None])
+
+
+@cache
+def _with_history_statement(model):
+    """WITH new AS (INSERT the row RETURNING *) INSERT its history row SELECT ... FROM new RETURNING the
+    row's id; parameters: the row's, then history_date, history_change_reason, history_user_id."""
+    history_model, names = _history_columns(model)
+    quote = connection.ops.quote_name
+    fields = {f.attname: f for f in history_model._meta.concrete_fields}
+    copied = [fields[name] for name in names]
+    own = [fields["history_date"], fields["history_change_reason"], fields["history_user_id"]]
+    row_sql = prepared.single_insert(model)[1].rsplit(" RETURNING ", 1)[0]
+    columns = [quote(f.column) for f in copied + own] + [quote(fields["history_type"].column)]
+    values = ([f"new.{quote(model._meta.get_field(f.name).column)}" for f in copied]
+              + [f"%s::{f.db_type(connection) if not f.is_relation else f.target_field.rel_db_type(connection)}"
+                 for f in own] + ["'+'"])
+    return (f"WITH new AS ({row_sql} RETURNING *) INSERT INTO {quote(history_model._meta.db_table)} "
+            f"({', '.join(columns)}) SELECT {', '.join(values)} FROM new RETURNING {quote(fields['id'].column)}")
 
 
 @cache

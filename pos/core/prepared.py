@@ -10,6 +10,7 @@ keep prepared statements (PgBouncer before 1.21) needs DB_PREPARED_STATEMENTS=0.
 """
 
 from contextlib import contextmanager
+from copy import copy
 from decimal import Decimal
 from functools import cache
 
@@ -69,7 +70,20 @@ def insert(objs):
     return objs
 
 
-def _insert(db, objs, fields, sql, columns):
+def insert_one(obj, sql, extra=()):
+    """Insert the new row `obj` by `sql`: single_insert(type(obj))'s statement, or one that wraps it, with
+    `extra` parameters after the row's (pos.core.history: the row and its history row in one statement)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    _insert(db, [obj], _insert_statement(type(obj), 1, db.vendor)[0], sql, columns=False, extra=extra)
+    return obj
+
+
+def single_insert(model):
+    """(fields, SQL) of the INSERT of one row of `model`, ending with its RETURNING clause."""
+    return _insert_statement(model, 1, connections[DEFAULT_DB_ALIAS].vendor)
+
+
+def _insert(db, objs, fields, sql, columns, extra=()):
     rows = []
     plain = _plain_fields(tuple(fields), db.vendor)
     for obj in objs:
@@ -80,7 +94,8 @@ def _insert(db, objs, fields, sql, columns):
             row.append(value if as_is and type(value) in _AS_IS else field.get_db_prep_save(value, db))
         rows.append(row)
     with db.cursor() as cursor:
-        cursor.execute(sql, [list(column) for column in zip(*rows)] if columns else [v for row in rows for v in row])
+        cursor.execute(sql, [list(column) for column in zip(*rows)] if columns
+                       else [v for row in rows for v in row] + list(extra))
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
@@ -119,3 +134,58 @@ def _insert_statement(model, rows, vendor):
         # %b: each array goes in binary (psycopg escapes arrays sent as text element by element)
         values = f"SELECT * FROM unnest({', '.join(f'%b::{f.db_type(db)}[]' for f in fields)})"
     return fields, f"INSERT INTO {quote(meta.db_table)} ({names}) {values} RETURNING {quote(meta.pk.column)}"
+
+
+def fetch(key, build, *lists):
+    """The model instances (with their select_related rows) of the queryset `build(*lists)`, its SQL
+    compiled once per `key`, database and shape instead of on every call: `build` gets stand-in values at
+    that first call, and each call's values take their places in the compiled parameters. `lists` are
+    lists of ints or of strings (the SQL has one parameter per value: each length is its own shape)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    shape = tuple((len(values), type(values[0]) if values else None) for values in lists)
+    sql, params, stand_ins, compiler = _compiled(key, db.vendor, build, shape)
+    given = {}
+    for stand_ins_of, values in zip(stand_ins, lists):
+        given.update(zip(stand_ins_of, values))
+    with db.cursor() as cursor:
+        cursor.execute(sql, [given.get(p, p) if type(p) in (int, str) else p for p in params])
+        rows = cursor.fetchall()
+    return _instances(compiler, rows, db)
+
+
+_FETCHES = {}
+
+
+def _compiled(key, vendor, build, shape):
+    found = _FETCHES.get((key, vendor, shape))
+    if found is None:
+        stand_ins = [[(f"\x00stand-in {n}.{i}" if kind is str else -(2**62) - 1000 * n - i) for i in range(length)]
+                     for n, (length, kind) in enumerate(shape)]
+        compiler = build(*stand_ins).query.get_compiler(using=DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        missing = {v for values in stand_ins for v in values} - set(params)
+        if missing:  # a lookup converted them: the values could not be put in their places
+            raise ValueError(f"{key}: stand-ins not found in the compiled parameters: {sorted(map(str, missing))}")
+        found = _FETCHES[(key, vendor, shape)] = (sql, list(params), stand_ins, compiler)
+    return found
+
+
+def _instances(compiler, rows, db):
+    """Rows to model instances as Django's ModelIterable makes them (converters, select_related rows)."""
+    from django.db.models.query import get_related_populators
+
+    compiler = copy(compiler)  # shared by every thread: this thread's connection converts the values
+    compiler.connection, compiler.using = db, db.alias
+    info, select = compiler.klass_info, compiler.select
+    fields = info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    names = [column[0].target.attname for column in select[start:end]]
+    populators = get_related_populators(info, select, db.alias)
+    model = info["model"]
+    objs = []
+    for row in compiler.results_iter([rows]):
+        obj = model.from_db(db.alias, names, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        objs.append(obj)
+    return objs

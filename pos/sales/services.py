@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from pos.catalog.models import Product, Unit
 from pos.core import prepared
 from pos.core.errors import ServiceError
-from pos.core.history import record_created
+from pos.core.history import insert_created
 from pos.core.idempotency import create_once, fingerprint
 from pos.core.money import CENT, ZERO, allocate, check_fits, tax_included, to_money, to_quantity
 from pos.core.permissions import ANY_DISCOUNT, can, discount_is_capped, may_act_for
@@ -197,11 +197,12 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=Fa
     sale keeps a product deactivated after it was sold: `allow_inactive`). `lock`: the rows are locked
     in primary-key order (as pos.inventory.services.lock_products does) for the stock they will give,
     with their eTIMS item (the receipt's tax letters)."""
-    ids = {r.product for r in requests if r.product}
-    codes = {r.barcode for r in requests if not r.product}
-    found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
-    if lock:
-        found = found.select_related("fiscal_item").order_by("pk").select_for_update(of=("self",))
+    ids = sorted({r.product for r in requests if r.product})
+    codes = sorted({r.barcode for r in requests if not r.product})
+    if lock:  # the checkout's: compiled once (pos.core.prepared.fetch)
+        found = prepared.fetch("sale products, locked", _locked_products, ids, codes)
+    else:
+        found = Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes))
     by_id = {p.pk: p for p in found}
     by_code = {p.barcode: p for p in found if p.barcode}
     products = []
@@ -218,6 +219,11 @@ def _resolve_products(requests: list[LineRequest], allow_inactive=False, lock=Fa
                                code="inactive_product")
         products.append(product)
     return products
+
+
+def _locked_products(ids, codes):
+    return (Product.objects.filter(Q(pk__in=ids) | Q(barcode__in=codes)).select_related("fiscal_item").order_by("pk")
+            .select_for_update(of=("self",)))
 
 
 def _check_line(n, quantity, discount, product, gross):
@@ -739,8 +745,7 @@ def write_paid_sale(*, cashier, shift, lines, discount, receipt_number, customer
         else:
             result = TenderResult(payment=payment)
             _settled_fields(sale, payment.amount, payment.change_given)
-    prepared.insert([sale])  # the checkout's rows: SQL built once (pos.core.prepared), history rows alike
-    record_created([sale])
+    insert_created(sale)  # the checkout's rows: SQL built once (pos.core.prepared), with their history rows
     items = prepared.insert([
         SaleItem(sale=sale, product=line.product, name=line.product.name, sku=line.product.sku,
                  barcode=line.product.barcode or "", quantity=line.quantity, unit_price=line.unit_price,
@@ -754,8 +759,7 @@ def write_paid_sale(*, cashier, shift, lines, discount, receipt_number, customer
                    locked={line.product.pk: line.product for line in lines} if locked else None)
     if payment is not None:
         payment.request_hash = request_hash(sale.pk)
-        prepared.insert([payment])
-        record_created([payment])
+        insert_created(payment)
     if sale.status == SaleStatus.PAID:
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
         rollups.record_sale(sale)  # the reports' daily sums, in this transaction
