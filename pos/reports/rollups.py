@@ -19,12 +19,14 @@ asked for, not with the history.
 """
 
 from datetime import date
+from functools import cache
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from pos.core.money import ZERO
 from pos.reports.models import SalesRollup
 from pos.sales.models import SOLD_STATUSES
 
@@ -170,9 +172,50 @@ def _record(kind, pk):
     _upsert(select, [pk if isinstance(p, int) and p == _MARK else p for p in params])
 
 
-def record_sale(sale):
-    """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid)."""
-    _record("sale", sale.pk)
+def record_sale(sale, items=None):
+    """Add a sale that has just become paid to the rollups (call in the transaction that marks it paid).
+    `items`: its lines just written, with their products (the checkout's): their rows are summed here
+    and sent as they are, instead of read back by the rollup statement (same rows: check_books)."""
+    if items is None or connection.vendor != "postgresql":
+        _record("sale", sale.pk)
+        return
+    rows = sale_rows(sale, items)
+    with connection.cursor() as cursor:
+        cursor.execute(_rows_statement(connection.vendor), [list(column) for column in zip(*rows)])
+
+
+def sale_rows(sale, items):
+    """The rollup rows (COLUMNS, in key order: the order rows are locked in) of a paid sale's lines, as
+    expected_select gives them: per product (day and cashier; month and year, all cashiers), per
+    category (0: none) and the whole day (which also carries the sale's rounding line)."""
+    day = timezone.localtime(sale.paid_at, _zone()).date()
+    month, year = day.replace(day=1), day.replace(month=1, day=1)
+    cashier = sale.cashier_id
+    sums = {}
+    for item in items:
+        figures = (item.quantity, item.gross, item.discount + item.order_discount, item.total, item.tax, item.cost)
+        product, category = item.product_id, item.product.category_id or 0
+        for key in ((day, cashier, "p", product), (month, 0, "m", product), (year, 0, "y", product),
+                    (day, cashier, "c", category), (day, cashier, "d", 0)):
+            row = sums.get(key)
+            if row is None:
+                sums[key] = [*figures, 1]
+            else:
+                row[:6] = [a + b for a, b in zip(row[:6], figures, strict=True)]
+                row[6] += 1
+    none_returned = [ZERO, ZERO, ZERO, ZERO, 0]  # RETURN_FIGURES; each column's values of one type
+    return [[*key, *row[:6], 1, row[6], *none_returned, sale.rounding if key[2] == "d" else ZERO, ZERO]
+            for key, row in sorted(sums.items())]
+
+
+@cache
+def _rows_statement(vendor):
+    """Rows sent as one array per column (PostgreSQL: unnest), added to those already there."""
+    fields = [SalesRollup._meta.get_field(name) for name in COLUMNS]
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+    adds = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in FIGURES)
+    return (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT (day, cashier_id, dim, key_id) DO UPDATE SET {adds}")
 
 
 def record_return(sale_return):

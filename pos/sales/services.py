@@ -762,7 +762,7 @@ def write_paid_sale(*, cashier, shift, lines, discount, receipt_number, customer
         insert_created(payment)
     if sale.status == SaleStatus.PAID:
         fiscal_hooks.sale_paid(sale)  # KRA eTIMS signs it after the commit, never on the till's time
-        rollups.record_sale(sale)  # the reports' daily sums, in this transaction
+        rollups.record_sale(sale, items)  # the reports' daily sums, in this transaction
     remember(sale, items=items, payments=[payment] if payment else [], returns=[])
     return sale, result
 

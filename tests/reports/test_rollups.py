@@ -118,3 +118,26 @@ def test_mpesa_paid_sale_is_rolled_up_when_the_callback_completes_it(cashier, pr
     pay_mpesa(sale, "180.00", "QKR0000009")
     assert SalesRollup.objects.get(dim="p", key_id=sugar.pk).total == Decimal("180.00")
     assert rollups.mismatches() == []
+
+
+def test_a_till_checkout_adds_the_rows_the_lines_give(cashier, products):
+    """The checkout sums its own lines (rollups.sale_rows): the same rows as the lines give, with a product
+    sold on two lines, line and order discounts and a cash rounding line."""
+    from pos.sales.paying import Tender, checkout
+    from pos.sales.services import LineRequest, open_shift
+
+    sugar, milk, soap = products
+    open_shift(cashier, Decimal(0))
+    items = [LineRequest(Decimal(1), product=sugar.pk, discount=Decimal("7.25")),
+             LineRequest(Decimal(1), product=milk.pk), LineRequest(Decimal(2), product=sugar.pk),
+             LineRequest(Decimal(1), product=soap.pk)]
+    sale, _, (paid,) = checkout(cashier=cashier, items=items, tenders=[Tender("cash", amount_tendered=Decimal(1000))],
+                                discount=Decimal("10.30"))
+    assert sale.status == "paid" and paid.error is None and sale.rounding != 0
+    assert rollups.mismatches() == []
+    day = SalesRollup.objects.get(dim="d")
+    assert (day.total + day.rounding, day.lines, day.sales_count) == (sale.total, 4, 1)
+    assert (day.discounts, day.rounding) == (Decimal("17.55"), sale.rounding)
+    sugar_year = SalesRollup.objects.get(dim="y", key_id=sugar.pk)
+    assert (sugar_year.sold_quantity, sugar_year.lines, sugar_year.sales_count) == (Decimal("3.000"), 2, 1)
+    assert SalesRollup.objects.get(dim="c", key_id=soap.category_id).gross == Decimal("100.00")
