@@ -186,8 +186,9 @@ def record_sale(sale, items=None):
 
 def sale_rows(sale, items):
     """The rollup rows (COLUMNS, in key order: the order rows are locked in) of a paid sale's lines, as
-    expected_select gives them: per product (day and cashier; month and year, all cashiers), per
-    category (0: none) and the whole day (which also carries the sale's rounding line)."""
+    expected_select gives them: per product (day and cashier; month and year, all cashiers, the year
+    row with the sale's day as its last day of sales), per category (0: none) and the whole day (which
+    also carries the sale's rounding line)."""
     day = timezone.localtime(sale.paid_at, _zone()).date()
     month, year = day.replace(day=1), day.replace(month=1, day=1)
     cashier = sale.cashier_id
@@ -204,7 +205,8 @@ def sale_rows(sale, items):
                 row[:6] = [a + b for a, b in zip(row[:6], figures, strict=True)]
                 row[6] += 1
     none_returned = [ZERO, ZERO, ZERO, ZERO, 0]  # RETURN_FIGURES; each column's values of one type
-    return [[*key, *row[:6], 1, row[6], *none_returned, sale.rounding if key[2] == "d" else ZERO, ZERO]
+    return [[*key, *row[:6], 1, row[6], *none_returned, sale.rounding if key[2] == "d" else ZERO, ZERO,
+             day if key[2] == "y" else None]  # LAST_DAY: the year row's last day of sales
             for key, row in sorted(sums.items())]
 
 
@@ -213,7 +215,7 @@ def _rows_statement(vendor):
     """Rows sent as one array per column (PostgreSQL: unnest), added to those already there."""
     fields = [SalesRollup._meta.get_field(name) for name in COLUMNS]
     arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
-    adds = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in FIGURES)
+    adds = ", ".join([*(f"{name} = {TABLE}.{name} + excluded.{name}" for name in FIGURES), _later_day()])
     return (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) SELECT * FROM unnest({arrays}) "
             f"ON CONFLICT (day, cashier_id, dim, key_id) DO UPDATE SET {adds}")
 

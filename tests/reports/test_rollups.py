@@ -140,4 +140,5 @@ def test_a_till_checkout_adds_the_rows_the_lines_give(cashier, products):
     assert (day.discounts, day.rounding) == (Decimal("17.55"), sale.rounding)
     sugar_year = SalesRollup.objects.get(dim="y", key_id=sugar.pk)
     assert (sugar_year.sold_quantity, sugar_year.lines, sugar_year.sales_count) == (Decimal("3.000"), 2, 1)
+    assert sugar_year.last_day == queries.shop_today()
     assert SalesRollup.objects.get(dim="c", key_id=soap.category_id).gross == Decimal("100.00")
