@@ -9,6 +9,7 @@ for the key lookups and writes of a hot path. A connection pooler in transaction
 keep prepared statements (PgBouncer before 1.21) needs DB_PREPARED_STATEMENTS=0.
 """
 
+import json
 from contextlib import contextmanager
 from copy import copy
 from decimal import Decimal
@@ -52,14 +53,15 @@ def insert(objs):
     """INSERT new rows of one model in one statement and give them their primary keys, as bulk_create
     does (no signals), with its SQL built once per model instead of on every call: what the checkout
     writes on every sale (its sale, lines, stock movements, payment and their history rows). Fields'
-    pre_save (auto_now_add, ...) and database conversions apply as in save(). On PostgreSQL the rows go
-    as one array per column (unnest), so the statement is the same whatever the number of rows and is
-    prepared once (a single row goes as VALUES: cheaper to send than arrays)."""
+    pre_save (auto_now_add, ...) and database conversions apply as in save(). On PostgreSQL several rows
+    go as one JSON array of rows (one parameter), so the statement is the same whatever the number of
+    rows and is prepared once; a single row, or a model with fields JSON does not carry as they are,
+    goes as VALUES."""
     if not objs:
         return objs
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: every attribute read of the proxy costs
     model = type(objs[0])
-    if db.vendor == "postgresql" and len(objs) > 1:
+    if db.vendor == "postgresql" and len(objs) > 1 and _json_rows(model):
         _insert(db, objs, *_insert_statement(model, 0, db.vendor), columns=True)
         return objs
     fields = _insert_statement(model, 1, db.vendor)[0]
@@ -94,7 +96,7 @@ def _insert(db, objs, fields, sql, columns, extra=()):
             row.append(value if as_is and type(value) in _AS_IS else field.get_db_prep_save(value, db))
         rows.append(row)
     with db.cursor() as cursor:
-        cursor.execute(sql, [list(column) for column in zip(*rows)] if columns
+        cursor.execute(sql, [json.dumps(rows, default=str)] if columns
                        else [v for row in rows for v in row] + list(extra))
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=True):
@@ -109,6 +111,18 @@ _AS_IS = {str, int, bool, type(None), Decimal}
 _AS_IS_FIELDS = {"CharField", "TextField", "IntegerField", "BigIntegerField", "SmallIntegerField",
                  "PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField", "BooleanField",
                  "DecimalField", "ForeignKey", "OneToOneField", "AutoField", "BigAutoField", "SmallAutoField"}
+
+
+# Fields whose database values JSON carries as text PostgreSQL casts back exactly (str() of a Decimal,
+# an aware datetime, a date or a UUID).
+_JSON_FIELDS = _AS_IS_FIELDS | {"DateTimeField", "DateField", "UUIDField"}
+
+
+@cache
+def _json_rows(model):
+    return all(field.get_internal_type() in _JSON_FIELDS
+               and (not field.is_relation or field.target_field.get_internal_type() in _JSON_FIELDS)
+               for field in _insert_statement(model, 1, "postgresql")[0])
 
 
 @cache
@@ -130,9 +144,9 @@ def _insert_statement(model, rows, vendor):
     if rows:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         values = f"VALUES {', '.join([one] * rows)}"
-    else:
-        # %b: each array goes in binary (psycopg escapes arrays sent as text element by element)
-        values = f"SELECT * FROM unnest({', '.join(f'%b::{f.db_type(db)}[]' for f in fields)})"
+    else:  # one JSON array of rows: one parameter, where arrays or hundreds of them cost more to send than to run
+        values = (f"SELECT {', '.join(f'CAST(e.r ->> {n} AS {f.db_type(db)})' for n, f in enumerate(fields))} "
+                  f"FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e(r, n) ORDER BY e.n")
     return fields, f"INSERT INTO {quote(meta.db_table)} ({names}) {values} RETURNING {quote(meta.pk.column)}"
 
 
