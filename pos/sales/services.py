@@ -359,9 +359,8 @@ def open_shift(cashier, opening_float, note="") -> Shift:
 
 def _selling_shift(cashier, shift) -> Shift:
     """The cashier's open shift, locked: closing it waits for the sale, and a closed one sells nothing."""
-    if shift is None:
-        sql, params = _open_shift_statement()
-        shift = next(iter(Shift.objects.raw(sql, [cashier.pk if p == _MARK else p for p in params])), None)
+    if shift is None:  # compiled once (pos.core.prepared.fetch)
+        shift = next(iter(prepared.fetch("open shift, locked", _open_shift_locked, [cashier.pk])), None)
     else:
         shift = Shift.objects.select_for_update().filter(pk=shift.pk).first()
     if shift is None:
@@ -376,20 +375,9 @@ def _selling_shift(cashier, shift) -> Shift:
     return shift
 
 
-# Stands for the cashier in a statement compiled once: no row has this id.
-_MARK = -2_147_000_001
-_OPEN_SHIFT_STATEMENTS = {}
-
-
-def _open_shift_statement():
-    """(sql, params) of `Shift.objects.select_for_update().filter(cashier=…, status=open).first()`, with
-    _MARK for the cashier, compiled once per database (the ORM's compile cost more CPU than the query)."""
-    key = (connection.alias, connection.vendor)
-    if key not in _OPEN_SHIFT_STATEMENTS:
-        wanted = Shift.objects.select_for_update().filter(cashier_id=_MARK, status=ShiftStatus.OPEN)
-        first = (wanted if wanted.ordered else wanted.order_by("pk"))[:1]
-        _OPEN_SHIFT_STATEMENTS[key] = first.query.get_compiler(connection=connection).as_sql()
-    return _OPEN_SHIFT_STATEMENTS[key]
+def _open_shift_locked(cashier_ids):
+    """The open shift of the cashier (a list of one id), locked."""
+    return Shift.objects.select_for_update().filter(cashier_id__in=cashier_ids, status=ShiftStatus.OPEN).order_by("pk")[:1]
 
 
 @dataclass
