@@ -342,6 +342,7 @@ def test_cash_in_and_out_and_a_refund_approved_with_a_pin_at_the_till_are_in_the
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=waiting-refund]")).to_have_count(0)
     page.keyboard.press("Escape")
+    expect(page.locator("#co-scan")).to_be_focused()  # the dialog closed, back to the scanner
 
     page.locator("[data-test=close-shift]").focus()
     page.keyboard.press("Enter")
