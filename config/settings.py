@@ -113,7 +113,7 @@ TEMPLATES = [
 # than the scanner's whole lookup), checked before reuse so a restarted server costs one error-free
 # reconnect. DB_CONN_MAX_AGE=0 closes after every request (the Django default, and the DEBUG default).
 DB_CONN_MAX_AGE = int(env("DB_CONN_MAX_AGE", "0" if DEBUG else "600"))
-# PostgreSQL: the checkout's hand-written statements are prepared once per connection (pos.core.prepared).
+# PostgreSQL: the checkout's statements are prepared once per connection (pos.core.prepared.statements).
 # 0 for a connection pooler in transaction mode that cannot keep prepared statements (PgBouncer < 1.21).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DATABASES = {

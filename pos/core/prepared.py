@@ -89,7 +89,7 @@ def single_insert(model):
 
 def _insert(db, objs, fields, sql, columns, extra=()):
     rows = []
-    plain = _plain_fields(tuple(fields), db.vendor)
+    plain = _plain_fields(type(objs[0]), db.vendor)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert")  # a parent saved since: its id
         row = []
@@ -120,18 +120,21 @@ _AS_IS_FIELDS = {"CharField", "TextField", "IntegerField", "BigIntegerField", "S
 _JSON_FIELDS = _AS_IS_FIELDS | {"DateTimeField", "DateField", "UUIDField"}
 
 
+def _of_kind(field, kinds):
+    """The field (and, for a foreign key, the field it points to) is of one of `kinds`."""
+    return field.get_internal_type() in kinds and (not field.is_relation or
+                                                  field.target_field.get_internal_type() in kinds)
+
+
 @cache
 def _json_rows(model):
-    return all(field.get_internal_type() in _JSON_FIELDS
-               and (not field.is_relation or field.target_field.get_internal_type() in _JSON_FIELDS)
-               for field in _insert_statement(model, 1, "postgresql")[0])
+    return all(_of_kind(field, _JSON_FIELDS) for field in _insert_statement(model, 1, "postgresql")[0])
 
 
 @cache
-def _plain_fields(fields, vendor):
-    return [vendor == "postgresql" and field.get_internal_type() in _AS_IS_FIELDS
-            and (not field.is_relation or field.target_field.get_internal_type() in _AS_IS_FIELDS)
-            for field in fields]
+def _plain_fields(model, vendor):
+    """Per inserted field of `model`: whether its values of the _AS_IS types go to psycopg as they are."""
+    return [vendor == "postgresql" and _of_kind(field, _AS_IS_FIELDS) for field in _insert_statement(model, 1, vendor)[0]]
 
 
 @cache
