@@ -885,18 +885,49 @@ def send_stock_on_hand(page: Page = ALL):
     return _later(page.cut(products), partial(_made, make_row))
 
 
+def send_every_stock_row():
+    """Every row of stock_on_hand and stock_by_category's figures added up from them, the queries sent
+    now: returns the function that reads (rows, (categories, totals)). On PostgreSQL the products are
+    read a category at a time, in the categories' order, each sorted by name (20 sorts of 5,000 rows
+    took half the time of one sort of 100,000 by category and name), and each category's figures are
+    summed from its rows (no second pass over the products)."""
+    if connection.vendor != "postgresql":
+        read_rows, read_categories = send_stock_on_hand(ALL), send_stock_by_category()
+        return lambda: (read_rows(), read_categories())
+    product = Product._meta.db_table
+    sql = (f"SELECT id, sku, name, stock_quantity, reorder_level, cost_price, price, %s::text, "
+           f"ROUND(stock_quantity * cost_price, 2), ROUND(stock_quantity * price, 2) FROM {product} "
+           f'WHERE category_id = %s AND (is_active OR stock_quantity <> 0) ORDER BY name COLLATE "C", id')
+    make_row = _row_maker(STOCK_ROW)
+    readers = [(category_id, name, _sent(sql, [name, category_id], list))
+               for category_id, name in sorted(Category.objects.values_list("pk", "name"),
+                                               key=operator.itemgetter(1))]
+
+    def read():
+        rows, categories = [], []
+        for category_id, name, read_category in readers:
+            found = read_category()
+            if found:
+                rows += map(make_row, found)
+                categories.append((category_id, name, sum(r[3] for r in found), sum(r[8] for r in found),
+                                   sum(r[9] for r in found), len(found)))
+        return rows, _category_stock(categories)
+
+    return read
+
+
 STOCK_FIGURES = ("quantity", "value_at_cost", "value_at_retail", "products")
 
 
 def stock_by_category():
-    """(stock per category, by name; the totals over every stocked product): one pass over the products,
+    """(stock per category, by name (bytewise, as the stock list); the totals over every stocked product): one pass over the products,
     the totals added up from the categories (every product has one)."""
     return send_stock_by_category()()
 
 
 def send_stock_by_category():
     """stock_by_category, its query sent now: returns the function that reads it."""
-    rows = _stocked_products().order_by("category__name").values("category_id", "category__name").annotate(
+    rows = _stocked_products().order_by(_bytewise("category__name")).values("category_id", "category__name").annotate(
         **_stock_figures()).values_list("category_id", "category__name", *STOCK_FIGURES)
     return _later(rows, _category_stock)
 
@@ -1005,17 +1036,23 @@ def send_movement_summary(since, until):
 def inventory_report(period: Period, *, slow_days=30, products: Page = ALL):
     """Stock on hand (totals and categories in SQL over every product; `products` picks the rows of the
     per-product lists: stock on hand, low stock, slow movers), slow movers and movements by kind."""
+    every_row = _every_row(products)
     with report_session():
         low, low_count = low_stock(products)
-        read_stock = send_stock_on_hand(products)  # the most rows: received, then made while the database
-        with overlapped():  # works on the other lists
+        # the most rows: received, then made while the database works on the other lists
+        read_stock = send_every_stock_row() if every_row else send_stock_on_hand(products)
+        with overlapped():
             read_slow = send_slow_movers(slow_days, today=period.end, page=products)
             read_movements = send_movement_summary(period.since, period.until)
-            read_categories = send_stock_by_category()
-            by_product = read_stock()
+            read_categories = None if every_row else send_stock_by_category()
+            if every_row:
+                by_product, (by_category, totals) = read_stock()
+            else:
+                by_product = read_stock()
             slow, slow_summary = read_slow()
             movements = read_movements()
-            by_category, totals = read_categories()
+            if read_categories:
+                by_category, totals = read_categories()
     return {
         "period": period.as_dict(),
         "slow_days": slow_days,

@@ -81,6 +81,13 @@ def test_every_stock_row_is_in_the_order_of_the_pages_and_the_file(db):
         ("Dairy", "Éclair"), ("dairy", "eggs"), ("Épicerie", "Sel")]
     assert [stock_on_hand(Page(limit=3, offset=n)) for n in (0, 3, 6)] == [whole[:3], whole[3:6], whole[6:]]
     assert list(stock_on_hand(STREAM)) == whole
+    # The report's every-row list (read a category at a time on PostgreSQL) and its categories, summed
+    # from those rows, are the pages' rows and the categories a page is given, in the same order.
+    report, page = inventory_report(resolve_period("today")), inventory_report(resolve_period("today"), products=Page(limit=1))
+    assert report["by_product"] == whole
+    assert [r["category"] for r in report["by_category"]] == ["Bakery", "Dairy", "dairy", "Épicerie"]
+    assert (report["by_category"], report["totals"]) == (page["by_category"], page["totals"])
+    assert [r["products"] for r in report["by_category"]] == [2, 4, 1, 1] and report["totals"]["products"] == 8
 
 
 def test_stock_on_hand_pages_by_category_and_name_with_totals_of_every_product(shop, manager):
