@@ -32,11 +32,21 @@ def running_qcluster(extra_env=None):
     try:
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
+
+
+def stop(proc, timeout=15):
+    """Stop a process started in a session of its own (`start_new_session=True`): SIGTERM to the process
+    itself, which stops its children (django-q2's cluster stops in under a second; a SIGTERM sent to the
+    whole group instead hung it until the timeout), then SIGKILL to whatever is left of the group."""
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def wait_until(predicate, timeout=30.0, interval=0.25):

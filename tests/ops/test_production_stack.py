@@ -8,7 +8,6 @@ It needs the PostgreSQL server of the test run (DATABASE_URL=postgres://...) and
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection
+
+from tests.qcluster import stop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REDIS_URL = os.environ.get("OPS_REDIS_URL", "redis://127.0.0.1:6379/4")
@@ -103,11 +104,7 @@ def production(fresh_database):
             yield base, redis_client
         finally:
             for proc in procs:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait(timeout=20)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                stop(proc, timeout=20)
             redis_client.flushdb()
 
 
