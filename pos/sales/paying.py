@@ -126,11 +126,16 @@ def refund_return(sale_return, how, *, user, authorised_by=None, idempotency_key
     shift counts it), "mpesa" / "airtel" (reversal) or "card" (refund), each on the sale's completed
     payments of that method; or "owe" (nothing now: it stays in the list of refunds owed). Goes through
     pos.payments.services.request_refund; a refund waiting for approval is approved at once when a
-    manager authorised it at the till. Returns the list of Refunds made."""
+    manager authorised it at the till. Money goes back only when `user` may take returns or
+    `authorised_by` (a manager whose PIN was typed at the till) may. Returns the list of Refunds made."""
     from pos.payments.models import Payment
     from pos.payments.services import approve_refund, refundable_amount, request_refund
     from pos.sales.models import Authorisation, OverrideAction
+    from pos.sales.services import NotAllowed
 
+    if not can(user, "sales.return_sale") and not can(authorised_by, "sales.return_sale"):
+        raise NotAllowed(gettext("A refund at a cashier's till needs a manager's PIN."), field="manager_pin",
+                         code="not_allowed")
     if how not in REFUND_CHOICES:
         raise ServiceError(gettext("Refund by one of: %(choices)s.") % {"choices": ", ".join(REFUND_CHOICES)},
                            field="refund", code="bad_refund")

@@ -129,3 +129,23 @@ def test_returns_admin_lists_refunds_still_owed_and_the_sale_shows_its_authorisa
     assert f">{owed.pk}<" in listed and f">{paid.pk}<" not in listed
     page = client_for(admin_user).get(f"/admin/sales/sale/{sale.pk}/change/").content.decode()
     assert Authorisation.objects.get().action == "return" and "Return of 180.00" in page
+
+
+@pytest.mark.django_db
+def test_a_cashier_cannot_pay_a_refund_through_the_service_without_a_managers_authority(manager, cashier, till, goods):
+    """The rule lives in the service (pos.sales.paying.refund_return), not only in the API's view: any
+    client (the admin, a task, a future endpoint) gets the same refusal, and no refund is written."""
+    from pos.payments.models import Refund
+    from pos.sales.services import LineRequest, NotAllowed, create_sale, refund_return, return_items
+
+    sugar, _ = goods
+    sale, _ = create_sale(cashier=cashier, items=[LineRequest(D(1), product=sugar.pk)])
+    pay_cash(sale, amount_tendered=D("200"), user=cashier)
+    sale_return = return_items(sale, [(sale.items.get().pk, "1")], cashier, "torn", authorised_by=manager)
+    for authorised_by in (None, cashier):
+        with pytest.raises(NotAllowed) as refused:
+            refund_return(sale_return, "cash", user=cashier, authorised_by=authorised_by)
+        assert refused.value.field == "manager_pin"
+    assert not Refund.objects.exists()
+    (refund,) = refund_return(sale_return, "cash", user=cashier, authorised_by=manager)
+    assert (refund.amount, refund.status) == (D("180.00"), "completed")
