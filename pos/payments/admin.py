@@ -8,6 +8,7 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 
 from pos.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, confirm_page, run_on_each
+from pos.core.errors import ServiceError
 from pos.core.permissions import can, own_rows
 from pos.payments import services
 from pos.payments.models import Payment, PaymentCallback, PaymentEvent, Refund
@@ -71,11 +72,17 @@ class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return can(request.user, "payments.change_payment")
 
     def _verify(self, request, payments):
+        """The provider is asked by the task worker, as the API's verify does: a provider that hangs holds
+        a worker process, never one of the web workers the tills share."""
         def verify(payment):
-            outcome = services.verify_payment(payment)
-            return f"Payment #{payment.pk}: {outcome.payment.status}{f' ({outcome.reason})' if outcome.reason else ''}"
+            if not services.enqueue("pos.payments.tasks.verify_payment", payment.pk):
+                raise ServiceError("The task worker could not be reached; the minute re-check will ask the "
+                                   "provider.")
+            return f"#{payment.pk}"
 
-        run_on_each(self, request, payments, verify, "; ".join, label=_payment)
+        run_on_each(self, request, payments, verify,
+                    lambda done: f"Asked the provider about payment {', '.join(done)}: its answer is applied by "
+                                 f"the task worker; reload this page to see the status.", label=_payment)
 
     @admin.action(description="Verify now with the provider", permissions=["verify"])
     def verify_now(self, request, queryset):

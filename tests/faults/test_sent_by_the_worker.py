@@ -101,3 +101,25 @@ def test_a_refund_the_worker_never_took_is_sent_once_by_the_recheck(faults, cash
     assert fresh(refund).sent_at and services.send_refund(refund.pk) is None
     assert len([seen for seen in faults.seen if "reversal/v1/request" in seen[1]]) == 1
     assert wait_until(lambda: fresh(refund).status == "completed", timeout=20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_verify_now_is_sent_by_the_worker_not_on_the_managers_request(faults, cashier, manager, no_worker):
+    from django_q.models import OrmQ
+
+    from pos.payments import tasks
+    from tests.conftest import client_for
+
+    payment, _ = services.initiate_payment(make_sale(cashier, "120.00"), "mpesa", "120", phone_number=APPROVES,
+                                           user=cashier)
+    tasks.send_payment(payment.pk)  # what the worker does with the push
+    assert fresh(payment).provider_reference
+    queries = lambda: [seen for seen in faults.seen if seen[1].endswith("/stkpushquery/v1/query")]  # noqa: E731
+    answer = client_for(manager).post(f"/admin/payments/payment/{payment.pk}/verify-now/", follow=True)
+    assert f"Asked the provider about payment #{payment.pk}" in answer.content.decode()
+    assert queries() == [] and fresh(payment).verify_attempts == 0  # nothing asked on the manager's request
+    queued = [task.task for task in OrmQ.objects.all()]
+    assert [(t["func"], t["args"]) for t in queued if t["func"].endswith("verify_payment")] == [
+        ("pos.payments.tasks.verify_payment", (payment.pk,))]
+    tasks.verify_payment(payment.pk)  # the worker takes it
+    assert len(queries()) == 1 and fresh(payment).verify_attempts == 1
