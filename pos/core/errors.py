@@ -20,7 +20,9 @@ class ServiceError(Exception):
         self.field = field
 
     def as_dict(self):
-        key = self.field or "detail"
+        """{field: [message], "code": code}. A field named `code` (the M-Pesa code typed at the till) would
+        lose its message under the machine-readable code: its message is the answer's `detail`."""
+        key = self.field if self.field and self.field != "code" else "detail"
         return {key: [self.message], "code": self.code}
 
 

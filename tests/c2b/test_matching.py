@@ -171,6 +171,12 @@ def test_till_api_polls_and_matches_own_sales_only(post_c2b, sell, cashier, othe
     assert [m["trans_id"] for m in matched.json()["matched"]] == ["SKAPI00002"]
     bad = client.post(f"/api/c2b/till/{sale.pk}/match/", {"code": "SKAPI00001"}, format="json")
     assert bad.status_code == 400 and bad.json()["code"] == "not_payable"
+    # A code M-Pesa never reported: the cashier's message survives beside the machine-readable code.
+    unknown = client.post(f"/api/c2b/till/{sale.pk}/match/", {"code": "SKAPI00009"}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "receipt_not_received"
+    assert unknown.json()["detail"][0].startswith("M-Pesa has not told the shop about SKAPI00009 yet.")
+    typo = client.post(f"/api/c2b/till/{sale.pk}/match/", {"code": "SK-1"}, format="json").json()
+    assert typo == {"detail": ["Type the M-Pesa code from the customer's SMS, e.g. SGH3K7Q2LM."], "code": "invalid_code"}
     assert api_client_for(other_cashier).get(f"/api/c2b/till/{sale.pk}/").status_code == 404
 
 

@@ -58,7 +58,7 @@
       });
     } else if (typeof data === "object") {
       Object.entries(data).forEach(([key, value]) => {
-        if (key === "code" && !prefix) return;
+        if (key === "code" && !prefix && typeof value === "string") return; // the stable code, not a field's messages
         // DRF also answers a list's errors as {index: errors}, counted from 0: number them from 1 as lists are
         const name = prefix && /^\d+$/.test(key) ? String(Number(key) + 1) : key;
         flattenErrors(value, prefix ? `${prefix}.${name}` : name, out);
