@@ -21,7 +21,7 @@
 
   function c2bPanel() {
     return {
-      c2b: { view: null, code: "", timer: null, busy: false, seen: {}, error: "" },
+      c2b: { view: null, code: "", timer: null, busy: false, seen: {}, error: "", refused: "" },
 
       init() {
         this.c2b.timer = setInterval(() => this.c2bPoll(), POLL_MS);
@@ -102,13 +102,19 @@
         try {
           const view = await window.posApi.api("POST", this.c2bUrl("match/"), body, { timeoutMs: 10000 });
           this.c2b.code = "";
+          this.c2b.refused = "";
           await this.c2bTake(view);
           if (typeof this.focusScanner === "function") this.focusScanner();
         } catch (err) {
-          this.fail(err.message);
+          this.c2bRefuse(err.message);
         } finally {
           this.c2b.busy = false;
         }
+      },
+      c2bRefuse(text) {
+        // said in the panel, next to the code being typed (the panel scrolls it into sight): the page's
+        // message line is out of sight on a small till's screen (1024x600) once the panel is scrolled to
+        this.c2b.refused = text;
       },
       c2bPick(row) {
         return this.c2bMatch({ receipt: row.id });
@@ -116,7 +122,7 @@
       c2bMatchCode() {
         const code = this.c2b.code.trim();
         if (!code) {
-          this.fail(gettext("Type the M-Pesa code from the customer's SMS."));
+          this.c2bRefuse(gettext("Type the M-Pesa code from the customer's SMS."));
           return null;
         }
         return this.c2bMatch({ code });
