@@ -920,8 +920,9 @@ STOCK_FIGURES = ("quantity", "value_at_cost", "value_at_retail", "products")
 
 
 def stock_by_category():
-    """(stock per category, by name (bytewise, as the stock list); the totals over every stocked product): one pass over the products,
-    the totals added up from the categories (every product has one)."""
+    """(stock per category, by name compared bytewise as in the stock list; the totals over every
+    stocked product): one pass over the products, the totals added up from the categories (every
+    product has one)."""
     return send_stock_by_category()()
 
 
