@@ -20,6 +20,9 @@ IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, 
 
 class PaymentSerializer(serializers.ModelSerializer):
     sale_receipt = serializers.CharField(source="sale.receipt_number", read_only=True)
+    result_message = serializers.CharField(source="shown_result_message", read_only=True,
+                                           help_text="The provider's answer, or the shop's own words in the "
+                                                     "reader's language.")
     till_message = serializers.CharField(read_only=True, help_text="What the cashier is told about this state "
                                                                   "(e.g. waiting for M-Pesa to confirm).")
     in_flight = serializers.BooleanField(source="is_in_flight", read_only=True,

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, CharField, F, Q, Value, When
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -14,6 +15,12 @@ class Method(models.TextChoices):
     MPESA = "mpesa", "M-Pesa"
     AIRTEL = "airtel", "Airtel Money"
     CARD = "card", "Card"
+
+
+# What the cashier is told when M-Pesa answers "busy" (code 17) for a phone: stored in English, shown in the
+# reader's language (Payment.shown_result_message).
+BUSY_MESSAGE = gettext_noop("M-Pesa is still handling an earlier request for this phone. Ask the customer to wait "
+                            "up to 2 minutes, then try again.")
 
 
 class PaymentStatus(models.TextChoices):
@@ -112,6 +119,15 @@ class Payment(models.Model):
     @property
     def is_in_flight(self):
         return self.status in IN_FLIGHT_STATUSES
+
+    @property
+    def shown_result_message(self) -> str:
+        """result_message as a reader sees it: the shop's own words in the reader's language (a busy
+        M-Pesa, written by the task worker in the shop's language), the provider's as the provider wrote
+        them."""
+        if self.result_code == "provider_busy":
+            return gettext(BUSY_MESSAGE)
+        return self.result_message
 
     @property
     def till_message(self) -> str:

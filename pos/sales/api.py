@@ -62,6 +62,9 @@ IN_FLIGHT = ("pending", "processing")
 
 class SalePaymentSerializer(serializers.ModelSerializer):
     method_display = serializers.CharField(source="get_method_display", read_only=True)
+    result_message = serializers.CharField(source="shown_result_message", read_only=True,
+                                           help_text="The provider's answer, or the shop's own words in the "
+                                                     "reader's language.")
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     in_flight = serializers.SerializerMethodField()
 

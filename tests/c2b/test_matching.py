@@ -259,3 +259,28 @@ def test_cashier_picks_only_recent_money_manager_rule_needs_a_manager(post_c2b, 
     services.match_receipt(receipt, sale, user=manager, rule=MatchRule.MANAGER)
     sale.refresh_from_db()
     assert sale.status == "paid"
+
+
+def test_a_swahili_cashier_is_told_about_a_code_and_a_phone_in_swahili(sell, cashier):
+    """The till's M-Pesa refusals are in the cashier's language, as every other refusal of the API."""
+    from pos.payments.models import Payment
+
+    cashier.language = "sw"
+    cashier.save()
+    sale = sell("99.00")
+    client = api_client_for(cashier)
+    unknown = client.post(f"/api/c2b/till/{sale.pk}/match/", {"code": "SKAPI00009"}, format="json").json()
+    assert unknown["code"] == "receipt_not_received"
+    assert unknown["detail"][0].startswith("M-Pesa bado haijaliarifu duka kuhusu SKAPI00009.")
+    typo = client.post(f"/api/c2b/till/{sale.pk}/match/", {"code": "SK-1"}, format="json").json()
+    assert typo["detail"] == ["Andika msimbo wa M-Pesa kutoka SMS ya mteja, kwa mfano SGH3K7Q2LM."]
+    phone = client.post("/api/payments/payments/initiate/", {"sale": sale.pk, "method": "mpesa", "amount": "99",
+                                                     "phone_number": "12345"}, format="json").json()
+    assert phone["phone_number"] == ["Weka nambari ya simu ya Kenya kama 0712 345 678 au +254712345678."]
+    # A busy M-Pesa, written by the task worker in the shop's language, is read in the cashier's.
+    Payment.objects.create(sale=sale, method="mpesa", amount="99.00", status="failed", result_code="provider_busy",
+                           result_message="M-Pesa is still handling an earlier request for this phone. Ask the "
+                                          "customer to wait up to 2 minutes, then try again.")
+    payments = client.get(f"/api/sales/sales/{sale.pk}/").json()["payments"]
+    assert [p["result_message"] for p in payments] == [
+        "M-Pesa bado inashughulikia ombi la awali la simu hii. Mwombe mteja asubiri hadi dakika 2, kisha ujaribu tena."]

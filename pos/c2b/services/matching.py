@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pos.c2b.models import MatchRule, ReceiptState, ReceivedPayment
 from pos.core.errors import ServiceError
@@ -151,14 +152,16 @@ def match_receipt(receipt, sale, *, user, rule=MatchRule.PICKED):
         _require_manager(user)
     if rule == MatchRule.PICKED and not _unmatched_in_window().filter(pk=receipt.pk).exists() \
             and not can(user, "c2b.match_receivedpayment"):
-        raise ServiceError("Pick a payment from the list of the last minutes, or type the code from the customer's "
-                           "SMS; older money is matched by a manager.", field="receipt", code="not_in_window")
+        raise ServiceError(gettext("Pick a payment from the list of the last minutes, or type the code from the "
+                                   "customer's SMS; older money is matched by a manager."), field="receipt",
+                           code="not_in_window")
     with transaction.atomic():
         receipt = ReceivedPayment.objects.select_for_update().get(pk=receipt.pk)
         if receipt.state != ReceiptState.UNMATCHED:
-            where = f"sale {receipt.payment.sale.receipt_number}" if receipt.payment_id else receipt.get_state_display()
-            raise ServiceError(f"M-Pesa payment {receipt.trans_id} is already used ({where}).", field="receipt",
-                               code="already_matched")
+            where = (gettext("sale %(number)s") % {"number": receipt.payment.sale.receipt_number} if receipt.payment_id
+                     else receipt.get_state_display())
+            raise ServiceError(gettext("M-Pesa payment %(code)s is already used (%(where)s).")
+                               % {"code": receipt.trans_id, "where": where}, field="receipt", code="already_matched")
         payment = record_received_payment(
             sale, method=Method.MPESA, amount_received=receipt.amount, receipt=receipt.trans_id, user=user,
             phone_number=receipt.msisdn if receipt.msisdn.isdigit() else "",
@@ -178,14 +181,16 @@ def match_receipt(receipt, sale, *, user, rule=MatchRule.PICKED):
 def _find(code):
     code = re.sub(r"\s", "", code or "").upper()
     if not re.fullmatch(r"[A-Z0-9]{8,20}", code):
-        raise ServiceError("Type the M-Pesa code from the customer's SMS, e.g. SGH3K7Q2LM.", field="code",
+        raise ServiceError(gettext("Type the M-Pesa code from the customer's SMS, e.g. SGH3K7Q2LM."), field="code",
                            code="invalid_code")
     receipt = ReceivedPayment.objects.filter(trans_id=code).first()
     if receipt is None:
         asked = ask_mpesa_soon()
-        raise ServiceError(f"M-Pesa has not told the shop about {code} yet. Check the code; "
-                           + ("the shop is asking M-Pesa now: try it again in a minute, " if asked else "")
-                           + "or take another payment.", field="code", code="receipt_not_received")
+        message = (gettext("M-Pesa has not told the shop about %(code)s yet. Check the code; the shop is asking "
+                           "M-Pesa now: try it again in a minute, or take another payment.") if asked else
+                   gettext("M-Pesa has not told the shop about %(code)s yet. Check the code, or take another "
+                           "payment."))
+        raise ServiceError(message % {"code": code}, field="code", code="receipt_not_received")
     return receipt
 
 
@@ -208,7 +213,7 @@ def match_by_code(sale, code, *, user, rule=MatchRule.CODE):
 
 def _require_manager(user):
     if not can(user, "c2b.match_receivedpayment"):
-        raise ServiceError("Only a manager may do this with received M-Pesa money.", field="receipt",
+        raise ServiceError(gettext("Only a manager may do this with received M-Pesa money."), field="receipt",
                            code="not_allowed")
 
 
@@ -216,11 +221,13 @@ def record_deposit(receipt, *, user, note):
     """A manager records unmatched money as the customer's deposit / overpayment (kept, never deleted)."""
     _require_manager(user)
     if not (note or "").strip():
-        raise ServiceError("Say whose deposit this is (name, phone, what for).", field="note", code="required")
+        raise ServiceError(gettext("Say whose deposit this is (name, phone, what for)."), field="note",
+                           code="required")
     with transaction.atomic():
         receipt = ReceivedPayment.objects.select_for_update().get(pk=receipt.pk)
         if receipt.state != ReceiptState.UNMATCHED:
-            raise ServiceError(f"M-Pesa payment {receipt.trans_id} is already {receipt.get_state_display().lower()}.",
+            raise ServiceError(gettext("M-Pesa payment %(code)s is already %(state)s.")
+                               % {"code": receipt.trans_id, "state": receipt.get_state_display().lower()},
                                field="receipt", code="already_matched")
         receipt.state = ReceiptState.DEPOSIT
         receipt.note = note.strip()[:300]

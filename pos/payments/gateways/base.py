@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 from pos.core.errors import ServiceError
 
@@ -109,7 +110,7 @@ def normalise_msisdn(phone: str) -> str:
     elif re.fullmatch(r"[17]\d{8}", digits):
         digits = "254" + digits
     if not re.fullmatch(r"254[17]\d{8}", digits):
-        raise ServiceError("Enter a Kenyan mobile number such as 0712 345 678 or +254712345678.",
+        raise ServiceError(gettext("Enter a Kenyan mobile number such as 0712 345 678 or +254712345678."),
                            field="phone_number", code="invalid_phone")
     return digits
 
@@ -118,7 +119,8 @@ def whole_shillings(amount) -> int:
     """Mobile money moves whole shillings: refuse cents rather than round a customer's bill."""
     value = Decimal(amount)
     if value != value.to_integral_value() or value < 1:
-        raise ServiceError(f"Mobile money takes whole shillings of at least 1; {value} is not.",
+        raise ServiceError(gettext("Mobile money takes whole shillings of at least 1; %(amount)s is not.")
+                           % {"amount": value},
                            field="amount", code="not_whole_shillings")
     return int(value)
 

@@ -27,7 +27,7 @@ from pos.payments.gateways.base import (
     redact,
     whole_shillings,
 )
-from pos.payments.models import Attention, CallbackOutcome, Method, Payment
+from pos.payments.models import BUSY_MESSAGE, Attention, CallbackOutcome, Method, Payment
 from pos.payments.services.common import (
     IN_FLIGHT,
     MOBILE,
@@ -48,9 +48,6 @@ from pos.payments.services.common import (
 )
 from pos.sales.models import SaleStatus
 from pos.sales.services import lock_sale, settle_locked_sale, settle_sale
-
-BUSY_MESSAGE = ("M-Pesa is still handling an earlier request for this phone. Ask the customer to wait up to "
-                "2 minutes, then try again.")
 
 
 # --- initiate -------------------------------------------------------------------------------------
