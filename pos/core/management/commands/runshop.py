@@ -3,12 +3,13 @@ server (with the payment sandbox under /sandbox/). Stops the worker when the ser
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
 from django.conf import settings
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from pos.c2b.services import register_with_sandbox_in_background
 
@@ -22,6 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Do not start the django-q2 worker.")
 
     def handle(self, *args, addrport, no_demo, no_worker, **options):
+        # runserver ends the process at once (os._exit) when its address is taken, so a worker started
+        # before would be left running without its shop: the address is checked first.
+        if address_taken(addrport):
+            raise CommandError(f"{addrport} is already in use: is the shop already running? Stop it, or give "
+                               f"another address: manage.py runshop 127.0.0.1:8001")
         call_command("migrate", interactive=False, verbosity=1)
         if not no_demo and "load_demo" in get_commands():
             call_command("load_demo")
@@ -47,3 +53,16 @@ class Command(BaseCommand):
     def start_worker(self):
         self.stdout.write("Starting the task worker (manage.py qcluster)...")
         return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=os.environ.copy())
+
+
+def address_taken(addrport) -> bool:
+    """Whether something already listens on runserver's `addrport` ("8000", "0.0.0.0:8000", "[::1]:8000")."""
+    host, _, port = addrport.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as runserver binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
