@@ -132,13 +132,13 @@ class Payment(models.Model):
     @property
     def till_message(self) -> str:
         """What the cashier sees for this payment's state."""
-        provider = self.get_method_display()
+        provider = {"provider": self.get_method_display()}
         if self.status == PaymentStatus.UNCONFIRMED:
-            return f"Waiting for {provider} to confirm. Do not take the money again: the shop checks with " \
-                   f"{provider} automatically."
+            return gettext("Waiting for %(provider)s to confirm. Do not take the money again: the shop checks with "
+                           "%(provider)s automatically.") % provider
         if self.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
-            return f"Waiting for the customer to approve on {provider}."
-        return self.result_message
+            return gettext("Waiting for the customer to approve on %(provider)s.") % provider
+        return self.shown_result_message
 
 
 class PaymentEvent(models.Model):

@@ -284,3 +284,6 @@ def test_a_swahili_cashier_is_told_about_a_code_and_a_phone_in_swahili(sell, cas
     payments = client.get(f"/api/sales/sales/{sale.pk}/").json()["payments"]
     assert [p["result_message"] for p in payments] == [
         "M-Pesa bado inashughulikia ombi la awali la simu hii. Mwombe mteja asubiri hadi dakika 2, kisha ujaribu tena."]
+    waiting = Payment.objects.create(sale=sale, method="mpesa", amount="99.00", status="processing")
+    assert client.get(f"/api/payments/payments/{waiting.pk}/").json()["till_message"] == \
+        "Inasubiri mteja aidhinishe kwenye M-Pesa."
