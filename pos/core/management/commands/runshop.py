@@ -59,6 +59,8 @@ def address_taken(addrport) -> bool:
     """Whether something already listens on runserver's `addrport` ("8000", "0.0.0.0:8000", "[::1]:8000")."""
     host, _, port = addrport.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit():
+        return False  # runserver says what is wrong with the address
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as runserver binds
         try:
