@@ -139,7 +139,7 @@ def _plain_fields(model, vendor):
 
 @cache
 def _insert_statement(model, rows, vendor):
-    """(fields, SQL): `rows` VALUES lists, or on PostgreSQL (rows 0) one unnest() of typed arrays."""
+    """(fields, SQL): `rows` VALUES lists, or on PostgreSQL (rows 0) the rows of one JSON array parameter."""
     from django.db import connection as db
 
     meta = model._meta

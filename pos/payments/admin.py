@@ -72,10 +72,9 @@ class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return can(request.user, "payments.change_payment")
 
     def _verify(self, request, payments):
-        """The provider is asked by the task worker, as the API's verify does: a provider that hangs holds
-        a worker process, never one of the web workers the tills share."""
+        """Asked by the task worker, as the API's verify (services.verify_later)."""
         def verify(payment):
-            if not services.enqueue("pos.payments.tasks.verify_payment", payment.pk):
+            if not services.verify_later(payment):
                 raise ServiceError("The task worker could not be reached; the minute re-check will ask the "
                                    "provider.")
             return f"#{payment.pk}"

@@ -18,11 +18,15 @@ IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, 
                                description="A retry with the same key returns the first result; another body -> 409.")
 
 
+def result_message_field():
+    """A payment's `result_message` as its reader sees it (Payment.shown_result_message)."""
+    return serializers.CharField(source="shown_result_message", read_only=True,
+                                 help_text="The provider's answer, or the shop's own words in the reader's language.")
+
+
 class PaymentSerializer(serializers.ModelSerializer):
     sale_receipt = serializers.CharField(source="sale.receipt_number", read_only=True)
-    result_message = serializers.CharField(source="shown_result_message", read_only=True,
-                                           help_text="The provider's answer, or the shop's own words in the "
-                                                     "reader's language.")
+    result_message = result_message_field()
     till_message = serializers.CharField(read_only=True, help_text="What the cashier is told about this state "
                                                                   "(e.g. waiting for M-Pesa to confirm).")
     in_flight = serializers.BooleanField(source="is_in_flight", read_only=True,
@@ -116,7 +120,7 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
         payment = self.get_object()
-        services.enqueue("pos.payments.tasks.verify_payment", payment.pk)
+        services.verify_later(payment)
         payment.refresh_from_db()
         return Response(PaymentSerializer(payment).data)
 

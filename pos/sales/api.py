@@ -29,6 +29,7 @@ from pos.core.errors import ConflictError, ServiceError
 from pos.core.money import ZERO
 from pos.core.permissions import ActionPermissions, can, own_rows
 from pos.core.serializers import money_field, quantity_field
+from pos.payments.api import result_message_field
 from pos.payments.models import Method, Payment, Refund
 from pos.payments.services import pay_cash
 from pos.sales import receipts, services, shift_print
@@ -62,9 +63,7 @@ IN_FLIGHT = ("pending", "processing")
 
 class SalePaymentSerializer(serializers.ModelSerializer):
     method_display = serializers.CharField(source="get_method_display", read_only=True)
-    result_message = serializers.CharField(source="shown_result_message", read_only=True,
-                                           help_text="The provider's answer, or the shop's own words in the "
-                                                     "reader's language.")
+    result_message = result_message_field()
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     in_flight = serializers.SerializerMethodField()
 

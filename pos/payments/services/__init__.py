@@ -48,6 +48,7 @@ from pos.payments.services.payments import (
     payment_fingerprint,
     record_received_payment,
     send_payment,
+    verify_later,
     verify_payment,
 )
 from pos.payments.services.refunds import (
@@ -116,6 +117,7 @@ __all__ = [
     "send_refund",
     "send_unsent",
     "store_callback",
+    "verify_later",
     "verify_payment",
     "verify_stale_payments",
 ]

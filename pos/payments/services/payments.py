@@ -398,6 +398,13 @@ def _finish_unpaid(payment, result):
 
 
 # --- verify and cancel -----------------------------------------------------------------------------
+def verify_later(payment) -> bool:
+    """Have the task worker ask the provider about `payment` (the API's and the admin's "verify now"):
+    a hung provider holds a worker process, never a web worker the tills share. False when the broker
+    could not take it: the minute re-check will ask."""
+    return enqueue("pos.payments.tasks.verify_payment", payment.pk)
+
+
 def verify_payment(payment, now=None) -> Outcome:
     """Ask the provider for the truth about a payment and apply it. A completed or cash payment, or one
     without a reference to ask by, has nothing to ask. Counts the attempt and schedules the next one
