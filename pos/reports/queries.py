@@ -862,9 +862,21 @@ def _by_category_name():
         return F("category__name")
     from django.contrib.postgres.fields import ArrayField
 
-    ranked = [pk for pk, _ in sorted(Category.objects.values_list("pk", "name"), key=operator.itemgetter(1))]
+    ranked = [pk for pk, _ in _categories_by_name()]
     return Func(Cast(Value(ranked), ArrayField(BigIntegerField())), F("category_id"), function="array_position",
                 output_field=BigIntegerField())
+
+
+def _categories_by_name():
+    """[(id, name)] of every category, by name compared as Python compares text (code points)."""
+    return sorted(Category.objects.values_list("pk", "name"), key=operator.itemgetter(1))
+
+
+def _stock_rows(products):
+    """The stock list's columns (STOCK_ROW) of the queryset `products`."""
+    return products.annotate(value_at_cost=_value("cost_price"), value_at_retail=_value("price")).values_list(
+        "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", "category__name",
+        "value_at_cost", "value_at_retail")
 
 
 def stock_on_hand(page: Page = ALL):
@@ -874,10 +886,7 @@ def stock_on_hand(page: Page = ALL):
 
 def send_stock_on_hand(page: Page = ALL):
     """stock_on_hand, its query sent now: returns the function that reads it."""
-    products = _stocked_products().order_by(_by_category_name(), _bytewise("name"), "pk").annotate(
-        value_at_cost=_value("cost_price"), value_at_retail=_value("price")).values_list(
-        "id", "sku", "name", "stock_quantity", "reorder_level", "cost_price", "price", "category__name",
-        "value_at_cost", "value_at_retail")
+    products = _stock_rows(_stocked_products().order_by(_by_category_name(), _bytewise("name"), "pk"))
     make_row = _row_maker(STOCK_ROW, ("value_at_cost", "value_at_retail"))
     if page.stream:
         streamed = _streamed(*products.query.sql_with_params(), make_row)
@@ -894,14 +903,10 @@ def send_every_stock_row():
     if connection.vendor != "postgresql":
         read_rows, read_categories = send_stock_on_hand(ALL), send_stock_by_category()
         return lambda: (read_rows(), read_categories())
-    product = Product._meta.db_table
-    sql = (f"SELECT id, sku, name, stock_quantity, reorder_level, cost_price, price, %s::text, "
-           f"ROUND(stock_quantity * cost_price, 2), ROUND(stock_quantity * price, 2) FROM {product} "
-           f'WHERE category_id = %s AND (is_active OR stock_quantity <> 0) ORDER BY name COLLATE "C", id')
+    by_name = _stocked_products().order_by(_bytewise("name"), "pk")
     make_row = _row_maker(STOCK_ROW)
-    readers = [(category_id, name, _sent(sql, [name, category_id], list))
-               for category_id, name in sorted(Category.objects.values_list("pk", "name"),
-                                               key=operator.itemgetter(1))]
+    readers = [(category_id, name, _later(_stock_rows(by_name.filter(category_id=category_id)), list))
+               for category_id, name in _categories_by_name()]
 
     def read():
         rows, categories = [], []
